@@ -1,0 +1,218 @@
+"""Typed configuration, loaded once at the CLI edge and passed down explicitly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from digest.errors import ConfigError
+
+CONFIG_ENV = "DIGEST_CONFIG"
+DEFAULT_CONFIG = "config.yaml"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_hhmm(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(
+            f'must be a quoted "HH:MM" string, got {value!r} '
+            '(unquoted 10:30 is read by YAML as the number 630; write "10:30")'
+        )
+    if not _HHMM.match(value):
+        raise ValueError(f'must look like "HH:MM" (24 h), got {value!r}')
+    return value
+
+
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+    return value
+
+
+class CalendarConfig(_Strict):
+    timezone: str = "America/New_York"
+    announce_time: str = "20:00"
+    cutoff_time: str = "14:00"
+    holidays: list[dt.date] = Field(default_factory=list)
+
+    _tz = field_validator("timezone")(_check_tz)
+
+    @field_validator("announce_time", "cutoff_time", mode="before")
+    @classmethod
+    def _time(cls, v: object) -> str:
+        return _check_hhmm(v)
+
+
+class ArxivConfig(_Strict):
+    categories: list[str] = Field(default_factory=lambda: ["cs.CV"], min_length=1)
+    api_url: str = "https://export.arxiv.org/api/query"
+    rss_url: str = "https://rss.arxiv.org/rss"
+    pdf_url: str = "https://arxiv.org/pdf"
+    include_cross_lists: bool = True
+    page_size: int = Field(default=200, ge=1, le=2000)
+    min_interval_s: float = Field(default=3.0, ge=0)
+    max_retries: int = Field(default=4, ge=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+
+
+class HuggingFaceConfig(_Strict):
+    enabled: bool = True
+    api_url: str = "https://huggingface.co/api/daily_papers"
+    lag_days: int = Field(default=1, ge=0)
+    categories: list[str] | None = None
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class SourcesConfig(_Strict):
+    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
+    huggingface: HuggingFaceConfig = Field(default_factory=HuggingFaceConfig)
+
+
+class ScoringWeights(_Strict):
+    """Points each feature can add; the total is clipped to 0-100."""
+
+    base: float = 10.0
+    interest_title: float = 1.0
+    interest_abstract: float = 0.5
+    interest_cap: float = 45.0
+    upvotes_per_log2: float = 4.0
+    upvotes_cap: float = 20.0
+    code: float = 8.0
+    venue: float = 10.0
+    primary_category: float = 5.0
+    author: float = 15.0
+    rerank: float = 30.0
+
+
+class ScoringConfig(_Strict):
+    interests: dict[str, float] = Field(default_factory=dict)
+    authors: list[str] = Field(default_factory=list)
+    weights: ScoringWeights = Field(default_factory=ScoringWeights)
+    llm_rerank: bool = False
+    rerank_top: int = Field(default=80, ge=1)
+
+
+class SelectionConfig(_Strict):
+    analyze: int = Field(default=10, ge=0)
+    deep_dive: int = Field(default=2, ge=0)
+    min_score: float = Field(default=0.0, ge=0, le=100)
+    always_include_hf_top: int = Field(default=0, ge=0)
+
+
+class PriceConfig(_Strict):
+    input: float = Field(default=0.30, ge=0)
+    output: float = Field(default=2.50, ge=0)
+
+
+class LLMConfig(_Strict):
+    provider: str = "gemini"
+    model: str = "gemini-2.5-flash"
+    api_key_env: str = "GEMINI_API_KEY"
+    base_url: str | None = None
+    rpm: float = Field(default=10, gt=0)
+    max_concurrency: int = Field(default=4, ge=1)
+    max_attempts: int = Field(default=6, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    max_output_tokens: int = Field(default=8192, ge=256)
+    json_mode: Literal["schema", "object"] = "schema"
+    pdf_max_mb: float = Field(default=20.0, gt=0)
+    pdf_text_chars: int = Field(default=60000, ge=1000)
+    price_per_million: PriceConfig = Field(default_factory=PriceConfig)
+    max_calls_per_run: int | None = Field(default=None, ge=1)
+    max_cost_usd_per_day: float | None = Field(default=None, gt=0)
+    prompts_dir: str | None = None
+
+
+class OutputConfig(_Strict):
+    dir: str = "output"
+
+
+class StoreConfig(_Strict):
+    path: str = "output/digest.db"
+    lock_timeout_s: float = Field(default=600.0, ge=0)
+
+
+class ScheduleConfig(_Strict):
+    time: str = "09:30"
+    retry_every_minutes: int = Field(default=60, ge=1)
+    log_file: str | None = None
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, v: object) -> str:
+        return _check_hhmm(v)
+
+
+class Config(_Strict):
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+
+    _tz = field_validator("timezone")(_check_tz)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The reader's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def hf_categories(self) -> list[str]:
+        """Categories an HF-only paper must have one of; [] means any."""
+        cats = self.sources.huggingface.categories
+        return list(self.sources.arxiv.categories) if cats is None else list(cats)
+
+
+def resolve_path(path: str | os.PathLike[str] | None) -> Path:
+    """--config PATH, else $DIGEST_CONFIG, else ./config.yaml."""
+    if path:
+        return Path(path)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate the config file; raise ConfigError naming the file and key path."""
+    file = resolve_path(path)
+    if not file.exists():
+        raise ConfigError(f"{file}: config file not found (pass --config PATH or set ${CONFIG_ENV})")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{file}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: top level must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check spelling; see the shipped config.yaml for every key)"
+        msg = msg.removeprefix("Value error, ")
+        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{file}: {key}: {msg}{more}") from exc

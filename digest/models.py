@@ -1,0 +1,92 @@
+"""Plain data shared by every stage: papers, announcements, scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Source = Literal["arxiv", "huggingface"]
+
+
+class Paper(BaseModel):
+    """One arXiv paper, with what HuggingFace adds when it lists it."""
+
+    id: str  # arXiv id without version, e.g. "2505.23883"
+    version: int | None = None
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    abstract: str = ""
+    categories: list[str] = Field(default_factory=list)  # arXiv categories only (ACM/MSC classes dropped)
+    primary_category: str | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    published: dt.datetime | None = None
+    updated: dt.datetime | None = None
+    # HuggingFace daily papers
+    hf_upvotes: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    ai_keywords: list[str] = Field(default_factory=list)
+    ai_summary: str | None = None
+
+    @property
+    def abs_url(self) -> str:
+        """Link to the abstract page."""
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def hf_url(self) -> str:
+        """Link to the HuggingFace paper page."""
+        return f"https://huggingface.co/papers/{self.id}"
+
+
+class Entry(BaseModel):
+    """A paper as it appears in one day's digest."""
+
+    paper: Paper
+    source: Source = "arxiv"  # where it entered the day: the announcement, or HF only
+    cross_list: bool = False  # primary category outside the configured categories
+    announce_type: str | None = None  # from RSS when known: new, cross
+    on_hf: bool = False  # also in the HF daily list
+
+
+class Announcement(BaseModel):
+    """One arXiv announcement: released at `released`, covering submissions in [window_start, window_end)."""
+
+    released: dt.datetime  # aware; 20:00 America/New_York on a Sun-Thu
+    window_start: dt.datetime  # aware, UTC
+    window_end: dt.datetime  # aware, UTC
+
+    @property
+    def listing_date(self) -> dt.date:
+        """The date arXiv's listing and RSS feed carry (the day after the evening release, in ET)."""
+        return self.released.date() + dt.timedelta(days=1)
+
+
+class Reason(BaseModel):
+    """One line of a score's explanation."""
+
+    points: float
+    text: str
+
+
+class Scored(BaseModel):
+    """A paper's 0-100 score with the reasons that make it up."""
+
+    id: str
+    score: float
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+class DayPapers(BaseModel):
+    """What the fetch stage produced for one digest date."""
+
+    date: dt.date
+    announcement: Announcement | None
+    entries: list[Entry]
+    hf_status: Literal["ok", "unavailable", "disabled", "empty"] = "ok"
+    hf_error: str | None = None
+    rss_used: bool = False
