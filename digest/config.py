@@ -92,6 +92,7 @@ class ScoringWeights(_Strict):
     upvotes_cap: float = 20.0
     code: float = 8.0
     venue: float = 10.0
+    venue_workshop: float = 4.0
     primary_category: float = 5.0
     author: float = 15.0
     rerank: float = 30.0
@@ -103,6 +104,14 @@ class ScoringConfig(_Strict):
     weights: ScoringWeights = Field(default_factory=ScoringWeights)
     llm_rerank: bool = False
     rerank_top: int = Field(default=80, ge=1)
+
+    @field_validator("interests")
+    @classmethod
+    def _keywords(cls, v: dict[str, float]) -> dict[str, float]:
+        for key in v:
+            if not re.search(r"\w", str(key)):
+                raise ValueError(f"interest {key!r} has no letters or digits")
+        return v
 
 
 class SelectionConfig(_Strict):

@@ -1,0 +1,222 @@
+"""Run LLM jobs: cache lookup, rate-limited calls, validation with bounded re-asks, tasks in the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from digest.config import Config
+from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted
+from digest.llm.base import Attachment, Provider
+from digest.llm.policy import call_with_policy
+from digest.llm.ratelimit import Limiter
+from digest.prompts import prompt_sha, render_prompt
+from digest.store import Store, Task
+from digest.validate import unverified_figures, validate
+
+log = logging.getLogger("digest.analyze")
+
+
+@dataclass
+class Job:
+    """One LLM request to make (or find in the cache)."""
+
+    key: str  # paper id, or "summary" / "rerank:N"
+    template: str
+    prompt: str
+    schema: type[BaseModel]
+    attachments: list[Attachment] = field(default_factory=list)
+    verify_against: str | None = None  # text the answer's figures must come from (the abstract)
+    meta: dict[str, Any] = field(default_factory=dict)
+    force: bool = False  # ignore the cache
+    check: Callable[[BaseModel], None] | None = None  # extra validation; raises InvalidOutput
+    attachment_tag: str = ""  # stands for the attachments in the cache key (e.g. "2506.01234v1.pdf")
+    load_attachments: Callable[[], list[Attachment] | None] | None = None  # only on a cache miss
+    fallback: Job | None = None  # used when load_attachments gives None
+
+
+@dataclass
+class Outcome:
+    job: Job
+    status: str  # ok | failed | pending
+    result: BaseModel | None = None
+    cached: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+
+
+class Stopped(Exception):
+    """LLM work was stopped for this run (quota gone, bad key, budget cap, signal)."""
+
+
+class Session:
+    """The LLM side of one run: provider, shared limiter, caps, the stop switch and the call log."""
+
+    def __init__(self, cfg: Config, *, provider: Provider, store: Store, date: dt.date, prompts: Path,
+                 limiter: Limiter | None = None, on_progress: Callable[[Outcome], None] | None = None) -> None:
+        self.cfg = cfg
+        self.provider = provider
+        self.store = store
+        self.date = date
+        self.prompts = prompts
+        self.model = cfg.llm.model
+        self.limiter = limiter or Limiter(cfg.llm.rpm, cfg.llm.max_concurrency)
+        self.on_progress = on_progress
+        self.calls = 0
+        self.stop_reason: str | None = None
+        self.auth_error: AuthError | None = None
+        self._lock = threading.Lock()
+
+    # -- stop switch and caps --------------------------------------------------------------------
+
+    def stop(self, reason: str) -> None:
+        """Stop all LLM work: jobs not yet started stay pending."""
+        with self._lock:
+            if self.stop_reason is None:
+                self.stop_reason = reason
+        self.limiter.stop()
+
+    def _check_caps(self) -> None:
+        llm = self.cfg.llm
+        if self.stop_reason:
+            raise Stopped(self.stop_reason)
+        if llm.max_calls_per_run is not None and self.calls >= llm.max_calls_per_run:
+            self.stop(f"llm.max_calls_per_run ({llm.max_calls_per_run}) reached")
+            raise Stopped(self.stop_reason)
+        if llm.max_cost_usd_per_day is not None:
+            spent = estimate_cost(self.store.call_stats(self.date), self.cfg)
+            if spent >= llm.max_cost_usd_per_day:
+                self.stop(f"llm.max_cost_usd_per_day ({llm.max_cost_usd_per_day:g} USD) reached: {spent:.4f} USD")
+                raise Stopped(self.stop_reason)
+
+    def _logger(self, job: Job, sha: str) -> Callable[[Any], None]:
+        def on_call(rec: Any) -> None:
+            with self._lock:
+                self.calls += 1
+            self.store.log_call(
+                date=self.date, key=job.key, template=job.template, prompt_sha=sha, model=self.model,
+                outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
+                tokens_in=rec.tokens_in, tokens_out=rec.tokens_out, error=rec.error,
+            )
+
+        return on_call
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def run(self, jobs: Iterable[Job]) -> list[Outcome]:
+        """Run jobs concurrently (bounded by the limiter); a stop leaves the rest pending."""
+        jobs = list(jobs)
+        if not jobs:
+            return []
+        with ThreadPoolExecutor(max_workers=self.cfg.llm.max_concurrency, thread_name_prefix="llm") as pool:
+            outcomes = list(pool.map(self.run_one, jobs))
+        return outcomes
+
+    def run_one(self, job: Job) -> Outcome:
+        """Answer one job from the cache or the model; never raises for the model's failures."""
+        sha = prompt_sha(job.template, job.prompt, job.schema, extra=job.attachment_tag)
+        task = Task(date=self.date.isoformat(), key=job.key, template=job.template, status="pending")
+        if not job.force:
+            hit = self.store.cache_get(job.key, job.template, sha, self.model)
+            if hit is not None:
+                result = job.schema.model_validate(hit[0])
+                self.store.cache_put(job.key, job.template, sha, self.model, result=hit[0], meta=hit[1], task=task)
+                return self._done(Outcome(job, "ok", result, cached=True))
+        if job.load_attachments is not None and not self.stop_reason:
+            attachments = job.load_attachments()
+            if attachments is None and job.fallback is not None:
+                return self.run_one(job.fallback)
+            job.attachments = attachments or []
+        try:
+            result, warnings, attempts = self._ask(job, sha, task)
+        except Stopped:
+            self.store.set_task(task)  # pending, attempts so far kept
+            return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason))
+        except _Failed as exc:
+            task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
+            self.store.set_task(task)
+            return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))
+        task.attempts = attempts
+        meta = dict(job.meta, warnings=warnings, attempts=attempts)
+        self.store.cache_put(job.key, job.template, sha, self.model, result=result.model_dump(mode="json"),
+                             meta=meta, task=task)
+        return self._done(Outcome(job, "ok", result))
+
+    def _done(self, outcome: Outcome) -> Outcome:
+        if self.on_progress:
+            self.on_progress(outcome)
+        return outcome
+
+    def _ask(self, job: Job, sha: str, task: Task) -> tuple[BaseModel, list[str], int]:
+        max_attempts = self.cfg.llm.max_attempts
+        reason: str | None = None
+        figures_reasked = False
+        last_msg, last_raw = "", None
+        on_call = self._logger(job, sha)
+        while task.attempts < max_attempts:
+            self._check_caps()
+            prompt = job.prompt if reason is None else render_prompt(
+                "reask", directory=self.prompts, prompt=job.prompt, reason=reason)
+            before = self.calls
+            try:
+                gen = call_with_policy(
+                    self.provider, prompt, schema=job.schema, attachments=job.attachments or None,
+                    limiter=self.limiter, max_attempts=max_attempts - task.attempts, on_call=on_call)
+            except QuotaExhausted as exc:
+                self.stop(f"quota exhausted: {exc}")
+                raise Stopped(self.stop_reason) from exc
+            except AuthError as exc:
+                self.auth_error = exc
+                self.stop(f"invalid API key: {exc}")
+                raise Stopped(self.stop_reason) from exc
+            except LLMError as exc:
+                if self.stop_reason:
+                    raise Stopped(self.stop_reason) from exc
+                task.attempts += max(1, self.calls - before)
+                raise _Failed(exc.kind, _short(str(exc)), last_raw) from exc
+            task.attempts += max(1, self.calls - before)
+            try:
+                result = validate(gen, job.schema, language=self.cfg.language)
+                if job.check is not None:
+                    job.check(result)
+            except InvalidOutput as exc:
+                reason, last_msg, last_raw = str(exc), str(exc), gen.text
+                log.info("%s %s: re-asking (%s)", job.template, job.key, reason)
+                continue
+            warnings: list[str] = []
+            if job.verify_against is not None:
+                figures = unverified_figures(result, job.verify_against)
+                if figures and not figures_reasked and task.attempts < max_attempts:
+                    figures_reasked = True
+                    reason = ("这些数字在论文摘要中并不存在，请删除或改为摘要中的原始数字："
+                              + "、".join(figures))
+                    log.info("%s %s: re-asking about figures %s", job.template, job.key, figures)
+                    continue
+                if figures:
+                    warnings.append("unverified_figure: " + ", ".join(figures))
+            return result, warnings, task.attempts
+        raise _Failed("invalid_output", _short(last_msg) or "no valid answer", last_raw)
+
+
+class _Failed(Exception):
+    def __init__(self, kind: str, msg: str, raw: str | None) -> None:
+        super().__init__(msg)
+        self.kind, self.msg, self.raw = kind, msg, raw
+
+
+def _short(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def estimate_cost(stats: dict[str, Any], cfg: Config) -> float:
+    """USD estimate from token counts and llm.price_per_million."""
+    price = cfg.llm.price_per_million
+    return stats["tokens_in"] / 1e6 * price.input + stats["tokens_out"] / 1e6 * price.output

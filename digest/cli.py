@@ -1,0 +1,168 @@
+"""Command line: the only place that prints and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from digest.config import Config, load_config
+from digest.errors import ConfigError, DigestError
+
+log = logging.getLogger("digest")
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: $DIGEST_CONFIG, else ./config.yaml)")
+    common.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks")
+    p = argparse.ArgumentParser(prog="digest", description="Daily Chinese digest of new computer-vision papers.",
+                                parents=[common])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", parents=[common], help="fetch, score, analyse and render the digest of a date")
+    run.add_argument("--date", type=_date, help="digest date YYYY-MM-DD (default: today in `timezone`)")
+    run.add_argument("--refresh", action="store_true", help="fetch the papers again instead of reusing the store")
+    run.add_argument("--refresh-analyses", action="store_true", help="ask the LLM again instead of using the cache")
+    retry = sub.add_parser("retry", parents=[common], help="re-run failed/pending analyses of a date, then re-render")
+    retry.add_argument("--date", type=_date, required=True)
+    retry.add_argument("--paper", action="append", metavar="ID", help="re-run exactly this paper (repeatable)")
+    status = sub.add_parser("status", parents=[common], help="what the store holds for a date")
+    status.add_argument("--date", type=_date, help="default: today in `timezone`")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    render = sub.add_parser("render", parents=[common], help="re-render a date's digest from the store (no network)")
+    render.add_argument("--date", type=_date, required=True)
+    sub.add_parser("schedule", parents=[common], help="run every day at schedule.time; catch up; retry later")
+    survey = sub.add_parser("survey", parents=[common], help="write output/survey.md from stored analyses")
+    survey.add_argument("--since", type=_date)
+    survey.add_argument("--until", type=_date)
+    survey.add_argument("--field", metavar="TEXT", help="only papers whose 领域 contains TEXT")
+    survey.add_argument("--min-score", type=float, metavar="N")
+    return p
+
+
+def _setup_logging(verbose: bool, log_file: str | None = None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in handlers:
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "google_genai", "apscheduler.executors", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _today(cfg: Config) -> dt.date:
+    return dt.datetime.now(cfg.tz).date()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `digest` command."""
+    args = _parser().parse_args(argv)
+    verbose = bool(args.verbose)
+    _setup_logging(verbose)
+    try:
+        cfg = load_config(args.config)
+        if args.command == "schedule" and cfg.schedule.log_file:
+            _setup_logging(verbose, cfg.schedule.log_file)
+        return _dispatch(args, cfg)
+    except DigestError as exc:
+        if verbose:
+            log.exception("failed")
+        print(f"digest: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("digest: interrupted", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the CLI is the one place that turns any failure into a message
+        if verbose:
+            log.exception("unexpected failure")
+        print(f"digest: error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
+    from digest.pipeline import Pipeline
+
+    if args.command == "status":
+        from digest.status import format_status, status_of
+
+        data = status_of(cfg, args.date or _today(cfg))
+        print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_status(data))
+        return 0
+    if args.command == "schedule":
+        from digest.scheduler import serve
+
+        return serve(cfg)
+    if args.command == "survey":
+        from digest.survey import write_survey
+
+        path, rows = write_survey(cfg, since=args.since, until=args.until, field=args.field,
+                                  min_score=args.min_score)
+        print(f"wrote {path} ({rows} papers)")
+        return 0
+    with _progress() as on_progress:
+        pipe = Pipeline(cfg, on_progress=on_progress)
+        _install_signal_handlers(pipe)
+        if args.command == "run":
+            report = pipe.run(args.date or _today(cfg), refresh=args.refresh, refresh_analyses=args.refresh_analyses)
+        elif args.command == "retry":
+            report = pipe.retry(args.date, args.paper)
+        elif args.command == "render":
+            report = pipe.render(args.date)
+        else:  # pragma: no cover - argparse rejects unknown commands
+            raise ConfigError(f"unknown command {args.command}")
+    print(report.message, file=sys.stderr if report.status == "partial" else sys.stdout)
+    return report.exit_code
+
+
+def _install_signal_handlers(pipe) -> None:
+    def handler(signum, _frame):
+        log.warning("received %s: finishing the calls in flight, the rest stays pending",
+                    signal.Signals(signum).name)
+        pipe.request_stop(f"stopped by {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+class _progress:
+    """A rich progress bar on a terminal; plain log lines otherwise."""
+
+    def __enter__(self):
+        self._bar = None
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("LLM", total=None)
+
+        def on_progress(outcome) -> None:
+            label = f"{outcome.job.template} {outcome.job.key}: {outcome.status}" + (
+                " (cached)" if outcome.cached else "")
+            if self._bar is not None:
+                self._bar.update(self._task, advance=1, description=label)
+            else:
+                log.info(label)
+
+        return on_progress
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()

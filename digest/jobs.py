@@ -1,0 +1,134 @@
+"""Build the LLM jobs of a day from papers and prompt templates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from digest.analyze import Job
+from digest.config import Config
+from digest.errors import InvalidOutput
+from digest.llm.base import Attachment
+from digest.models import Entry, Paper
+from digest.prompts import render_prompt
+from digest.schemas import Analysis, DeepDive, ExecutiveSummary, Rerank
+
+SUMMARY_KEY = "summary"
+
+
+def interests_text(cfg: Config) -> str:
+    """The reader's positive interests, strongest first, for the prompts."""
+    items = sorted(((w, k) for k, w in cfg.scoring.interests.items() if w > 0), reverse=True)
+    return "、".join(k for _, k in items)
+
+
+def _paper_context(p: Paper) -> dict[str, object]:
+    authors = ", ".join(p.authors[:10]) + (f" 等 {len(p.authors)} 人" if len(p.authors) > 10 else "")
+    return {
+        "title": " ".join(p.title.split()),
+        "authors": authors or "未知",
+        "categories": ", ".join(p.categories) or (p.primary_category or ""),
+        "comment": " ".join((p.comment or "").split()),
+        "abstract": " ".join(p.abstract.split()),
+    }
+
+
+def analysis_job(entry: Entry, cfg: Config, prompts: Path) -> Job:
+    """Abstract-based analysis of one paper."""
+    ctx = _paper_context(entry.paper)
+    prompt = render_prompt("analysis", directory=prompts, interests=interests_text(cfg), **ctx)
+    return Job(key=entry.paper.id, template="analysis", prompt=prompt, schema=Analysis,
+               verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}")
+
+
+def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
+                  load_pdf: Callable[[str], bytes | None] | None) -> Job:
+    """Full-text deep dive; falls back to the abstract (labelled) when the PDF cannot be had."""
+    p = entry.paper
+    ctx = _paper_context(p)
+    interests = interests_text(cfg)
+    fallback = Job(
+        key=p.id, template="deep_dive", schema=DeepDive, meta={"fulltext": False},
+        prompt=render_prompt("deep_dive", directory=prompts, interests=interests, fulltext=False,
+                             fulltext_text="", **ctx),
+        verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}",
+    )
+    if load_pdf is None:
+        return fallback
+    name = f"{p.id}v{p.version or 1}.pdf"
+
+    def load() -> list[Attachment] | None:
+        data = load_pdf(p.id)
+        return [Attachment(mime_type="application/pdf", data=data, name=name)] if data else None
+
+    return Job(
+        key=p.id, template="deep_dive", schema=DeepDive, meta={"fulltext": True},
+        prompt=render_prompt("deep_dive", directory=prompts, interests=interests, fulltext=True,
+                             fulltext_text="", **ctx),
+        attachment_tag=name, load_attachments=load, fallback=fallback,
+    )
+
+
+def summary_digest_line(result: BaseModel) -> str:
+    """What the summary prompt is told about one analysed paper."""
+    if isinstance(result, Analysis):
+        return f"{result.one_line} {result.contributions}"
+    if isinstance(result, DeepDive):
+        return f"{result.summary.core_idea}。{result.comparison.contribution}"
+    return ""
+
+
+def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, prompts: Path) -> Job:
+    """One executive summary over all analysed papers."""
+    ids = {p.id for p, _ in papers}
+    items = [{"id": p.id, "title": " ".join(p.title.split()), "summary": summary_digest_line(r)} for p, r in papers]
+    prompt = render_prompt("executive_summary", directory=prompts, date=date, papers=items,
+                           interests=interests_text(cfg))
+
+    def check(result: BaseModel) -> None:
+        assert isinstance(result, ExecutiveSummary)
+        unknown = [pk.paper_id for pk in result.picks if pk.paper_id not in ids]
+        if unknown:
+            raise InvalidOutput(f"picks name paper ids that are not in the list: {', '.join(unknown)}")
+
+    return Job(key=SUMMARY_KEY, template="executive_summary", prompt=prompt, schema=ExecutiveSummary, check=check)
+
+
+def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> Job:
+    """One batched relevance judgement over up to 40 papers."""
+    ids = [p.id for p in papers]
+    items = [{"id": p.id, "title": " ".join(p.title.split()), "snippet": _first_sentences(p.abstract, 2)}
+             for p in papers]
+    prompt = render_prompt("rerank", directory=prompts, papers=items, interests=interests_text(cfg))
+
+    def check(result: BaseModel) -> None:
+        assert isinstance(result, Rerank)
+        got = [it.id for it in result.items]
+        missing = sorted(set(ids) - set(got))
+        extra = sorted(set(got) - set(ids))
+        dupes = sorted({i for i in got if got.count(i) > 1})
+        if missing or extra or dupes:
+            parts = []
+            if missing:
+                parts.append("missing ids: " + ", ".join(missing))
+            if dupes:
+                parts.append("repeated ids: " + ", ".join(dupes))
+            if extra:
+                parts.append("unknown ids: " + ", ".join(extra))
+            raise InvalidOutput("every id must appear exactly once; " + "; ".join(parts))
+
+    return Job(key=f"rerank:{index}", template="rerank", prompt=prompt, schema=Rerank, check=check)
+
+
+def _first_sentences(text: str, n: int) -> str:
+    flat = " ".join(text.split())
+    out, start = [], 0
+    for i, ch in enumerate(flat):
+        if ch == "." and (i + 1 == len(flat) or flat[i + 1] == " ") and i - start > 20:
+            out.append(flat[start:i + 1].strip())
+            start = i + 1
+            if len(out) == n:
+                break
+    return " ".join(out) or flat[:300]

@@ -1,0 +1,28 @@
+"""LLM providers behind one interface; the pipeline uses build_provider and never a vendor SDK."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+# Importing the modules registers their providers; google-genai itself loads only when a Gemini
+# provider is built.
+from digest.llm import fake, gemini, openai_compat  # noqa: F401
+from digest.llm.base import Attachment, Generation, Provider, Usage, get_factory, provider_names, register
+
+if TYPE_CHECKING:
+    from digest.config import LLMConfig
+
+__all__ = ["Attachment", "Generation", "Provider", "Usage", "build_provider", "provider_names", "register"]
+
+
+def build_provider(cfg: LLMConfig, api_key: str | None) -> Provider:
+    """The provider named by cfg.provider; ConfigError for an unknown name."""
+    from digest.errors import ConfigError
+
+    try:
+        factory = get_factory(cfg.provider)
+    except KeyError:
+        raise ConfigError(
+            f"llm.provider: unknown provider {cfg.provider!r} (choose one of: {', '.join(provider_names())})"
+        ) from None
+    return factory(cfg, api_key)

@@ -1,0 +1,130 @@
+"""Retry policy around one logical LLM request: every attempt goes through the limiter and is reported."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited, TransientError
+from digest.llm.base import Attachment, Generation, Provider
+from digest.llm.ratelimit import Limiter
+
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 60.0
+MAX_WAIT_S = 600.0  # a server asking for longer than this is out of quota for our purposes
+_SECRETS = re.compile(r"AIza[0-9A-Za-z_\-]{20,}|sk-[A-Za-z0-9_\-]{8,}|(?i:bearer\s+)\S+")
+
+
+@dataclass
+class CallRecord:
+    """One HTTP request as the store's llm_calls table wants it."""
+
+    started_at: float  # Unix time (time.time()) when the request was sent
+    latency_s: float
+    status: int | None  # HTTP status; None when no response (timeout, connection error)
+    outcome: str  # "ok" or the error kind: rate_limited, quota_exhausted, auth, transient, bad_request, ...
+    attempt: int  # 1-based attempt number within this logical request
+    provider: str = ""
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    finish_reason: str | None = None
+    retry_after: float | None = None
+    error: str | None = None  # short and secret-free
+
+    @property
+    def error_kind(self) -> str | None:
+        """None for a success, else the error kind (same as outcome)."""
+        return None if self.outcome == "ok" else self.outcome
+
+
+OnCall = Callable[[CallRecord], None]
+
+
+def short_error(message: str, *, limit: int = 300) -> str:
+    """One line, bounded, with anything key-shaped removed."""
+    line = " ".join(str(message).split())
+    return _SECRETS.sub("<redacted>", line)[:limit]
+
+
+def backoff_delay(attempt: int, rand: Callable[[], float], *, base: float = BACKOFF_BASE_S,
+                  cap: float = BACKOFF_CAP_S) -> float:
+    """Exponential backoff with jitter: base * 2^(attempt-1), capped, scaled by 0.5-1.0."""
+    raw = min(cap, base * 2 ** max(0, attempt - 1))
+    return raw * (0.5 + 0.5 * rand())
+
+
+def rate_limit_delay(hint: float | None, attempt: int, rand: Callable[[], float]) -> float:
+    """The server's hint plus up to 10 % (at least 1 s) of jitter; backoff when there is no hint."""
+    if hint is None:
+        return backoff_delay(attempt, rand)
+    return hint + rand() * max(1.0, 0.1 * hint)
+
+
+def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel] | None = None,
+                     attachments: list[Attachment] | None = None, limiter: Limiter, max_attempts: int,
+                     on_call: OnCall | None = None, sleep: Callable[[float], None] | None = None,
+                     rand: Callable[[], float] = random.random, max_wait_s: float = MAX_WAIT_S) -> Generation:
+    """Send the request, retrying 429s and transient failures; raise the last error with `.attempts` set.
+
+    QuotaExhausted and AuthError stop the limiter (no worker should spend another call) and raise at
+    once; BadRequest raises at once. `sleep=None` waits on the limiter, so stop() cuts waits short.
+    """
+    wait = sleep or limiter.pause
+    model = getattr(provider, "model", "")
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            slot = limiter.acquire()
+        except LLMError as exc:  # LimiterStopped: no request was sent
+            exc.attempts = attempt - 1  # type: ignore[attr-defined]
+            raise
+        started_at, t0 = time.time(), time.perf_counter()
+        try:
+            gen = provider.generate(prompt, schema=schema, attachments=attachments)
+        except LLMError as exc:
+            latency = time.perf_counter() - t0
+            limiter.release(slot, "rate_limited" if isinstance(exc, (RateLimited, QuotaExhausted)) else "error")
+            _report(on_call, CallRecord(started_at=started_at, latency_s=latency, status=exc.status,
+                                        outcome=exc.kind, attempt=attempt, provider=provider.name, model=model,
+                                        retry_after=exc.retry_after, error=short_error(str(exc))))
+            exc.attempts = attempt  # type: ignore[attr-defined]
+            if isinstance(exc, QuotaExhausted):
+                limiter.stop(f"LLM quota exhausted: {short_error(str(exc), limit=160)}", cause=exc)
+                raise
+            if isinstance(exc, AuthError):
+                limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
+                raise
+            if not isinstance(exc, (RateLimited, TransientError)) or attempt >= max_attempts:
+                raise
+            if isinstance(exc, RateLimited):
+                delay = rate_limit_delay(exc.retry_after, attempt, rand)
+                if delay > max_wait_s:
+                    raise
+            else:
+                delay = max(backoff_delay(attempt, rand), exc.retry_after or 0.0)
+            wait(delay)
+            continue
+        except BaseException as exc:
+            limiter.release(slot, "error")
+            _report(on_call, CallRecord(started_at=started_at, latency_s=time.perf_counter() - t0, status=None,
+                                        outcome="error", attempt=attempt, provider=provider.name, model=model,
+                                        error=short_error(f"{type(exc).__name__}: {exc}")))
+            raise
+        limiter.release(slot, "ok")
+        _report(on_call, CallRecord(started_at=started_at, latency_s=time.perf_counter() - t0, status=gen.status,
+                                    outcome="ok", attempt=attempt, provider=provider.name, model=gen.model or model,
+                                    tokens_in=gen.usage.tokens_in, tokens_out=gen.usage.tokens_out,
+                                    finish_reason=gen.finish_reason))
+        return gen
+
+
+def _report(on_call: OnCall | None, record: CallRecord) -> None:
+    if on_call is not None:
+        on_call(record)

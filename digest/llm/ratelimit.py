@@ -1,0 +1,251 @@
+"""A shared request limiter (sliding 60 s window + concurrency cap) and parsers for servers' retry hints."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from digest.errors import LLMError, QuotaExhausted, RateLimited
+
+WINDOW_S = 60.0
+
+
+class LimiterStopped(LLMError):
+    """The limiter was stopped (quota gone, bad key, SIGTERM): no more requests this run."""
+
+    kind = "stopped"
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+@dataclass
+class Slot:
+    """One admitted request; tell the limiter how it ended (the context manager does it for you)."""
+
+    started: float
+    outcome: str | None = None  # "ok" | "rate_limited" | "error"
+
+    def ok(self) -> None:
+        """Mark the request as served."""
+        self.outcome = "ok"
+
+    def rate_limited(self) -> None:
+        """Mark the request as refused with a 429."""
+        self.outcome = "rate_limited"
+
+    def failed(self) -> None:
+        """Mark the request as failed for another reason."""
+        self.outcome = "error"
+
+
+class Limiter:
+    """Thread-safe gate shared by all workers.
+
+    - at most `rpm` request starts in any 60 s sliding window (rpm < 1: one start per 60/rpm s);
+    - at most `max_concurrency` requests in flight;
+    - the first request goes alone: concurrency opens after one succeeds, so a bad key costs one call;
+    - after a 429 the rate drops to what the server admitted in the last 60 s (min 1) for the next 60 s.
+
+    `sleep=None` waits on an internal condition so `stop()` wakes waiters at once; tests pass a
+    fake `clock` and a `sleep` that advances it.
+    """
+
+    def __init__(self, rpm: float, max_concurrency: int, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] | None = None, window_s: float = WINDOW_S) -> None:
+        if rpm <= 0 or max_concurrency < 1 or window_s <= 0:
+            raise ValueError("rpm and window_s must be > 0 and max_concurrency >= 1")
+        self.window_s = float(window_s)  # 60 s in production; benchmarks may shrink time
+        self.rpm = float(rpm)
+        self.max_concurrency = int(max_concurrency)
+        self._clock = clock
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._starts: deque[float] = deque()  # start times inside the window
+        self._ok_starts: deque[float] = deque()  # start times of requests that succeeded
+        self._in_flight = 0
+        self._opened = False  # set by the first success
+        self._lowered_rpm: float | None = None
+        self._lowered_until = 0.0
+        self._stopped: str | None = None
+        self._stop_cause: BaseException | None = None
+        self.rate_limited_count = 0
+
+    # state ---------------------------------------------------------------------------------------
+    @property
+    def stopped(self) -> bool:
+        """Whether stop() was called."""
+        return self._stopped is not None
+
+    def effective_rpm(self) -> float:
+        """The rate in force now (lowered for a minute after a 429)."""
+        with self._cond:
+            return self._rate(self._clock())
+
+    def in_flight(self) -> int:
+        """Requests admitted and not yet released."""
+        with self._cond:
+            return self._in_flight
+
+    def _rate(self, now: float) -> float:
+        if self._lowered_rpm is not None and now < self._lowered_until:
+            return min(self.rpm, self._lowered_rpm)
+        self._lowered_rpm = None
+        return self.rpm
+
+    def _window(self, rate: float) -> tuple[int, float]:
+        """(starts allowed, window length) for a rate in requests per minute."""
+        if rate >= 1:
+            return int(math.floor(rate)), self.window_s
+        return 1, self.window_s / rate
+
+    def _prune(self, now: float, window: float) -> None:
+        horizon = now - max(window, self.window_s)
+        while self._starts and self._starts[0] <= horizon:
+            self._starts.popleft()
+        while self._ok_starts and self._ok_starts[0] <= now - self.window_s:
+            self._ok_starts.popleft()
+
+    # acquire / release -------------------------------------------------------------------------
+    def acquire(self) -> Slot:
+        """Block until a request may start; raise LimiterStopped if stop() was called."""
+        with self._cond:
+            while True:
+                if self._stopped is not None:
+                    raise LimiterStopped(self._stopped, cause=self._stop_cause)
+                now = self._clock()
+                allowed, window = self._window(self._rate(now))
+                self._prune(now, window)
+                cap = self.max_concurrency if self._opened else 1
+                if self._in_flight >= cap:
+                    self._cond.wait()  # woken by release() or stop()
+                    continue
+                recent = [t for t in self._starts if t > now - window]
+                if len(recent) >= allowed:
+                    wait = recent[-allowed] + window - now
+                    self._wait(max(wait, 1e-3))
+                    continue
+                self._starts.append(now)
+                self._in_flight += 1
+                return Slot(started=now)
+
+    def _wait(self, seconds: float) -> None:
+        if self._sleep is None:
+            self._cond.wait(timeout=seconds)
+            return
+        self._cond.release()
+        try:
+            self._sleep(seconds)
+        finally:
+            self._cond.acquire()
+
+    def release(self, slot: Slot, outcome: str | None = None) -> None:
+        """End a request: "ok" opens concurrency; "rate_limited" lowers the rate for the next minute."""
+        outcome = outcome or slot.outcome or "error"
+        with self._cond:
+            self._in_flight -= 1
+            now = self._clock()
+            if outcome == "ok":
+                self._opened = True
+                self._ok_starts.append(slot.started)
+            elif outcome == "rate_limited":
+                self.rate_limited_count += 1
+                self._prune(now, self.window_s)
+                admitted = sum(1 for t in self._ok_starts if t > now - self.window_s)
+                self._lowered_rpm = float(max(1, admitted))
+                self._lowered_until = now + self.window_s
+            self._cond.notify_all()
+
+    @contextmanager
+    def slot(self) -> Iterator[Slot]:
+        """`with limiter.slot() as s:` — success unless the block raises (RateLimited counts as a 429)."""
+        s = self.acquire()
+        try:
+            yield s
+        except (RateLimited, QuotaExhausted):
+            self.release(s, s.outcome or "rate_limited")
+            raise
+        except BaseException:
+            self.release(s, s.outcome or "error")
+            raise
+        else:
+            self.release(s, s.outcome or "ok")
+
+    def stop(self, reason: str = "stopped", *, cause: BaseException | None = None) -> None:
+        """Refuse further requests and wake every waiter (they raise LimiterStopped)."""
+        with self._cond:
+            if self._stopped is None:
+                self._stopped = reason
+                self._stop_cause = cause
+            self._cond.notify_all()
+
+    def pause(self, seconds: float) -> None:
+        """Sleep up to `seconds`, returning early if stop() is called (used between retries)."""
+        if seconds <= 0:
+            return
+        if self._sleep is not None:
+            self._sleep(seconds)
+            return
+        deadline = self._clock() + seconds
+        with self._cond:
+            while self._stopped is None:
+                left = deadline - self._clock()
+                if left <= 0:
+                    return
+                self._cond.wait(timeout=left)
+
+
+# retry hints ----------------------------------------------------------------------------------------
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_RETRY_IN = re.compile(r"(?:retry|try again) in\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in a Go/protobuf-style duration: "29s", "29.08s", "6ms", "1m30s", "1h2m"."""
+    text = text.strip()
+    parts = _GO_DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def retry_hint_from_message(message: str | None) -> float | None:
+    """The largest "Please retry in 29.08s" / "try again in 6ms" delay in an error message."""
+    if not message:
+        return None
+    found = [parse_duration(m) for m in _RETRY_IN.findall(message)]
+    values = [v for v in found if v is not None]
+    return max(values) if values else None
+
+
+def retry_after_header(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def max_hint(*values: float | None) -> float | None:
+    """The largest of the hints that are present."""
+    present = [v for v in values if v is not None]
+    return max(present) if present else None

@@ -1,0 +1,256 @@
+"""run / retry / render for one date: fetch, score, select, analyse, render; every step resumable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from digest import publish
+from digest.analyze import Outcome, Session
+from digest.calendar import announcement_for
+from digest.config import Config
+from digest.errors import AuthError
+from digest.fetch import collect_day
+from digest.fulltext import PdfFetcher
+from digest.jobs import SUMMARY_KEY, analysis_job, deep_dive_job, rerank_job, summary_job
+from digest.llm import build_provider
+from digest.llm.base import Provider
+from digest.models import DayPapers, Scored
+from digest.prompts import prompts_dir
+from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
+from digest.sources.arxiv import ArxivClient
+from digest.store import Store, store_lock
+from digest.view import build_view, digest_path, is_complete
+
+log = logging.getLogger("digest.pipeline")
+USER_AGENT = "digest/0.1 (daily arXiv cs.CV digest; https://github.com/)"
+
+
+@dataclass
+class RunReport:
+    """How a command ended for one date."""
+
+    date: dt.date
+    status: str  # complete | partial | nothing
+    message: str
+    digest_path: Path | None = None
+    stop_reason: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 complete or nothing to do, 3 written but incomplete."""
+        return 3 if self.status == "partial" else 0
+
+
+class Pipeline:
+    """The stages wired to a config; tests inject http, provider and a progress callback."""
+
+    def __init__(self, cfg: Config, *, http: httpx.Client | None = None, provider: Provider | None = None,
+                 on_progress: Callable[[Outcome], None] | None = None) -> None:
+        self.cfg = cfg
+        self.http = http or httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+        self._provider = provider
+        self.on_progress = on_progress
+        self.session: Session | None = None
+        self._stop_requested: str | None = None
+
+    # -- public commands -------------------------------------------------------------------------
+
+    def run(self, date: dt.date, *, refresh: bool = False, refresh_analyses: bool = False) -> RunReport:
+        """Fetch (or reuse), score, select, analyse what is missing, render."""
+        with self._locked_store() as store:
+            run_id = store.start_run(date, "run")
+            report = None
+            try:
+                report = self._run(store, date, refresh=refresh, refresh_analyses=refresh_analyses)
+                return report
+            finally:
+                _finish(store, run_id, report)
+
+    def retry(self, date: dt.date, paper_ids: list[str] | None = None) -> RunReport:
+        """Re-run failed/pending analyses (or exactly the named papers), then re-render. No fetching."""
+        with self._locked_store() as store:
+            run_id = store.start_run(date, "retry")
+            report = None
+            try:
+                report = self._retry(store, date, paper_ids)
+                return report
+            finally:
+                _finish(store, run_id, report)
+
+    def render(self, date: dt.date) -> RunReport:
+        """Re-render the digest of a date from the store; no network."""
+        with self._locked_store() as store:
+            day = store.load_day(date)
+            if day is None:
+                return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
+            return self._render(store, date)
+
+    def request_stop(self, reason: str = "stop requested (signal)") -> None:
+        """Stop after the calls in flight; the rest stays pending."""
+        self._stop_requested = reason
+        if self.session is not None:
+            self.session.stop(reason)
+
+    # -- stages ----------------------------------------------------------------------------------
+
+    def _locked_store(self):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def cm():
+            with store_lock(self.cfg.store.path, timeout_s=self.cfg.store.lock_timeout_s):
+                store = Store(self.cfg.store.path)
+                try:
+                    yield store
+                finally:
+                    store.close()
+
+        return cm()
+
+    def _run(self, store: Store, date: dt.date, *, refresh: bool, refresh_analyses: bool) -> RunReport:
+        day = None if refresh else store.load_day(date)
+        if day is None:
+            day = self._fetch(date)
+            if day.announcement is None and not day.entries:
+                return RunReport(date, "nothing", _nothing_message(date, day))
+            store.save_day(day)
+        if day.announcement is None and not day.entries:
+            return RunReport(date, "nothing", _nothing_message(date, day))
+        session = self._session(store, date)
+        scored = self._score(day, session)
+        store.save_scores(date, scored)
+        picks = self._select(day, scored)
+        store.save_selection(date, picks)
+        store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(SUMMARY_KEY, "executive_summary")}
+                           | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
+        if session is not None:
+            self._analyse(session, day, picks, force=refresh_analyses)
+        return self._render(store, date)
+
+    def _retry(self, store: Store, date: dt.date, paper_ids: list[str] | None) -> RunReport:
+        day = store.load_day(date)
+        if day is None:
+            return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
+        picks = store.load_selection(date)
+        session = self._session(store, date)
+        if session is None:
+            raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to retry analyses")
+        if paper_ids:
+            known = {pid for pid, _ in picks}
+            unknown = [p for p in paper_ids if p not in known]
+            if unknown:
+                from digest.errors import ConfigError
+
+                raise ConfigError(f"not analysed on {date}: {', '.join(unknown)} (see `digest status --date {date}`)")
+            todo = [(pid, tpl) for pid, tpl in picks if pid in paper_ids]
+            self._analyse(session, day, todo, force=True, all_picks=picks)
+        else:
+            self._analyse(session, day, picks, force=False)
+        return self._render(store, date)
+
+    def _fetch(self, date: dt.date) -> DayPapers:
+        ann = announcement_for(date, self.cfg)
+        client = ArxivClient(self.cfg.sources.arxiv, self.http)
+        return collect_day(self.cfg, date, ann, arxiv=client, http=self.http)
+
+    def _session(self, store: Store, date: dt.date) -> Session | None:
+        provider = self._provider
+        if provider is None:
+            key = os.environ.get(self.cfg.llm.api_key_env, "").strip()
+            if not key:
+                return None
+            provider = build_provider(self.cfg.llm, key)
+        self.session = Session(self.cfg, provider=provider, store=store, date=date,
+                               prompts=prompts_dir(self.cfg.llm.prompts_dir), on_progress=self.on_progress)
+        if self._stop_requested:
+            self.session.stop(self._stop_requested)
+        return self.session
+
+    def _score(self, day: DayPapers, session: Session | None) -> list[Scored]:
+        cats = self.cfg.sources.arxiv.categories
+        scored = score_all(day.entries, self.cfg.scoring, categories=cats)
+        if not (self.cfg.scoring.llm_rerank and session is not None):
+            return scored
+        by_id = {e.paper.id: e.paper for e in day.entries}
+        batches = rerank_batches([s.id for s in scored], self.cfg.scoring.rerank_top)
+        jobs = [rerank_job(i, [by_id[pid] for pid in batch], self.cfg, session.prompts)
+                for i, batch in enumerate(batches)]
+        merged = {s.id: s for s in scored}
+        for out in session.run(jobs):
+            if out.status != "ok":
+                log.warning("rerank batch %s %s: %s; keeping the cheap score", out.job.key, out.status, out.error)
+                continue
+            for item in out.result.items:
+                merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason, self.cfg.scoring)
+        return sorted(merged.values(), key=lambda s: (-s.score, s.id))
+
+    def _select(self, day: DayPapers, scored: list[Scored]) -> list[tuple[str, str]]:
+        ids = select(day.entries, scored, self.cfg.selection)
+        deep = set(deep_dive_ids(ids, self.cfg.selection.deep_dive))
+        return [(pid, "deep_dive" if pid in deep else "analysis") for pid in ids]
+
+    def _analyse(self, session: Session, day: DayPapers, picks: list[tuple[str, str]], *, force: bool,
+                 all_picks: list[tuple[str, str]] | None = None) -> None:
+        by_id = {e.paper.id: e for e in day.entries}
+        prompts = session.prompts
+        pdfs = PdfFetcher(self.cfg, self.http)
+        jobs = []
+        for pid, tpl in picks:
+            entry = by_id[pid]
+            job = (deep_dive_job(entry, self.cfg, prompts, pdfs.fetch) if tpl == "deep_dive"
+                   else analysis_job(entry, self.cfg, prompts))
+            job.force = force
+            if job.fallback is not None:
+                job.fallback.force = force
+            jobs.append(job)
+        session.run(jobs)
+        # The summary covers every analysed paper; its prompt changes (and it is redone) when they change.
+        done = []
+        for pid, tpl in all_picks or picks:
+            hit = session.store.get_task(session.date, pid, tpl)
+            if hit is not None and hit.status == "ok":
+                cached = session.store.cache_latest(pid, tpl)
+                if cached is not None:
+                    from digest.schemas import SCHEMAS
+
+                    done.append((by_id[pid].paper, SCHEMAS[tpl].model_validate(cached[0])))
+        if done:
+            session.run([summary_job(session.date.isoformat(), done, self.cfg, prompts)])
+
+    def _render(self, store: Store, date: dt.date) -> RunReport:
+        view = build_view(self.cfg, store, date)
+        path = digest_path(self.cfg, date)
+        publish.write_all(self.cfg, store, date, view)
+        complete, counts = is_complete(view)
+        stop = self.session.stop_reason if self.session else None
+        if self.session is not None and self.session.auth_error is not None:
+            raise self.session.auth_error
+        status = "complete" if complete else "partial"
+        msg = f"wrote {path}" + ("" if complete else
+                                 f" ({counts['failed']} failed, {counts['pending']} pending"
+                                 + (f": {stop}" if stop else "") + "; run `digest retry --date "
+                                 + f"{date}` later)")
+        return RunReport(date, status, msg, digest_path=path, stop_reason=stop, counts=counts)
+
+
+def _finish(store: Store, run_id: int, report: RunReport | None) -> None:
+    if report is None:
+        store.finish_run(run_id, status="failed", exit_code=1, message="aborted")
+    else:
+        store.finish_run(run_id, status=report.status, exit_code=report.exit_code, message=report.message)
+
+
+def _nothing_message(date: dt.date, day: DayPapers) -> str:
+    weekday = date.strftime("%A")
+    hf = {"ok": "", "empty": "; HuggingFace listed no papers either",
+          "unavailable": f"; HuggingFace was unavailable ({day.hf_error})",
+          "disabled": "; HuggingFace is disabled"}.get(day.hf_status, "")
+    return f"no arXiv announcement covers {date} ({weekday}){hf}: no digest written"

@@ -1,0 +1,384 @@
+"""Render one day's digest to Markdown (digest/templates/digest.md.j2) and write it atomically.
+
+Sections: when `selected` is non-empty, one section per selected paper (in that order) that is
+among the entries; otherwise (metadata-only digest) the top `metadata_sections` papers by score.
+Every other entry goes into the compact table of the table of contents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+from pydantic import BaseModel, Field
+
+from digest import text as tx
+from digest.models import Announcement, Entry, Scored
+from digest.schemas import Analysis, DeepDive, ExecutiveSummary
+
+PLACEHOLDER = "> 分析暂缺（将自动重试）"
+MAX_AUTHORS = 8
+Status = Literal["ok", "failed", "pending"]
+
+
+class PaperResult(BaseModel):
+    """The LLM result for one selected paper, as the store holds it."""
+
+    kind: Literal["analysis", "deep_dive"] = "analysis"
+    status: Status = "pending"
+    analysis: Analysis | DeepDive | None = None
+    fulltext: bool = True  # False: the deep dive only saw the abstract
+
+
+class DigestView(BaseModel):
+    """Everything the digest template needs for one date."""
+
+    date: dt.date
+    announcement: Announcement | None = None
+    entries: list[Entry] = Field(default_factory=list)
+    scores: dict[str, Scored] = Field(default_factory=dict)
+    selected: list[str] = Field(default_factory=list)  # analysed paper ids, in order
+    results: dict[str, PaperResult] = Field(default_factory=dict)
+    summary: ExecutiveSummary | None = None
+    summary_status: Literal["ok", "failed", "pending", "none"] = "none"
+    hf_status: Literal["ok", "unavailable", "disabled", "empty"] = "ok"
+    llm_model: str | None = None
+    llm_disabled_reason: str | None = None  # set: no LLM configured, metadata-only digest
+    llm_key_env: str | None = None  # env var to name when the reason does not
+    language: Literal["zh", "en"] = "zh"  # only "zh" headings exist; "en" renders the same
+    pdf_url: str = "https://arxiv.org/pdf"
+    metadata_sections: int = Field(default=10, ge=0)  # sections in a digest with nothing selected
+
+
+@dataclass
+class _Section:
+    entry: Entry
+    anchor: str
+    title: str
+    abs_url: str
+    score: str
+    badge: str
+    mode: Literal["ok", "placeholder", "meta"]
+    kind: Literal["analysis", "deep_dive"]
+    analysis: Analysis | DeepDive | None
+    analysis_heading: str
+    meta: list[tuple[str, str]]  # (label, already-escaped Markdown value)
+    abstract: str
+    findings: list[str]
+    links: list[tuple[str, str]]  # (label, url)
+
+
+@dataclass
+class _Row:
+    title: str
+    url: str
+    score: str
+    reason: str
+    flags: str
+
+
+@dataclass
+class _Summary:
+    themes: list[str]
+    highlights: list[str]
+    directions: list[str]
+    picks: list[dict[str, str]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- small formatting helpers
+
+
+def _num(x: float) -> str:
+    return str(int(round(x))) if abs(x - round(x)) < 0.05 else f"{x:.1f}"
+
+
+def _points(x: float) -> str:
+    return ("+" if x >= 0 else "−") + _num(abs(x))
+
+
+def _reason(r) -> str:
+    return f"{tx.collapse(r.text)} ({_points(r.points)})"
+
+
+def _score_value(view: DigestView, pid: str) -> float | None:
+    s = view.scores.get(pid)
+    return s.score if s is not None else None
+
+
+def _anchor(pid: str, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]", "-", pid) or "paper"
+    anchor, n = base, 2
+    while anchor in used:
+        anchor, n = f"{base}-{n}", n + 1
+    used.add(anchor)
+    return anchor
+
+
+def _normalise_id(pid: str) -> str:
+    return re.sub(r"v\d+$", "", re.sub(r"^(arxiv:|https?://arxiv\.org/(abs|pdf)/)", "", pid.strip(), flags=re.I))
+
+
+def _authors(names: list[str]) -> str:
+    names = [tx.collapse(n) for n in names if tx.collapse(n)]
+    if not names:
+        return "（未知）"
+    shown = ", ".join(tx.md_escape(n) for n in names[:MAX_AUTHORS])
+    return shown if len(names) <= MAX_AUTHORS else f"{shown} 等 {len(names)} 人"
+
+
+def _categories(entry: Entry) -> str:
+    p = entry.paper
+    cats = list(dict.fromkeys(([p.primary_category] if p.primary_category else []) + p.categories))
+    text = ", ".join(tx.md_escape(c) for c in cats) or "—"
+    return text + ("（交叉列表）" if entry.cross_list else "")
+
+
+def _source(entry: Entry) -> str:
+    up = entry.paper.hf_upvotes
+    hf = "HuggingFace" + (f" 🔥 {up} upvotes" if up else "")
+    if entry.source == "huggingface":
+        return f"{hf}（仅 HF）"
+    return f"arXiv · {hf}" if entry.on_hf else "arXiv"
+
+
+def _code(entry: Entry, analysis: Analysis | DeepDive | None) -> str | None:
+    p = entry.paper
+    return (tx.safe_url(p.github_repo) or tx.safe_url(analysis.code_url if analysis else None)
+            or tx.safe_url(tx.find_code_url(p.comment, p.abstract)))
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Section:
+    p = entry.paper
+    res = view.results.get(p.id) if selected else None
+    ok = res is not None and res.status == "ok" and res.analysis is not None
+    analysis = res.analysis if ok else None
+    if ok:
+        mode = "ok"
+    elif selected and view.llm_disabled_reason is None:
+        mode = "placeholder"
+    else:
+        mode = "meta"
+    heading, badge = "论文解读", ""
+    if isinstance(analysis, DeepDive):
+        heading = "深度解读（全文）" if res.fulltext else "深度解读（基于摘要）"
+        badge = heading.replace("（全文）", "")
+    elif mode == "placeholder":
+        badge = "分析暂缺"
+    score = view.scores.get(p.id)
+    meta = [("作者", _authors(p.authors))]
+    if p.published:
+        meta.append(("发布日期", p.published.date().isoformat()))
+    meta += [("分类", _categories(entry)), ("来源", _source(entry))]
+    if score is not None:
+        reasons = " · ".join(tx.md_escape(_reason(r)) for r in score.reasons)
+        meta.append(("评分", f"{_num(score.score)}/100" + (f"（{reasons}）" if reasons else "")))
+    if analysis is not None and tx.collapse(analysis.field):
+        meta.append(("领域", tx.md_line(analysis.field)))
+    links = [("PDF", f"{view.pdf_url.rstrip('/')}/{p.id}"), ("arXiv", p.abs_url)]
+    if entry.on_hf or entry.source == "huggingface":
+        links.append(("HuggingFace", p.hf_url))
+    code = _code(entry, analysis)
+    project = tx.safe_url(p.project_page)
+    if code:
+        stars = f" ⭐ {p.github_stars}" if p.github_stars and code == tx.safe_url(p.github_repo) else ""
+        meta.append(("代码", f"[{tx.md_link_text(tx.url_label(code))}]({code}){stars}"))
+        links.append(("代码", code))
+    if project and project != code:
+        meta.append(("项目主页", f"[{tx.md_link_text(tx.url_label(project))}]({project})"))
+        links.append(("项目主页", project))
+    links = [(label, u) for label, url in links if (u := tx.safe_url(url))]
+    return _Section(
+        entry=entry, anchor=anchor, title=tx.clean_latex(p.title), abs_url=tx.safe_url(p.abs_url) or "",
+        score=_num(score.score) if score else "—", badge=badge, mode=mode,
+        kind="deep_dive" if isinstance(analysis, DeepDive) else "analysis", analysis=analysis,
+        analysis_heading=heading, meta=meta, abstract=tx.clean_latex(tx.unwrap(p.abstract)),
+        findings=tx.key_findings(p.abstract), links=links,
+    )
+
+
+def _flags(entry: Entry) -> str:
+    flags = []
+    if entry.cross_list:
+        flags.append("交叉")
+    if entry.source == "huggingface":
+        flags.append("仅 HF")
+    if entry.paper.hf_upvotes:
+        flags.append(f"HF 🔥{entry.paper.hf_upvotes}")
+    return " · ".join(flags)
+
+
+def _row(view: DigestView, entry: Entry) -> _Row:
+    score = view.scores.get(entry.paper.id)
+    top = max(score.reasons, key=lambda r: r.points, default=None) if score else None
+    return _Row(title=tx.clean_latex(entry.paper.title), url=tx.safe_url(entry.paper.abs_url) or "",
+                score=_num(score.score) if score else "—", reason=_reason(top) if top else "", flags=_flags(entry))
+
+
+def _summary(view: DigestView, entries: dict[str, Entry], anchors: dict[str, str]) -> _Summary | None:
+    s = view.summary
+    if s is None:
+        return None
+    picks = []
+    for pick in s.picks:
+        pid = _normalise_id(pick.paper_id)
+        entry = entries.get(pid)
+        if entry is None:  # an id the model made up: a link would point at some other paper
+            continue
+        target = f"#{anchors[pid]}" if pid in anchors else tx.safe_url(entry.paper.abs_url) or ""
+        picks.append({"title": tx.clean_latex(entry.paper.title), "target": target,
+                      "reason": pick.reason, "audience": pick.audience})
+    return _Summary(themes=s.themes, highlights=s.highlights, directions=s.directions, picks=picks)
+
+
+def _env_var(view: DigestView) -> str | None:
+    if view.llm_key_env:
+        return view.llm_key_env
+    m = re.search(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", view.llm_disabled_reason or "")
+    return m.group(0) if m else None
+
+
+def _overview(view: DigestView, sections: list[_Section]) -> str:
+    entries = _unique_entries(view)
+    new = sum(1 for e in entries if e.source == "arxiv" and not e.cross_list)
+    cross = sum(1 for e in entries if e.source == "arxiv" and e.cross_list)
+    hf_only = sum(1 for e in entries if e.source == "huggingface")
+    parts = [f"arXiv 新提交 {new} 篇", f"交叉列表 {cross} 篇"]
+    if view.hf_status == "ok" or hf_only:
+        parts.append(f"仅 HuggingFace {hf_only} 篇")
+    on_hf = sum(1 for e in entries if e.source == "arxiv" and e.on_hf)
+    tail = f"，其中 {on_hf} 篇登上 HF 热榜" if on_hf else ""
+    out = [f"今日扫描 {len(entries)} 篇论文（{' · '.join(parts)}{tail}）"]
+    if view.llm_disabled_reason is not None:
+        reason = tx.md_escape(view.llm_disabled_reason).rstrip("。.")
+        env = _env_var(view)
+        hint = f"，设置环境变量 `{env}` 后重新运行即可补全" if env and env not in reason else ""
+        reason = reason if "跳过" in reason else f"AI 解读已跳过：{reason}"
+        out.append(f"{reason}{hint}；下列 {len(sections)} 篇为评分最高的论文")
+    else:
+        ok = sum(1 for s in sections if s.mode == "ok")
+        deep = sum(1 for s in sections if isinstance(s.analysis, DeepDive))
+        missing = len(sections) - ok
+        line = f"AI 解读 {ok}/{len(sections)} 篇" + (f"（含深度解读 {deep} 篇）" if deep else "")
+        if missing:
+            line += f"，{missing} 篇暂缺将自动重试"
+        if view.llm_model:
+            line += f"，模型 {tx.md_escape(view.llm_model)}"
+        out.append(line)
+    if view.announcement is None:
+        out.append("arXiv 今日无新论文公告，本期仅含 HuggingFace 论文")
+    out.append({"ok": "", "unavailable": "HuggingFace 今日不可用，仅含 arXiv",
+                "disabled": "HuggingFace 来源未启用", "empty": "HuggingFace 今日榜单为空"}[view.hf_status])
+    return "；".join(x for x in out if x) + "。"
+
+
+def _unique_entries(view: DigestView) -> list[Entry]:
+    seen: dict[str, Entry] = {}
+    for e in view.entries:
+        seen.setdefault(e.paper.id, e)
+    return list(seen.values())
+
+
+def _context(view: DigestView) -> dict[str, object]:
+    entries = _unique_entries(view)
+    by_id = {e.paper.id: e for e in entries}
+    def rank(e: Entry) -> tuple[float, str]:
+        score = _score_value(view, e.paper.id)
+        return (-score if score is not None else 1.0, e.paper.id)  # unscored papers last
+
+    ranked = sorted(entries, key=rank)
+    chosen = list(dict.fromkeys(pid for pid in view.selected if pid in by_id))
+    is_selected = bool(view.selected)
+    if not is_selected:
+        chosen = [e.paper.id for e in ranked[: view.metadata_sections]]
+    used: set[str] = set()
+    anchors = {pid: _anchor(pid, used) for pid in chosen}
+    sections = [_section(view, by_id[pid], anchors[pid], is_selected) for pid in chosen]
+    others = [_row(view, e) for e in ranked if e.paper.id not in anchors]
+    summary = _summary(view, by_id, anchors)
+    summary_note = None
+    if summary is None and view.llm_disabled_reason is None and view.summary_status in ("failed", "pending"):
+        summary_note = "> 执行摘要暂缺（将自动重试）"
+    return {
+        "date": view.date.isoformat(), "overview": _overview(view, sections), "summary": summary,
+        "summary_note": summary_note, "sections": sections, "others": others,
+        "toc_heading": "精选解读" if is_selected else "评分最高的论文", "placeholder": PLACEHOLDER,
+        "sources": "arXiv" + ("、HuggingFace" if view.hf_status == "ok" else ""),
+        "model": view.llm_model if view.llm_disabled_reason is None else None,
+    }
+
+
+# ---------------------------------------------------------------- public API
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        undefined=jinja2.StrictUndefined, autoescape=False,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(link=tx.md_link_text, cell=tx.md_cell, text=tx.md_text, prose=tx.md_block,
+                       line=tx.md_line, url=lambda u: tx.safe_url(u) or "", label=tx.url_label)
+    env.filters["field"] = _labelled
+    env.filters["steps"] = lambda items: [re.sub(r"^\s*(\d+[.)、:：]|[-*•])\s*", "", str(i)) for i in items]
+    return env
+
+
+def _labelled(value: object, label: str) -> str:
+    """`**label：** text` inline for a one-paragraph answer; label on its own line above longer ones."""
+    body = tx.md_block(value)
+    sep = "\n\n" if "\n" in body or re.match(r"[-*+] |\d+[.)] ", body) else " "
+    return f"**{label}：**{sep}{body}"
+
+
+def render_digest(view: DigestView) -> str:
+    """Render the day's digest as Markdown."""
+    text = _environment().get_template("digest.md.j2").render(**_context(view))
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip() + "\n"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write text to path atomically: temp file in the same directory, fsync, rename, fsync dir."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the digest is meant to be read
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename durable; not every platform lets a directory be opened.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_digest(path: Path, text: str) -> None:
+    """Write the rendered digest to path atomically."""
+    atomic_write(path, text)

@@ -1,0 +1,127 @@
+"""`digest schedule`: run daily at schedule.time, catch up a missed run, retry unfinished analyses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from digest.config import Config
+from digest.errors import DigestError
+from digest.pipeline import Pipeline
+from digest.status import status_of
+
+log = logging.getLogger("digest.scheduler")
+MISFIRE_GRACE_S = 6 * 3600  # a machine that wakes up hours late still runs the day's digest
+
+
+class Daily:
+    """The scheduler's jobs; one pipeline at a time (max_instances=1, one worker)."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.current: Pipeline | None = None
+        self.stopping = threading.Event()
+        self.last_date: dt.date | None = None
+
+    def now(self) -> dt.datetime:
+        """Now in the reader's time zone."""
+        return dt.datetime.now(self.cfg.tz)
+
+    def due_time(self, day: dt.date) -> dt.datetime:
+        """When the digest of `day` is due."""
+        hh, mm = map(int, self.cfg.schedule.time.split(":"))
+        return dt.datetime.combine(day, dt.time(hh, mm), tzinfo=self.cfg.tz)
+
+    def catch_up_needed(self) -> bool:
+        """Today's digest is due and was not run yet."""
+        now = self.now()
+        today = now.date()
+        if now < self.due_time(today):
+            return False
+        path = Path(self.cfg.output.dir) / f"{today.isoformat()}.md"
+        if path.exists():
+            return False
+        runs = status_of(self.cfg, today).get("last_run")
+        return not (runs and runs.get("status") == "nothing")
+
+    def daily(self) -> None:
+        """The daily job: run today's digest."""
+        self._guarded(lambda p, d: p.run(d), self.now().date(), "run")
+
+    def retry(self) -> None:
+        """The periodic job: finish the latest date's failed or pending analyses."""
+        day = self.last_date or self.now().date()
+        if self.now().date() > day and self.now() >= self.due_time(self.now().date()):
+            return  # the next day's run has taken over
+        st = status_of(self.cfg, day)
+        if st["digest_path"] is None or st["complete"] or not (st["analyses"]["failed"] or st["analyses"]["pending"]
+                                                              or st["summary"] in ("failed", "pending")):
+            return
+        self._guarded(lambda p, d: p.retry(d), day, "retry")
+
+    def _guarded(self, action, day: dt.date, name: str) -> None:
+        if self.stopping.is_set():
+            return
+        pipe = Pipeline(self.cfg)
+        self.current = pipe
+        try:
+            report = action(pipe, day)
+            self.last_date = day
+            log.info("%s %s: %s (%s)", name, day, report.status, report.message)
+        except DigestError as exc:
+            log.error("%s %s failed: %s", name, day, exc)
+        except Exception:  # noqa: BLE001 - a bad day must not kill the service
+            log.exception("%s %s failed unexpectedly", name, day)
+        finally:
+            self.current = None
+
+    def stop(self) -> None:
+        """Ask the job in flight to finish its current calls and stop."""
+        self.stopping.set()
+        if self.current is not None:
+            self.current.request_stop("scheduler stopping")
+
+
+def build_scheduler(cfg: Config, daily: Daily) -> BlockingScheduler:
+    """The configured BlockingScheduler (not started)."""
+    sched = BlockingScheduler(
+        executors={"default": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
+        timezone=cfg.tz,
+    )
+    hh, mm = map(int, cfg.schedule.time.split(":"))
+    sched.add_job(daily.daily, CronTrigger(hour=hh, minute=mm, timezone=cfg.tz), id="daily", name="daily digest")
+    sched.add_job(daily.retry, IntervalTrigger(minutes=cfg.schedule.retry_every_minutes, timezone=cfg.tz),
+                  id="retry", name="retry unfinished analyses")
+    return sched
+
+
+def serve(cfg: Config) -> int:
+    """Run forever; SIGTERM/SIGINT stop cleanly after the calls in flight."""
+    daily = Daily(cfg)
+    sched = build_scheduler(cfg, daily)
+
+    def on_signal(signum, _frame) -> None:
+        log.info("received %s: stopping after the calls in flight", signal.Signals(signum).name)
+        daily.stop()
+        sched.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if daily.catch_up_needed():
+        log.info("today's digest is due and missing: running it now")
+        sched.add_job(daily.daily, id="catch-up", name="catch-up run")
+    job = sched.get_job("daily")
+    log.info("scheduled daily at %s %s; next run %s", cfg.schedule.time, cfg.timezone,
+             getattr(job, "next_run_time", None) or "after start")
+    sched.start()
+    log.info("scheduler stopped")
+    return 0

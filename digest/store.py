@@ -1,0 +1,324 @@
+"""SQLite store: papers, per-date membership, scores, analysis tasks, the LLM cache and call log, runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from digest.errors import StoreError
+from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
+
+# Numbered, append-only: never edit a shipped migration, add a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE papers (
+        id TEXT PRIMARY KEY, version INTEGER, data TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE days (
+        date TEXT PRIMARY KEY, announcement TEXT, hf_status TEXT, hf_error TEXT,
+        rss_used INTEGER NOT NULL DEFAULT 0, fetched_at TEXT NOT NULL);
+    CREATE TABLE day_papers (
+        date TEXT NOT NULL, paper_id TEXT NOT NULL, position INTEGER NOT NULL, source TEXT NOT NULL,
+        cross_list INTEGER NOT NULL, announce_type TEXT, on_hf INTEGER NOT NULL,
+        PRIMARY KEY (date, paper_id));
+    CREATE TABLE scores (
+        date TEXT NOT NULL, paper_id TEXT NOT NULL, score REAL NOT NULL, reasons TEXT NOT NULL,
+        PRIMARY KEY (date, paper_id));
+    CREATE TABLE selections (
+        date TEXT NOT NULL, paper_id TEXT NOT NULL, rank INTEGER NOT NULL, template TEXT NOT NULL,
+        PRIMARY KEY (date, paper_id));
+    CREATE TABLE tasks (
+        date TEXT NOT NULL, key TEXT NOT NULL, template TEXT NOT NULL, status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, error_kind TEXT, last_error TEXT, last_raw TEXT,
+        updated_at TEXT NOT NULL, PRIMARY KEY (date, key, template));
+    CREATE TABLE cache (
+        key TEXT NOT NULL, template TEXT NOT NULL, prompt_sha TEXT NOT NULL, model TEXT NOT NULL,
+        result TEXT NOT NULL, meta TEXT NOT NULL, created_at TEXT NOT NULL,
+        PRIMARY KEY (key, template, prompt_sha, model));
+    CREATE TABLE llm_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, date TEXT, key TEXT, template TEXT,
+        prompt_sha TEXT, model TEXT, outcome TEXT NOT NULL, http_status INTEGER, error_kind TEXT,
+        latency_s REAL, tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
+        error TEXT);
+    CREATE INDEX llm_calls_date ON llm_calls(date);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT NOT NULL, command TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, status TEXT, exit_code INTEGER, message TEXT);
+    """,
+]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Task:
+    """One LLM job of a date: a paper's analysis/deep dive, the summary or a rerank batch."""
+
+    date: str
+    key: str
+    template: str
+    status: str  # ok | failed | pending
+    attempts: int = 0
+    error_kind: str | None = None
+    last_error: str | None = None
+    last_raw: str | None = None
+
+
+class Store:
+    """Thread-safe access to the SQLite file; every write is one transaction."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.row_factory = sqlite3.Row
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        self._lock = threading.RLock()
+        self._migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _q(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _migrate(self) -> None:
+        with self.tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            if current > len(MIGRATIONS):
+                raise StoreError(f"{self.path}: store schema v{current} is newer than this digest; upgrade digest")
+            for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in filter(str.strip, sql.split(";")):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+
+    # -- papers and days -------------------------------------------------------------------------
+
+    def save_day(self, day: DayPapers) -> None:
+        """Store a fetched day, replacing an earlier fetch of the same date."""
+        date = day.date.isoformat()
+        ann = day.announcement.model_dump_json() if day.announcement else None
+        with self.tx() as db:
+            db.execute("DELETE FROM day_papers WHERE date = ?", (date,))
+            for pos, e in enumerate(day.entries):
+                db.execute(
+                    "INSERT OR REPLACE INTO papers (id, version, data, updated_at) VALUES (?, ?, ?, ?)",
+                    (e.paper.id, e.paper.version, e.paper.model_dump_json(), _now()),
+                )
+                db.execute(
+                    "INSERT INTO day_papers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (date, e.paper.id, pos, e.source, int(e.cross_list), e.announce_type, int(e.on_hf)),
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?)",
+                (date, ann, day.hf_status, day.hf_error, int(day.rss_used), _now()),
+            )
+
+    def load_day(self, date: dt.date) -> DayPapers | None:
+        """The stored fetch of a date, or None."""
+        d = date.isoformat()
+        rows = self._q("SELECT * FROM days WHERE date = ?", (d,))
+        if not rows:
+            return None
+        day = rows[0]
+        entries = [
+            Entry(paper=Paper.model_validate_json(r["data"]), source=r["source"], cross_list=bool(r["cross_list"]),
+                  announce_type=r["announce_type"], on_hf=bool(r["on_hf"]))
+            for r in self._q(
+                "SELECT dp.*, p.data FROM day_papers dp JOIN papers p ON p.id = dp.paper_id "
+                "WHERE dp.date = ? ORDER BY dp.position", (d,))
+        ]
+        ann = Announcement.model_validate_json(day["announcement"]) if day["announcement"] else None
+        return DayPapers(date=date, announcement=ann, entries=entries, hf_status=day["hf_status"],
+                         hf_error=day["hf_error"], rss_used=bool(day["rss_used"]))
+
+    def dates(self) -> list[dt.date]:
+        """Every date with a stored fetch, oldest first."""
+        return [dt.date.fromisoformat(r[0]) for r in self._q("SELECT date FROM days ORDER BY date")]
+
+    # -- scores and selection --------------------------------------------------------------------
+
+    def save_scores(self, date: dt.date, scored: list[Scored]) -> None:
+        """Replace the scores of a date."""
+        d = date.isoformat()
+        with self.tx() as db:
+            db.execute("DELETE FROM scores WHERE date = ?", (d,))
+            db.executemany(
+                "INSERT INTO scores VALUES (?, ?, ?, ?)",
+                [(d, s.id, s.score, json.dumps([r.model_dump() for r in s.reasons], ensure_ascii=False))
+                 for s in scored],
+            )
+
+    def load_scores(self, date: dt.date) -> dict[str, Scored]:
+        """Scores of a date by paper id."""
+        return {
+            r["paper_id"]: Scored(id=r["paper_id"], score=r["score"],
+                                  reasons=[Reason(**x) for x in json.loads(r["reasons"])])
+            for r in self._q("SELECT * FROM scores WHERE date = ?", (date.isoformat(),))
+        }
+
+    def save_selection(self, date: dt.date, picks: list[tuple[str, str]]) -> None:
+        """Replace the selection of a date: (paper id, template) in rank order."""
+        d = date.isoformat()
+        with self.tx() as db:
+            db.execute("DELETE FROM selections WHERE date = ?", (d,))
+            db.executemany("INSERT INTO selections VALUES (?, ?, ?, ?)",
+                           [(d, pid, rank, tpl) for rank, (pid, tpl) in enumerate(picks)])
+
+    def load_selection(self, date: dt.date) -> list[tuple[str, str]]:
+        """(paper id, template) in rank order."""
+        return [(r["paper_id"], r["template"]) for r in
+                self._q("SELECT * FROM selections WHERE date = ? ORDER BY rank", (date.isoformat(),))]
+
+    # -- tasks, cache, call log ------------------------------------------------------------------
+
+    def get_task(self, date: dt.date, key: str, template: str) -> Task | None:
+        """The task row, or None."""
+        rows = self._q("SELECT * FROM tasks WHERE date = ? AND key = ? AND template = ?",
+                       (date.isoformat(), key, template))
+        return _task(rows[0]) if rows else None
+
+    def tasks(self, date: dt.date) -> list[Task]:
+        """All tasks of a date."""
+        return [_task(r) for r in self._q("SELECT * FROM tasks WHERE date = ? ORDER BY key", (date.isoformat(),))]
+
+    def set_task(self, task: Task) -> None:
+        """Insert or update a task."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task.date, task.key, task.template, task.status, task.attempts, task.error_kind,
+                 task.last_error, task.last_raw, _now()),
+            )
+
+    def delete_tasks(self, date: dt.date, keep: set[tuple[str, str]]) -> None:
+        """Drop tasks of a date that are no longer selected."""
+        with self.tx() as db:
+            for t in self.tasks(date):
+                if (t.key, t.template) not in keep:
+                    db.execute("DELETE FROM tasks WHERE date = ? AND key = ? AND template = ?",
+                               (t.date, t.key, t.template))
+
+    def cache_get(self, key: str, template: str, prompt_sha: str, model: str) -> tuple[dict, dict] | None:
+        """(result, meta) of a cached successful call, or None."""
+        rows = self._q("SELECT result, meta FROM cache WHERE key = ? AND template = ? AND prompt_sha = ? AND model = ?",
+                       (key, template, prompt_sha, model))
+        return (json.loads(rows[0]["result"]), json.loads(rows[0]["meta"])) if rows else None
+
+    def cache_latest(self, key: str, template: str) -> tuple[dict, dict] | None:
+        """The newest cached result for a key and template, whatever prompt or model made it."""
+        rows = self._q("SELECT result, meta FROM cache WHERE key = ? AND template = ? ORDER BY created_at DESC, "
+                       "rowid DESC LIMIT 1", (key, template))
+        return (json.loads(rows[0]["result"]), json.loads(rows[0]["meta"])) if rows else None
+
+    def cache_put(self, key: str, template: str, prompt_sha: str, model: str, *, result: dict, meta: dict,
+                  task: Task) -> None:
+        """Store a validated result and mark its task ok, in one transaction."""
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (key, template, prompt_sha, model, json.dumps(result, ensure_ascii=False),
+                        json.dumps(meta, ensure_ascii=False), _now()))
+            db.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (task.date, task.key, task.template, "ok", task.attempts, None, None, None, _now()))
+
+    def log_call(self, *, date: dt.date | None, key: str | None, template: str | None, prompt_sha: str | None,
+                 model: str | None, outcome: str, http_status: int | None, error_kind: str | None,
+                 latency_s: float | None, tokens_in: int, tokens_out: int, error: str | None) -> None:
+        """Append one LLM request to the call log."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT INTO llm_calls (ts, date, key, template, prompt_sha, model, outcome, http_status, error_kind,"
+                " latency_s, tokens_in, tokens_out, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), date.isoformat() if date else None, key, template, prompt_sha, model, outcome,
+                 http_status, error_kind, latency_s, tokens_in, tokens_out, (error or "")[:300] or None),
+            )
+
+    def call_stats(self, date: dt.date) -> dict[str, Any]:
+        """Calls, errors by kind and tokens logged for a date."""
+        d = date.isoformat()
+        row = self._q("SELECT COUNT(*) n, COALESCE(SUM(tokens_in),0) ti, COALESCE(SUM(tokens_out),0) tout "
+                      "FROM llm_calls WHERE date = ?", (d,))[0]
+        kinds = {r["error_kind"]: r["n"] for r in self._q(
+            "SELECT error_kind, COUNT(*) n FROM llm_calls WHERE date = ? AND error_kind IS NOT NULL "
+            "GROUP BY error_kind", (d,))}
+        return {"calls": row["n"], "tokens_in": row["ti"], "tokens_out": row["tout"], "errors_by_kind": kinds}
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def start_run(self, date: dt.date, command: str) -> int:
+        """Record the start of a command; returns the run id."""
+        with self.tx() as db:
+            cur = db.execute("INSERT INTO runs (date, command, started_at) VALUES (?, ?, ?)",
+                             (date.isoformat(), command, _now()))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, *, status: str, exit_code: int, message: str = "") -> None:
+        """Record how a command ended."""
+        with self.tx() as db:
+            db.execute("UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, message = ? WHERE id = ?",
+                       (_now(), status, exit_code, message[:500], run_id))
+
+    def runs(self, date: dt.date) -> list[dict[str, Any]]:
+        """Runs of a date, oldest first."""
+        return [dict(r) for r in self._q("SELECT * FROM runs WHERE date = ? ORDER BY id", (date.isoformat(),))]
+
+
+def _task(r: sqlite3.Row) -> Task:
+    return Task(date=r["date"], key=r["key"], template=r["template"], status=r["status"], attempts=r["attempts"],
+                error_kind=r["error_kind"], last_error=r["last_error"], last_raw=r["last_raw"])
+
+
+@contextmanager
+def store_lock(store_path: str | os.PathLike[str], *, timeout_s: float, poll_s: float = 0.2) -> Iterator[None]:
+    """OS-level exclusive lock next to the store (flock: released by the kernel if the process dies)."""
+    lock_path = Path(f"{store_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"{lock_path}: another digest process holds the store lock; waited {timeout_s:g} s "
+                        "(store.lock_timeout_s). Try again when it has finished."
+                    ) from None
+                time.sleep(poll_s)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock

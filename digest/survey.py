@@ -1,0 +1,95 @@
+"""`digest survey`: a cumulative survey table over every stored analysis (no network, no LLM)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.config import Config
+from digest.models import Paper
+from digest.render import atomic_write
+from digest.schemas import SCHEMAS, DeepDive, SurveyTags
+from digest.store import Store
+from digest.text import md_escape, md_link_text
+
+TEMPLATES = ("deep_dive", "analysis")
+
+
+@dataclass
+class Row:
+    date: dt.date
+    paper: Paper
+    score: float
+    tags: SurveyTags
+
+
+def collect_rows(cfg: Config, store: Store, *, since: dt.date | None = None, until: dt.date | None = None,
+                 field: str | None = None, min_score: float | None = None) -> list[Row]:
+    """Every analysed paper in the store that passes the filters, by date then score."""
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for date in store.dates():
+        if (since and date < since) or (until and date > until):
+            continue
+        day = store.load_day(date)
+        scores = store.load_scores(date)
+        papers = {e.paper.id: e.paper for e in day.entries} if day else {}
+        for task in store.tasks(date):
+            if task.template not in TEMPLATES or task.status != "ok" or task.key in seen or task.key not in papers:
+                continue
+            cached = store.cache_latest(task.key, task.template)
+            if cached is None:
+                continue
+            tags = SCHEMAS[task.template].model_validate(cached[0])
+            score = scores[task.key].score if task.key in scores else 0.0
+            if min_score is not None and score < min_score:
+                continue
+            if field and field.lower() not in tags.field.lower():
+                continue
+            seen.add(task.key)
+            rows.append(Row(date=date, paper=papers[task.key], score=score, tags=tags))
+    rows.sort(key=lambda r: (r.date, -r.score, r.paper.id))
+    return rows
+
+
+def _cell(items: list[str]) -> str:
+    return "<br>".join(md_escape(x) for x in items) or "—"
+
+
+def render_survey(rows: list[Row]) -> str:
+    """The survey table, then per-paper dataset notes."""
+    out = ["# 论文调研表", "", f"共 {len(rows)} 篇，按日期与评分排序。由 `digest survey` 从已存储的分析生成。", "",
+           "| 名称 | 链接 | 日期 | 领域 | 代码 | 创新点 | 不足点 |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        p = r.paper
+        code = r.tags.code_url or p.github_repo
+        out.append(
+            f"| {md_escape(' '.join(p.title.split()))} | [arXiv:{p.id}]({p.abs_url}) "
+            f"| [{r.date.isoformat()}]({r.date.isoformat()}.md#{p.id}) | {md_escape(r.tags.field)} "
+            f"| {f'[代码]({code})' if code else '—'} | {_cell(r.tags.innovation_points)} "
+            f"| {_cell(r.tags.weaknesses)} |")
+    notes = [r for r in rows if isinstance(r.tags, DeepDive) and r.tags.datasets]
+    if notes:
+        out += ["", "## 数据集笔记", ""]
+        for r in notes:
+            out.append(f"### [{md_link_text(' '.join(r.paper.title.split()))}]({r.paper.abs_url})")
+            out.append("")
+            for ds in r.tags.datasets:
+                name = f"[{md_link_text(ds.name)}]({ds.url})" if ds.url else md_escape(ds.name)
+                out.append(f"- {name}：{md_escape(ds.purpose) or '—'}")
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write_survey(cfg: Config, *, since: dt.date | None = None, until: dt.date | None = None,
+                 field: str | None = None, min_score: float | None = None) -> tuple[Path, int]:
+    """Write output/survey.md; returns its path and row count."""
+    path = Path(cfg.output.dir) / "survey.md"
+    store = Store(cfg.store.path)
+    try:
+        rows = collect_rows(cfg, store, since=since, until=until, field=field, min_score=min_score)
+    finally:
+        store.close()
+    atomic_write(path, render_survey(rows))
+    return path, len(rows)

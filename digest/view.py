@@ -1,0 +1,72 @@
+"""Assemble what the renderer needs for a date from the store (no network, no LLM)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from digest.config import Config
+from digest.jobs import SUMMARY_KEY
+from digest.render import DigestView, PaperResult
+from digest.schemas import SCHEMAS, ExecutiveSummary
+from digest.store import Store
+
+
+def digest_path(cfg: Config, date: dt.date) -> Path:
+    """output/YYYY-MM-DD.md."""
+    return Path(cfg.output.dir) / f"{date.isoformat()}.md"
+
+
+def llm_note(cfg: Config, store: Store, date: dt.date) -> str | None:
+    """Why the digest has no analyses, when that is so."""
+    if store.tasks(date) or os.environ.get(cfg.llm.api_key_env, "").strip():
+        return None
+    return f"未设置环境变量 {cfg.llm.api_key_env}，已跳过 LLM 分析（设置后运行 digest retry 或 digest run 即可补全）"
+
+
+def build_view(cfg: Config, store: Store, date: dt.date) -> DigestView:
+    """Everything the digest template needs for a date."""
+    day = store.load_day(date)
+    if day is None:
+        raise ValueError(f"nothing stored for {date}")
+    scores = store.load_scores(date)
+    picks = store.load_selection(date)
+    note = llm_note(cfg, store, date)
+    results: dict[str, PaperResult] = {}
+    for pid, tpl in picks:
+        task = store.get_task(date, pid, tpl)
+        cached = store.cache_latest(pid, tpl) if task is not None and task.status == "ok" else None
+        if cached is not None:
+            results[pid] = PaperResult(kind=tpl, status="ok", analysis=SCHEMAS[tpl].model_validate(cached[0]),
+                                       fulltext=bool(cached[1].get("fulltext", tpl == "deep_dive")))
+        else:
+            status = task.status if task is not None and task.status in ("failed", "pending") else "pending"
+            results[pid] = PaperResult(kind=tpl, status=status, analysis=None, fulltext=False)
+    summary, summary_status = None, "none"
+    task = store.get_task(date, SUMMARY_KEY, "executive_summary")
+    if task is not None:
+        summary_status = task.status
+        if task.status == "ok":
+            cached = store.cache_latest(SUMMARY_KEY, "executive_summary")
+            summary = ExecutiveSummary.model_validate(cached[0]) if cached else None
+    elif picks and note is None:
+        summary_status = "pending"
+    return DigestView(
+        date=date, announcement=day.announcement, entries=day.entries, scores=scores,
+        selected=[pid for pid, _ in picks] if note is None else [],
+        results=results if note is None else {}, summary=summary, summary_status=summary_status,
+        hf_status=day.hf_status, llm_model=cfg.llm.model if note is None else None,
+        llm_disabled_reason=note, language=cfg.language, pdf_url=cfg.sources.arxiv.pdf_url,
+    )
+
+
+def is_complete(view: DigestView) -> tuple[bool, dict[str, int]]:
+    """Whether every selected paper and the summary are analysed; counts by status."""
+    counts = {"ok": 0, "failed": 0, "pending": 0}
+    for r in view.results.values():
+        counts[r.status] += 1
+    if view.llm_disabled_reason:
+        return True, counts
+    summary_ok = view.summary_status in ("ok", "none") or not view.selected
+    return counts["failed"] == 0 and counts["pending"] == 0 and summary_ok, counts

@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.calendar import announcement_for, announcement_on
+from digest.config import CalendarConfig, Config
+from digest.errors import ConfigError
+
+ET = ZoneInfo("America/New_York")
+UTC = dt.UTC
+D = dt.date
+
+
+def et(y: int, m: int, d: int, h: int, mi: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, h, mi, tzinfo=ET)
+
+
+def utc(y: int, m: int, d: int, h: int, mi: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, h, mi, tzinfo=UTC)
+
+
+def cfg(*, timezone: str = "Asia/Shanghai", time: str = "09:30", holidays: list[str] | None = None) -> Config:
+    return Config.model_validate(
+        {"timezone": timezone, "schedule": {"time": time}, "calendar": {"holidays": holidays or []}}
+    )
+
+
+def window(ann) -> tuple[dt.datetime, dt.datetime]:
+    assert ann is not None
+    return ann.window_start, ann.window_end
+
+
+# --- Shanghai reader, ordinary week (EDT) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "released", "start", "end"),
+    [
+        (D(2025, 6, 2), et(2025, 6, 1, 20), et(2025, 5, 29, 14), et(2025, 5, 30, 14)),
+        (D(2025, 6, 3), et(2025, 6, 2, 20), et(2025, 5, 30, 14), et(2025, 6, 2, 14)),
+        (D(2025, 6, 4), et(2025, 6, 3, 20), et(2025, 6, 2, 14), et(2025, 6, 3, 14)),
+        (D(2025, 6, 5), et(2025, 6, 4, 20), et(2025, 6, 3, 14), et(2025, 6, 4, 14)),
+        (D(2025, 6, 6), et(2025, 6, 5, 20), et(2025, 6, 4, 14), et(2025, 6, 5, 14)),
+    ],
+)
+def test_shanghai_weekdays(day: dt.date, released: dt.datetime, start: dt.datetime, end: dt.datetime) -> None:
+    ann = announcement_for(day, Config())
+    assert ann is not None
+    assert ann.released == released
+    assert window(ann) == (start, end)
+
+
+def test_shanghai_monday_utc_bounds_and_zones() -> None:
+    ann = announcement_for(D(2025, 6, 2), Config())
+    assert ann is not None
+    assert ann.window_start == utc(2025, 5, 29, 18)  # 14:00 EDT
+    assert ann.window_end == utc(2025, 5, 30, 18)
+    assert ann.window_start.tzinfo is UTC and ann.window_end.tzinfo is UTC
+    assert ann.released.tzinfo == ET
+    assert ann.released.astimezone(ZoneInfo("Asia/Shanghai")) == dt.datetime(
+        2025, 6, 2, 8, tzinfo=ZoneInfo("Asia/Shanghai")
+    )
+    assert ann.listing_date == D(2025, 6, 2)
+
+
+@pytest.mark.parametrize("day", [D(2025, 6, 7), D(2025, 6, 8)])  # Saturday, Sunday in Shanghai
+def test_shanghai_weekend_has_no_announcement(day: dt.date) -> None:
+    assert announcement_for(day, Config()) is None
+
+
+def test_schedule_before_release_and_previous_too_old() -> None:
+    # Monday 2026-01-12 07:00 CST = Sunday 18:00 EST; the release is at 20:00 EST (09:00 CST).
+    assert announcement_for(D(2026, 1, 12), cfg(time="07:00")) is None
+    # At 09:30 the same Monday has it.
+    assert window(announcement_for(D(2026, 1, 12), cfg(time="09:30"))) == (
+        utc(2026, 1, 8, 19),
+        utc(2026, 1, 9, 19),
+    )
+    # Tuesday 07:00 CST = Monday 18:00 EST: Monday's release is still 2 h away, Sunday's is 22 h old.
+    assert window(announcement_for(D(2026, 1, 13), cfg(time="07:00"))) == (
+        utc(2026, 1, 8, 19),
+        utc(2026, 1, 9, 19),
+    )
+
+
+# --- New York reader --------------------------------------------------------------------------------
+
+
+def test_new_york_reader_monday_covers_sunday_evening() -> None:
+    ann = announcement_for(D(2025, 6, 2), cfg(timezone="America/New_York"))
+    assert ann is not None
+    assert ann.released == et(2025, 6, 1, 20)
+    assert window(ann) == (et(2025, 5, 29, 14), et(2025, 5, 30, 14))
+
+
+def test_new_york_reader_sunday_and_monday_evening() -> None:
+    # Sunday 09:30 ET: Thursday's 20:00 release is > 24 h old, Sunday's is still ahead.
+    assert announcement_for(D(2025, 6, 1), cfg(timezone="America/New_York")) is None
+    # At 21:00 Monday's own release (20:00) is the latest one.
+    ann = announcement_for(D(2025, 6, 2), cfg(timezone="America/New_York", time="21:00"))
+    assert ann is not None and ann.released == et(2025, 6, 2, 20)
+
+
+# --- DST ---------------------------------------------------------------------------------------------
+
+
+def test_dst_start_2026_03_08() -> None:
+    sunday = announcement_on(D(2026, 3, 8), CalendarConfig())
+    assert sunday is not None
+    assert sunday.released == utc(2026, 3, 9, 0)  # 20:00 EDT
+    assert window(sunday) == (utc(2026, 3, 5, 19), utc(2026, 3, 6, 19))  # 14:00 EST both ends
+    monday = announcement_on(D(2026, 3, 9), CalendarConfig())
+    assert window(monday) == (utc(2026, 3, 6, 19), utc(2026, 3, 9, 18))  # EST -> EDT
+    # Shanghai Monday 09:30 CST = Sunday 21:30 EDT.
+    assert announcement_for(D(2026, 3, 9), Config()) == sunday
+    assert announcement_for(D(2026, 3, 10), Config()) == monday
+
+
+def test_dst_end_2026_11_01() -> None:
+    sunday = announcement_on(D(2026, 11, 1), CalendarConfig())
+    assert sunday is not None
+    assert sunday.released == utc(2026, 11, 2, 1)  # 20:00 EST
+    assert window(sunday) == (utc(2026, 10, 29, 18), utc(2026, 10, 30, 18))  # 14:00 EDT both ends
+    monday = announcement_on(D(2026, 11, 2), CalendarConfig())
+    assert window(monday) == (utc(2026, 10, 30, 18), utc(2026, 11, 2, 19))  # EDT -> EST
+    # Shanghai Monday 09:30 CST = Sunday 20:30 EST, 30 min after the release.
+    assert announcement_for(D(2026, 11, 2), Config()) == sunday
+    # At 08:30 CST (19:30 EST) it is not out yet, and Thursday's is > 24 h old.
+    assert announcement_for(D(2026, 11, 2), cfg(time="08:30")) is None
+
+
+# --- holidays ------------------------------------------------------------------------------------------
+
+
+def test_mlk_monday_holiday() -> None:
+    cal = CalendarConfig(holidays=[D(2026, 1, 19)])
+    assert window(announcement_on(D(2026, 1, 18), cal)) == (et(2026, 1, 15, 14), et(2026, 1, 16, 14))
+    assert announcement_on(D(2026, 1, 19), cal) is None
+    assert window(announcement_on(D(2026, 1, 20), cal)) == (et(2026, 1, 16, 14), et(2026, 1, 20, 14))
+    c = cfg(holidays=["2026-01-19"])
+    assert window(announcement_for(D(2026, 1, 19), c)) == (et(2026, 1, 15, 14), et(2026, 1, 16, 14))
+    assert announcement_for(D(2026, 1, 20), c) is None  # Shanghai Tuesday: nothing Monday evening
+    assert window(announcement_for(D(2026, 1, 21), c)) == (et(2026, 1, 16, 14), et(2026, 1, 20, 14))
+
+
+def test_without_holiday_monday_announces() -> None:
+    assert window(announcement_on(D(2026, 1, 19), CalendarConfig())) == (
+        et(2026, 1, 16, 14),
+        et(2026, 1, 19, 14),
+    )
+
+
+def test_thanksgiving_thursday_holiday() -> None:
+    cal = CalendarConfig(holidays=[D(2026, 11, 26)])
+    assert announcement_on(D(2026, 11, 26), cal) is None
+    assert window(announcement_on(D(2026, 11, 29), cal)) == (et(2026, 11, 25, 14), et(2026, 11, 27, 14))
+    assert window(announcement_on(D(2026, 11, 30), cal)) == (et(2026, 11, 27, 14), et(2026, 11, 30, 14))
+    assert announcement_for(D(2026, 11, 27), cfg(holidays=["2026-11-26"])) is None
+
+
+def test_christmas_friday_holiday_skips_sunday() -> None:
+    cal = CalendarConfig(holidays=[D(2026, 12, 25)])
+    assert window(announcement_on(D(2026, 12, 24), cal)) == (et(2026, 12, 23, 14), et(2026, 12, 24, 14))
+    assert announcement_on(D(2026, 12, 27), cal) is None
+    assert window(announcement_on(D(2026, 12, 28), cal)) == (et(2026, 12, 24, 14), et(2026, 12, 28, 14))
+    assert announcement_for(D(2026, 12, 28), cfg(holidays=["2026-12-25"])) is None
+    # Without the holiday the Sunday covers Thursday -> Friday.
+    assert window(announcement_on(D(2026, 12, 27), CalendarConfig())) == (
+        et(2026, 12, 24, 14),
+        et(2026, 12, 25, 14),
+    )
+
+
+def test_sunday_holiday_moves_window_to_monday() -> None:
+    cal = CalendarConfig(holidays=[D(2026, 1, 18)])
+    assert announcement_on(D(2026, 1, 18), cal) is None
+    assert window(announcement_on(D(2026, 1, 19), cal)) == (et(2026, 1, 15, 14), et(2026, 1, 19, 14))
+
+
+@pytest.mark.parametrize("day", [D(2026, 1, 16), D(2026, 1, 17)])
+def test_no_announcement_friday_saturday(day: dt.date) -> None:
+    assert announcement_on(day, CalendarConfig()) is None
+
+
+def test_custom_times_are_used() -> None:
+    cal = CalendarConfig(announce_time="19:30", cutoff_time="13:00")
+    ann = announcement_on(D(2025, 6, 3), cal)
+    assert ann is not None
+    assert ann.released == et(2025, 6, 3, 19, 30)
+    assert window(ann) == (utc(2025, 6, 2, 17), utc(2025, 6, 3, 17))
+
+
+def test_holidays_without_any_announcement_raise() -> None:
+    start = D(2026, 1, 1)
+    cal = CalendarConfig(holidays=[start + dt.timedelta(days=i) for i in range(90) if i != 81])
+    with pytest.raises(ConfigError):
+        announcement_on(start + dt.timedelta(days=81), cal)  # a Monday

@@ -1,0 +1,218 @@
+"""Limiter: sliding window, concurrency cap, first call alone, lowering after 429, stop; retry-hint parsers."""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+
+import pytest
+
+from digest.errors import RateLimited
+from digest.llm.ratelimit import (
+    Limiter,
+    LimiterStopped,
+    parse_duration,
+    retry_after_header,
+    retry_hint_from_message,
+)
+from tests.fakes.llm_server import load_fixture
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _limiter(rpm: float, conc: int = 1) -> tuple[Limiter, FakeClock]:
+    clock = FakeClock()
+    return Limiter(rpm, conc, clock=clock, sleep=clock.sleep), clock
+
+
+def _run(limiter: Limiter, clock: FakeClock, outcome: str = "ok") -> float:
+    slot = limiter.acquire()
+    limiter.release(slot, outcome)
+    return clock.now
+
+
+def test_rpm_window_is_respected():
+    limiter, clock = _limiter(3)
+    starts = [_run(limiter, clock) for _ in range(7)]
+    assert starts == [0, 0, 0, 60, 60, 60, 120]
+    for i in range(len(starts)):  # never more than 3 starts in any 60 s
+        assert sum(1 for t in starts if starts[i] - 60 < t <= starts[i]) <= 3
+
+
+def test_sliding_window_not_fixed_buckets():
+    limiter, clock = _limiter(2)
+    _run(limiter, clock)
+    clock.now = 30
+    _run(limiter, clock)
+    clock.now = 45
+    assert _run(limiter, clock) == 60  # the start at 0 leaves the window at 60
+    assert _run(limiter, clock) == 90
+
+
+def test_fractional_rpm_spaces_starts():
+    limiter, clock = _limiter(0.5)
+    assert [_run(limiter, clock) for _ in range(3)] == [0, 120, 240]
+
+
+def test_first_request_goes_alone_until_one_succeeds():
+    limiter = Limiter(1000, 4)
+    first = limiter.acquire()
+    got: list[object] = []
+    t = threading.Thread(target=lambda: got.append(limiter.acquire()))
+    t.start()
+    time.sleep(0.1)
+    assert got == []  # blocked: nothing has succeeded yet
+    limiter.release(first, "error")  # a failure does not open concurrency
+    t.join(1)
+    assert len(got) == 1
+    third: list[object] = []
+    t3 = threading.Thread(target=lambda: third.append(limiter.acquire()))
+    t3.start()
+    time.sleep(0.1)
+    assert third == []
+    limiter.release(got[0], "ok")  # now concurrency opens
+    t3.join(1)
+    extra = [limiter.acquire() for _ in range(3)]
+    assert limiter.in_flight() == 4
+    for s in [*third, *extra]:
+        limiter.release(s, "ok")
+
+
+def test_concurrency_cap_with_threads():
+    limiter = Limiter(10_000, 3)
+    _run_real(limiter)
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal active, peak
+        with limiter.slot():
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.03)
+            with lock:
+                active -= 1
+
+    threads = [threading.Thread(target=worker) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert peak == 3
+    assert limiter.in_flight() == 0
+
+
+def _run_real(limiter: Limiter) -> None:
+    with limiter.slot():
+        pass
+
+
+def test_rate_lowered_to_admitted_after_429_then_restored():
+    limiter, clock = _limiter(10)
+    for t in (0, 1, 2, 3):
+        clock.now = t
+        _run(limiter, clock)
+    clock.now = 4
+    _run(limiter, clock, "rate_limited")
+    assert limiter.effective_rpm() == 4  # four successes in the last 60 s
+    # five starts are in the window; the rate is 4: wait until the start at t=1 leaves it
+    assert _run(limiter, clock) == 61
+    clock.now = 63
+    assert limiter.effective_rpm() == 4
+    clock.now = 64.5
+    assert limiter.effective_rpm() == 10
+
+
+def test_429_on_first_call_lowers_to_one():
+    limiter, clock = _limiter(10)
+    _run(limiter, clock, "rate_limited")
+    assert limiter.effective_rpm() == 1
+    assert _run(limiter, clock) == 60
+
+
+def test_slot_context_manager_outcomes():
+    limiter, clock = _limiter(10, 2)
+    with pytest.raises(RateLimited), limiter.slot():
+        raise RateLimited("429", retry_after=1)
+    assert limiter.effective_rpm() == 1 and limiter.rate_limited_count == 1
+    with limiter.slot():
+        pass
+    assert limiter.in_flight() == 0
+
+
+def test_stop_wakes_waiters_and_refuses_new_requests():
+    limiter = Limiter(1, 1)
+    _run_real(limiter)  # the next start would wait ~60 s
+    errors: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            limiter.acquire()
+        except LimiterStopped as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    limiter.stop("quota exhausted")
+    t.join(2)
+    assert time.monotonic() - t0 < 1
+    assert len(errors) == 1 and "quota" in str(errors[0])
+    with pytest.raises(LimiterStopped):
+        limiter.acquire()
+    assert limiter.stopped
+
+
+def test_pause_returns_early_on_stop():
+    limiter = Limiter(10, 1)
+    threading.Timer(0.05, limiter.stop).start()
+    t0 = time.monotonic()
+    limiter.pause(30)
+    assert time.monotonic() - t0 < 2
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError):
+        Limiter(0, 1)
+    with pytest.raises(ValueError):
+        Limiter(10, 0)
+
+
+def test_parse_duration():
+    assert parse_duration("29s") == 29
+    assert parse_duration("29.083414095s") == pytest.approx(29.083414095)
+    assert parse_duration("6ms") == pytest.approx(0.006)
+    assert parse_duration("1m30s") == 90
+    assert parse_duration("soon") is None
+
+
+def test_retry_hints_from_recorded_messages():
+    gemini = load_fixture("gemini_429_free_tier.json")["error"]["message"]
+    assert retry_hint_from_message(gemini) == pytest.approx(29.083414095)
+    openai = load_fixture("openai_compat_429_openai.json")["error"]["message"]
+    assert retry_hint_from_message(openai) == pytest.approx(0.006)
+    assert retry_hint_from_message("Please try again in 1m12.5s.") == pytest.approx(72.5)
+    assert retry_hint_from_message("no hint") is None
+
+
+def test_retry_after_header():
+    assert retry_after_header("12") == 12
+    now = time.time()
+    assert retry_after_header(email.utils.formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1)
+    assert retry_after_header("garbage") is None
+    assert retry_after_header(None) is None
