@@ -73,7 +73,7 @@ class Session:
         self.calls = 0
         self.stop_reason: str | None = None
         self.auth_error: AuthError | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # -- stop switch and caps --------------------------------------------------------------------
 
@@ -97,10 +97,14 @@ class Session:
                 self.stop(f"llm.max_cost_usd_per_day ({llm.max_cost_usd_per_day:g} USD) reached: {spent:.4f} USD")
                 raise Stopped(self.stop_reason)
 
-    def _logger(self, job: Job, sha: str) -> Callable[[Any], None]:
+    def _logger(self, job: Job, sha: str, task: Task) -> Callable[[Any], None]:
         def on_call(rec: Any) -> None:
+            task.attempts += 1  # every request counts against llm.max_attempts
             with self._lock:
                 self.calls += 1
+                cap = self.cfg.llm.max_calls_per_run
+                if cap is not None and self.calls >= cap:
+                    self.stop(f"llm.max_calls_per_run ({cap}) reached")
             self.store.log_call(
                 date=self.date, key=job.key, template=job.template, prompt_sha=sha, model=self.model,
                 outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
@@ -160,12 +164,11 @@ class Session:
         reason: str | None = None
         figures_reasked = False
         last_msg, last_raw = "", None
-        on_call = self._logger(job, sha)
+        on_call = self._logger(job, sha, task)
         while task.attempts < max_attempts:
             self._check_caps()
             prompt = job.prompt if reason is None else render_prompt(
                 "reask", directory=self.prompts, prompt=job.prompt, reason=reason)
-            before = self.calls
             try:
                 gen = call_with_policy(
                     self.provider, prompt, schema=job.schema, attachments=job.attachments or None,
@@ -180,9 +183,7 @@ class Session:
             except LLMError as exc:
                 if self.stop_reason:
                     raise Stopped(self.stop_reason) from exc
-                task.attempts += max(1, self.calls - before)
                 raise _Failed(exc.kind, _short(str(exc)), last_raw) from exc
-            task.attempts += max(1, self.calls - before)
             try:
                 result = validate(gen, job.schema, language=self.cfg.language)
                 if job.check is not None:

@@ -3,43 +3,35 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 import httpx
 
 from digest.config import Config
+from digest.sources.http import Gate
 
 log = logging.getLogger("digest.fulltext")
 
 
 class PdfFetcher:
-    """Downloads PDFs one at a time, at most one request per sources.arxiv.min_interval_s."""
+    """Downloads PDFs one at a time through the arXiv politeness gate."""
 
-    def __init__(self, cfg: Config, http: httpx.Client, *, sleep=time.sleep, clock=time.monotonic) -> None:
+    def __init__(self, cfg: Config, http: httpx.Client, *, gate: Gate | None = None) -> None:
         self.base = cfg.sources.arxiv.pdf_url.rstrip("/")
-        self.interval = cfg.sources.arxiv.min_interval_s
+        self.gate = gate or Gate(cfg.sources.arxiv.min_interval_s)  # share the arXiv client's gate
         self.timeout = cfg.sources.arxiv.timeout_s
         self.max_bytes = int(cfg.llm.pdf_max_mb * 1024 * 1024)
         self.http = http
-        self._sleep, self._clock = sleep, clock
-        self._lock = threading.Lock()
-        self._last = float("-inf")
 
     def fetch(self, paper_id: str) -> bytes | None:
         """The PDF's bytes, or None (with a logged reason) when it cannot be had within the limits."""
         url = f"{self.base}/{paper_id}"
-        with self._lock:
-            wait = self._last + self.interval - self._clock()
-            if wait > 0:
-                self._sleep(wait)
+        with self.gate.lock:
+            self.gate.wait_turn()
             try:
                 return self._download(url)
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("full text of %s unavailable (%s); the deep dive uses the abstract", paper_id, exc)
                 return None
-            finally:
-                self._last = self._clock()
 
     def _download(self, url: str) -> bytes:
         with self.http.stream("GET", url, timeout=self.timeout, follow_redirects=True) as resp:

@@ -60,6 +60,7 @@ class Pipeline:
         self.on_progress = on_progress
         self.session: Session | None = None
         self._stop_requested: str | None = None
+        self.arxiv = ArxivClient(cfg.sources.arxiv, self.http)  # one politeness gate for all arXiv traffic
 
     # -- public commands -------------------------------------------------------------------------
 
@@ -158,8 +159,7 @@ class Pipeline:
 
     def _fetch(self, date: dt.date) -> DayPapers:
         ann = announcement_for(date, self.cfg)
-        client = ArxivClient(self.cfg.sources.arxiv, self.http)
-        return collect_day(self.cfg, date, ann, arxiv=client, http=self.http)
+        return collect_day(self.cfg, date, ann, arxiv=self.arxiv, http=self.http)
 
     def _session(self, store: Store, date: dt.date) -> Session | None:
         provider = self._provider
@@ -201,7 +201,7 @@ class Pipeline:
                  all_picks: list[tuple[str, str]] | None = None) -> None:
         by_id = {e.paper.id: e for e in day.entries}
         prompts = session.prompts
-        pdfs = PdfFetcher(self.cfg, self.http)
+        pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
         jobs = []
         for pid, tpl in picks:
             entry = by_id[pid]

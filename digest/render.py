@@ -104,7 +104,8 @@ def _points(x: float) -> str:
 
 
 def _reason(r) -> str:
-    return f"{tx.collapse(r.text)} ({_points(r.points)})"
+    # The scorer's reason text already carries its points ("兴趣: diffusion (标题) +8").
+    return tx.collapse(r.text)
 
 
 def _score_value(view: DigestView, pid: str) -> float | None:
@@ -142,7 +143,7 @@ def _categories(entry: Entry) -> str:
 
 def _source(entry: Entry) -> str:
     up = entry.paper.hf_upvotes
-    hf = "HuggingFace" + (f" 🔥 {up} upvotes" if up else "")
+    hf = "HuggingFace" + (f" 🔥 {up} 赞" if up else "")
     if entry.source == "huggingface":
         return f"{hf}（仅 HF）"
     return f"arXiv · {hf}" if entry.on_hf else "arXiv"
@@ -219,7 +220,9 @@ def _flags(entry: Entry) -> str:
 
 def _row(view: DigestView, entry: Entry) -> _Row:
     score = view.scores.get(entry.paper.id)
-    top = max(score.reasons, key=lambda r: r.points, default=None) if score else None
+    # The most telling reason: the base points every paper gets say nothing.
+    telling = [r for r in score.reasons if r.text != "基础分" and not r.text.startswith("基础分 ")] if score else []
+    top = max(telling, key=lambda r: r.points, default=None)
     return _Row(title=tx.clean_latex(entry.paper.title), url=tx.safe_url(entry.paper.abs_url) or "",
                 score=_num(score.score) if score else "—", reason=_reason(top) if top else "", flags=_flags(entry))
 

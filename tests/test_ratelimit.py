@@ -129,19 +129,24 @@ def test_rate_lowered_to_admitted_after_429_then_restored():
     clock.now = 4
     _run(limiter, clock, "rate_limited")
     assert limiter.effective_rpm() == 4  # four successes in the last 60 s
-    # five starts are in the window; the rate is 4: wait until the start at t=1 leaves it
+    # four admitted starts are in the window and the rate is now 4: wait until the one at t=0 leaves it
+    assert _run(limiter, clock) == 60
     assert _run(limiter, clock) == 61
     clock.now = 63
     assert limiter.effective_rpm() == 4
     clock.now = 64.5
     assert limiter.effective_rpm() == 10
+    # restored: up to 10 sent in the window (7 are in it now)
+    assert [_run(limiter, clock) for _ in range(4)] == [64.5, 64.5, 64.5, 120]
 
 
-def test_429_on_first_call_lowers_to_one():
+def test_429_on_first_call_lowers_to_one_per_minute():
     limiter, clock = _limiter(10)
     _run(limiter, clock, "rate_limited")
     assert limiter.effective_rpm() == 1
-    assert _run(limiter, clock) == 60
+    clock.now = 29.1  # the policy slept the server's hint; the refused call does not count
+    assert _run(limiter, clock) == 29.1
+    assert _run(limiter, clock) == 89.1  # one admitted per minute until the minute after the 429 ends
 
 
 def test_slot_context_manager_outcomes():

@@ -77,8 +77,8 @@ def _deep_dive(tag: str) -> DeepDive:
 
 
 def _scores(ids_points: dict[str, float]) -> dict[str, Scored]:
-    return {pid: Scored(id=pid, score=s, reasons=[Reason(points=s * 0.6, text="关键词 diffusion"),
-                                                   Reason(points=s * 0.4, text="HF 热度")])
+    return {pid: Scored(id=pid, score=s, reasons=[Reason(points=s * 0.6, text=f"关键词 diffusion +{s * 0.6:g}"),
+                                                   Reason(points=s * 0.4, text=f"HF 热度 +{s * 0.4:g}")])
             for pid, s in ids_points.items()}
 
 
@@ -160,7 +160,7 @@ def test_sections_toc_and_other_table() -> None:
         assert md.count(f"<a id='{pid}'></a>") == 1
     assert "1. [Cora: Correspondence-aware editing](#2506.00001) — 评分 90" in toc
     assert "<a id='2506.00007'>" not in md
-    assert "| 10 | [Low scored other paper](https://arxiv.org/abs/2506.00007) | 关键词 diffusion (+6) |" in toc
+    assert "| 10 | [Low scored other paper](https://arxiv.org/abs/2506.00007) | 关键词 diffusion +6 |" in toc
 
 
 def test_ok_analysis_section() -> None:
@@ -170,10 +170,10 @@ def test_ok_analysis_section() -> None:
              "#### 一句话总结", "### 关键发现", "### 链接"]
     positions = [sec.index(h) for h in heads]
     assert positions == sorted(positions)
-    assert "HuggingFace 🔥 42 upvotes" in sec
+    assert "HuggingFace 🔥 42 赞" in sec
     assert "[github.com/cora/cora](https://github.com/cora/cora) ⭐ 120" in sec
     assert "- [PDF](https://arxiv.org/pdf/2506.00001)" in sec and "- [HuggingFace](https://huggingface.co/papers/2506.00001)" in sec
-    assert "**评分：** 90/100（关键词 diffusion (+54) · HF 热度 (+36)）" in sec
+    assert "**评分：** 90/100（关键词 diffusion +54 · HF 热度 +36）" in sec
     assert "- We introduce Cora, a novel editing framework" in sec
     assert PLACEHOLDER not in sec
 
@@ -192,7 +192,7 @@ def test_deep_dive_sections_fulltext_and_abstract_only() -> None:
     assert "- [ScanNet](http://www.scan-net.org/)：评测" in full and "- 私有集\n" in full
     assert "等 20 人" in full and "Author 7, Author 8" not in full
     assert "cs.RO, cs.CV, cs.LG（交叉列表）" in full
-    assert "HuggingFace 🔥 7 upvotes（仅 HF）" in abstract_only
+    assert "HuggingFace 🔥 7 赞（仅 HF）" in abstract_only
 
 
 def test_failed_and_pending_get_exactly_one_placeholder_and_no_error_text() -> None:

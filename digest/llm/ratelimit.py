@@ -53,7 +53,9 @@ class Limiter:
     - at most `rpm` request starts in any 60 s sliding window (rpm < 1: one start per 60/rpm s);
     - at most `max_concurrency` requests in flight;
     - the first request goes alone: concurrency opens after one succeeds, so a bad key costs one call;
-    - after a 429 the rate drops to what the server admitted in the last 60 s (min 1) for the next 60 s.
+    - after a 429 the rate drops to what the server admitted in the last 60 s (min 1) for the next 60 s;
+      under that lowered cap only admitted (not refused) requests count, so the retry waits for the
+      server's hint (the policy sleeps it), not for the refused request to leave the window.
 
     `sleep=None` waits on an internal condition so `stop()` wakes waiters at once; tests pass a
     fake `clock` and a `sleep` that advances it.
@@ -69,8 +71,7 @@ class Limiter:
         self._clock = clock
         self._sleep = sleep
         self._cond = threading.Condition()
-        self._starts: deque[float] = deque()  # start times inside the window
-        self._ok_starts: deque[float] = deque()  # start times of requests that succeeded
+        self._starts: deque[Slot] = deque()  # requests started inside the window, with their outcome
         self._in_flight = 0
         self._opened = False  # set by the first success
         self._lowered_rpm: float | None = None
@@ -95,11 +96,14 @@ class Limiter:
         with self._cond:
             return self._in_flight
 
+    def _lowered(self, now: float) -> float | None:
+        if self._lowered_rpm is not None and now >= self._lowered_until:
+            self._lowered_rpm = None
+        return self._lowered_rpm
+
     def _rate(self, now: float) -> float:
-        if self._lowered_rpm is not None and now < self._lowered_until:
-            return min(self.rpm, self._lowered_rpm)
-        self._lowered_rpm = None
-        return self.rpm
+        lowered = self._lowered(now)
+        return self.rpm if lowered is None else min(self.rpm, lowered)
 
     def _window(self, rate: float) -> tuple[int, float]:
         """(starts allowed, window length) for a rate in requests per minute."""
@@ -107,12 +111,27 @@ class Limiter:
             return int(math.floor(rate)), self.window_s
         return 1, self.window_s / rate
 
-    def _prune(self, now: float, window: float) -> None:
-        horizon = now - max(window, self.window_s)
-        while self._starts and self._starts[0] <= horizon:
+    def _prune(self, now: float) -> None:
+        horizon = now - self.window_s * max(1.0, 1.0 / self.rpm)
+        while self._starts and self._starts[0].started <= horizon:
             self._starts.popleft()
-        while self._ok_starts and self._ok_starts[0] <= now - self.window_s:
-            self._ok_starts.popleft()
+
+    def _delay(self, now: float) -> float:
+        """Seconds until one more request may start under the rate limits (0: now)."""
+        self._prune(now)
+        allowed, window = self._window(self.rpm)
+        # Our own cap counts every request we sent, refused or not.
+        sent = [s.started for s in self._starts if s.started > now - window]
+        delay = sent[-allowed] + window - now if len(sent) >= allowed else 0.0
+        lowered = self._lowered(now)
+        if lowered is not None and lowered < self.rpm:
+            # The lowered cap is what the server admits: refused requests do not count against it.
+            allowed, window = self._window(lowered)
+            admitted = [s.started for s in self._starts
+                        if s.started > now - window and s.outcome != "rate_limited"]
+            if len(admitted) >= allowed:
+                delay = max(delay, admitted[-allowed] + window - now)
+        return delay
 
     # acquire / release -------------------------------------------------------------------------
     def acquire(self) -> Slot:
@@ -121,21 +140,19 @@ class Limiter:
             while True:
                 if self._stopped is not None:
                     raise LimiterStopped(self._stopped, cause=self._stop_cause)
-                now = self._clock()
-                allowed, window = self._window(self._rate(now))
-                self._prune(now, window)
                 cap = self.max_concurrency if self._opened else 1
                 if self._in_flight >= cap:
                     self._cond.wait()  # woken by release() or stop()
                     continue
-                recent = [t for t in self._starts if t > now - window]
-                if len(recent) >= allowed:
-                    wait = recent[-allowed] + window - now
-                    self._wait(max(wait, 1e-3))
+                now = self._clock()
+                delay = self._delay(now)
+                if delay > 0:
+                    self._wait(max(delay, 1e-3))
                     continue
-                self._starts.append(now)
+                slot = Slot(started=now)
+                self._starts.append(slot)
                 self._in_flight += 1
-                return Slot(started=now)
+                return slot
 
     def _wait(self, seconds: float) -> None:
         if self._sleep is None:
@@ -152,14 +169,14 @@ class Limiter:
         outcome = outcome or slot.outcome or "error"
         with self._cond:
             self._in_flight -= 1
+            slot.outcome = outcome
             now = self._clock()
             if outcome == "ok":
                 self._opened = True
-                self._ok_starts.append(slot.started)
             elif outcome == "rate_limited":
                 self.rate_limited_count += 1
-                self._prune(now, self.window_s)
-                admitted = sum(1 for t in self._ok_starts if t > now - self.window_s)
+                self._prune(now)
+                admitted = sum(1 for s in self._starts if s.started > now - self.window_s and s.outcome == "ok")
                 self._lowered_rpm = float(max(1, admitted))
                 self._lowered_until = now + self.window_s
             self._cond.notify_all()

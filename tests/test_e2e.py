@@ -1,0 +1,191 @@
+"""The whole `digest` command against local fake arXiv, RSS, HF and Gemini servers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from digest.cli import main
+from tests.e2e_helpers import (
+    DAY,
+    KEY,
+    KEY_ENV,
+    LocalServer,
+    Reply,
+    llm_server,
+    read_digest,
+    services,
+    status_json,
+    write_config,
+)
+from tests.helpers_sources import LATE, OLDER_CROSS, day_records
+
+
+@pytest.fixture
+def arxiv():
+    svc = services()
+    with LocalServer(svc) as server:
+        server.services = svc
+        yield server
+
+
+@pytest.fixture
+def no_key(monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+
+
+@pytest.fixture
+def key(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+
+
+def expected_ids() -> set[str]:
+    return {r["id"] for r in day_records() if r["id"] != LATE}
+
+
+def test_metadata_only_digest_holds_exactly_the_announcement(tmp_path, arxiv, no_key, capsys):
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+    assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    d = read_digest(tmp_path)
+    listed = set(__import__("re").findall(r"https://arxiv\.org/abs/(\d{4}\.\d{5})", d.text))
+    assert expected_ids() <= listed
+    assert LATE not in listed
+    assert OLDER_CROSS in listed  # only the RSS feed knew this cross-list
+    # every TOC link resolves to an anchor, anchors unique
+    assert d.toc_targets and set(d.toc_targets) <= d.anchors
+    assert len(d.sections()) == len(set(d.sections()))
+    assert KEY_ENV in d.text and "跳过" in d.text
+    assert "分析暂缺" not in d.text
+    st = status_json(capsys, cfg)
+    assert st["papers"]["total"] >= len(expected_ids())
+    assert st["papers"]["cross_lists"] > 0
+    assert st["llm"]["calls"] == 0 and st["complete"] is True
+
+
+def test_full_run_makes_exactly_eleven_calls_and_rerun_none(tmp_path, arxiv, key, capsys):
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 11  # 8 analyses + 2 deep dives + 1 summary
+        pdf_parts = [r for r in llm.requests if r.attachments]
+        assert len(pdf_parts) == 2  # deep dives carry the PDF
+        first = read_digest(tmp_path).text
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 11  # the rerun is served from the cache
+        st = status_json(capsys, cfg)
+    text = read_digest(tmp_path).text
+    assert text == first
+    assert text.index("执行摘要") < text.index("目录")
+    for heading in ("主要贡献", "关键创新与方法", "潜在影响", "相关领域与应用", "局限性", "一句话总结",
+                    "摘要翻译", "方法动机", "实验分析", "对我的启发"):
+        assert heading in text
+    assert "分析暂缺" not in text and KEY not in text
+    assert st["analyses"] == {"ok": 10, "failed": 0, "pending": 0}
+    assert st["summary"] == "ok" and st["complete"] is True
+    assert st["llm"]["calls"] == 11
+    assert st["llm"]["tokens_in"] == llm.stats.tokens_in and st["llm"]["tokens_out"] == llm.stats.tokens_out
+
+
+def test_flaky_model_still_yields_clean_analyses(tmp_path, arxiv, key):
+    from tests.fakes.answers import answer_for
+
+    bad = iter([
+        Reply.server_error(503), Reply(text="请提供论文的具体内容，我才能分析。"),
+        Reply(text='{"contributions": "截断'), Reply(text=answer_for("x"), finish="max_tokens"),
+        Reply(text=json.dumps({"contributions": "好的，作为一名专家，我认为……"}, ensure_ascii=False)),
+    ])
+    counter = {"n": 0}
+
+    def responder(req):
+        counter["n"] += 1
+        if counter["n"] % 2 == 0:
+            nxt = next(bad, None)
+            if nxt is not None:
+                return nxt
+        return Reply(text=answer_for(req.prompt))
+
+    with llm_server(responder=responder) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    text = read_digest(tmp_path).text
+    for poison in ("请提供", "好的，", "作为一名", "RESOURCE_EXHAUSTED", "Traceback", "分析暂缺", "截断"):
+        assert poison not in text
+
+
+def test_per_day_quota_exit_3_then_retry_completes(tmp_path, arxiv, key, capsys):
+    with llm_server(per_day=4, api_key=KEY) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
+        assert llm.stats.quota_exhausted == 1  # stopped at the first PerDay 429: no further call
+        assert llm.stats.requests == 5
+        text = read_digest(tmp_path).text
+        assert text.count("> 分析暂缺（将自动重试）") == 6
+        assert "RESOURCE_EXHAUSTED" not in text and "429" not in text
+        st = status_json(capsys, cfg)
+        assert st["analyses"] == {"ok": 4, "failed": 0, "pending": 6} and st["complete"] is False
+        llm.per_day = None
+        llm.reset()
+        assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 7  # the 6 missing analyses + the summary
+        asked = {r.prompt for r in llm.requests}
+    assert len(asked) == 7
+    text = read_digest(tmp_path).text
+    assert "分析暂缺" not in text and "执行摘要" in text
+
+
+def test_invalid_key_exit_2_after_one_call(tmp_path, arxiv, monkeypatch, capsys):
+    monkeypatch.setenv(KEY_ENV, "wrong-key-456")
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        code = main(["run", "--date", DAY, "--config", str(cfg)])
+        assert llm.stats.requests == 1
+    err = capsys.readouterr().err
+    assert code == 2
+    assert KEY_ENV in err and "wrong-key-456" not in err
+    assert len(err.strip().splitlines()) == 1 or "Traceback" not in err
+
+
+def test_malformed_atom_exits_1_and_keeps_earlier_digest(tmp_path, arxiv, no_key, capsys):
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+    out = tmp_path / "output"
+    out.mkdir()
+    earlier = out / f"{DAY}.md"
+    earlier.write_text("earlier digest\n", encoding="utf-8")
+    arxiv.services.malformed_api = True
+    assert main(["run", "--date", DAY, "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "malformed" in err.lower()
+    assert earlier.read_text(encoding="utf-8") == "earlier digest\n"
+
+
+def test_hf_500_gives_arxiv_only_digest_that_says_so(tmp_path, arxiv, no_key):
+    arxiv.services.hf_status = 500
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+    assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    text = read_digest(tmp_path).text
+    assert "HuggingFace" in text and "不可用" in text
+
+
+def test_saturday_writes_nothing_and_says_so(tmp_path, arxiv, no_key, capsys):
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+    assert main(["run", "--date", "2025-06-07", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "no arXiv announcement" in out
+    assert not (tmp_path / "output" / "2025-06-07.md").exists()
+    assert not arxiv.services.requests("api")  # nothing to ask arXiv for
+
+
+def test_bad_config_key_exit_2_names_the_key(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("llm:\n  modle: x\n", encoding="utf-8")
+    assert main(["run", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "llm.modle" in err and str(cfg) in err and "Traceback" not in err
+
+
+def test_unquoted_schedule_time_is_rejected(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("schedule:\n  time: 10:30\n", encoding="utf-8")
+    assert main(["status", "--config", str(cfg)]) == 2
+    assert "schedule.time" in capsys.readouterr().err
