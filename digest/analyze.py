@@ -17,7 +17,7 @@ from digest.config import Config
 from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted
 from digest.llm.base import Attachment, Provider
 from digest.llm.policy import call_with_policy
-from digest.llm.ratelimit import Limiter
+from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.prompts import prompt_sha, render_prompt
 from digest.store import Store, Task
 from digest.validate import unverified_figures, validate
@@ -108,7 +108,8 @@ class Session:
             self.store.log_call(
                 date=self.date, key=job.key, template=job.template, prompt_sha=sha, model=self.model,
                 outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
-                tokens_in=rec.tokens_in, tokens_out=rec.tokens_out, error=rec.error,
+                tokens_in=rec.tokens_in, tokens_out=rec.tokens_out, tokens_thinking=rec.tokens_thinking,
+                error=rec.error,
             )
 
         return on_call
@@ -180,6 +181,9 @@ class Session:
                 self.auth_error = exc
                 self.stop(f"invalid API key: {exc}")
                 raise Stopped(self.stop_reason) from exc
+            except LimiterStopped as exc:
+                # Another worker stopped the limiter (quota, bad key, cap, signal): this one stays pending.
+                raise Stopped(self.stop_reason or str(exc)) from exc
             except LLMError as exc:
                 if self.stop_reason:
                     raise Stopped(self.stop_reason) from exc
@@ -220,4 +224,5 @@ def _short(text: str) -> str:
 def estimate_cost(stats: dict[str, Any], cfg: Config) -> float:
     """USD estimate from token counts and llm.price_per_million."""
     price = cfg.llm.price_per_million
-    return stats["tokens_in"] / 1e6 * price.input + stats["tokens_out"] / 1e6 * price.output
+    out = stats["tokens_out"] + stats.get("tokens_thinking", 0)  # thinking tokens bill as output
+    return stats["tokens_in"] / 1e6 * price.input + out / 1e6 * price.output

@@ -54,6 +54,10 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT NOT NULL, command TEXT NOT NULL,
         started_at TEXT NOT NULL, finished_at TEXT, status TEXT, exit_code INTEGER, message TEXT);
     """,
+    # 2: thinking tokens (Gemini 2.5 bills them as output but reports them apart from candidates)
+    """
+    ALTER TABLE llm_calls ADD COLUMN tokens_thinking INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -255,25 +259,29 @@ class Store:
 
     def log_call(self, *, date: dt.date | None, key: str | None, template: str | None, prompt_sha: str | None,
                  model: str | None, outcome: str, http_status: int | None, error_kind: str | None,
-                 latency_s: float | None, tokens_in: int, tokens_out: int, error: str | None) -> None:
+                 latency_s: float | None, tokens_in: int, tokens_out: int, error: str | None,
+                 tokens_thinking: int = 0) -> None:
         """Append one LLM request to the call log."""
         with self.tx() as db:
             db.execute(
                 "INSERT INTO llm_calls (ts, date, key, template, prompt_sha, model, outcome, http_status, error_kind,"
-                " latency_s, tokens_in, tokens_out, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " latency_s, tokens_in, tokens_out, tokens_thinking, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), date.isoformat() if date else None, key, template, prompt_sha, model, outcome,
-                 http_status, error_kind, latency_s, tokens_in, tokens_out, (error or "")[:300] or None),
+                 http_status, error_kind, latency_s, tokens_in, tokens_out, tokens_thinking,
+                 (error or "")[:300] or None),
             )
 
     def call_stats(self, date: dt.date) -> dict[str, Any]:
         """Calls, errors by kind and tokens logged for a date."""
         d = date.isoformat()
-        row = self._q("SELECT COUNT(*) n, COALESCE(SUM(tokens_in),0) ti, COALESCE(SUM(tokens_out),0) tout "
-                      "FROM llm_calls WHERE date = ?", (d,))[0]
+        row = self._q("SELECT COUNT(*) n, COALESCE(SUM(tokens_in),0) ti, COALESCE(SUM(tokens_out),0) tout, "
+                      "COALESCE(SUM(tokens_thinking),0) tth FROM llm_calls WHERE date = ?", (d,))[0]
         kinds = {r["error_kind"]: r["n"] for r in self._q(
             "SELECT error_kind, COUNT(*) n FROM llm_calls WHERE date = ? AND error_kind IS NOT NULL "
             "GROUP BY error_kind", (d,))}
-        return {"calls": row["n"], "tokens_in": row["ti"], "tokens_out": row["tout"], "errors_by_kind": kinds}
+        return {"calls": row["n"], "tokens_in": row["ti"], "tokens_out": row["tout"], "tokens_thinking": row["tth"],
+                "errors_by_kind": kinds}
 
     # -- runs ------------------------------------------------------------------------------------
 
@@ -318,7 +326,7 @@ def store_lock(store_path: str | os.PathLike[str], *, timeout_s: float, poll_s: 
                         f"{lock_path}: another digest process holds the store lock; waited {timeout_s:g} s "
                         "(store.lock_timeout_s). Try again when it has finished."
                     ) from None
-                time.sleep(poll_s)
+                threading.Event().wait(poll_s)  # not time.sleep: works under faketime too
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock

@@ -34,7 +34,7 @@ def test_json_mode_ok_parses_text_usage_and_sends_schema(server):
     server.script(Reply.raw(200, load_fixture("gemini_generate_content_json_mode.json")))
     gen = _provider(server).generate("分析", schema=Analysis)
     assert json.loads(gen.text)["stars"] == 5
-    assert (gen.usage.tokens_in, gen.usage.tokens_out) == (102, 160)
+    assert (gen.usage.tokens_in, gen.usage.tokens_out, gen.usage.tokens_thinking) == (102, 160, 278)
     assert gen.finish_reason == "stop"
     assert gen.model == "gemini-2.5-flash"
     req = server.requests[0]

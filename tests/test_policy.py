@@ -19,10 +19,26 @@ from tests.fakes.llm_server import FakeLLMServer, Reply
 KEY = "AIzaSyFAKE-policy-key-0123456789abcd"
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _fake_time_limiter(rpm: float, conc: int) -> Limiter:
+    clock = FakeClock()
+    return Limiter(rpm, conc, clock=clock, sleep=clock.sleep)
+
+
 class Harness:
     def __init__(self, script, *, max_attempts: int = 6, rand: float = 0.5) -> None:
         self.provider = FakeLLM(script)
-        self.limiter = Limiter(10_000, 4)
+        self.limiter = _fake_time_limiter(60, 4)
         self.records: list[CallRecord] = []
         self.sleeps: list[float] = []
         self.max_attempts = max_attempts
@@ -41,6 +57,7 @@ def test_429_then_ok_waits_the_hint():
     assert 29.08 <= h.sleeps[0] <= 29.08 + 2.908  # hint + at most 10 % jitter
     assert [r.outcome for r in h.records] == ["rate_limited", "ok"]
     assert h.records[0].retry_after == 29.08 and h.records[0].status == 429
+    assert h.limiter.rate_limited_count == 1 and h.limiter.effective_rpm() == 1  # nothing admitted yet
 
 
 def test_429_without_hint_backs_off():
@@ -145,7 +162,7 @@ def test_with_real_gemini_client_and_server():
         provider = build_provider(LLMConfig(provider="gemini", base_url=srv.url, timeout_s=5), KEY)
         records: list[CallRecord] = []
         sleeps: list[float] = []
-        gen = call_with_policy(provider, "分析", schema=Analysis, attachments=None, limiter=Limiter(60, 2),
+        gen = call_with_policy(provider, "分析", schema=Analysis, attachments=None, limiter=_fake_time_limiter(60, 2),
                                max_attempts=4, on_call=records.append, sleep=sleeps.append, rand=lambda: 0.0)
         Analysis.model_validate_json(gen.text)
         assert [r.outcome for r in records] == ["rate_limited", "transient", "ok"]
@@ -204,3 +221,29 @@ def test_quota_mid_run_stops_other_workers():
         assert srv.stats.quota_exhausted >= 1
         assert srv.stats.requests <= 3 + 3  # at most the in-flight ones hit the spent quota
         assert len(outcomes) == 10
+
+
+def test_limiter_adapts_to_a_stricter_server_in_real_time():
+    # Time shrunk 120x: the server admits 2 per 0.5 s, the config claims 4.
+    with FakeLLMServer(rpm=2, window_s=0.5) as srv:
+        provider = build_provider(LLMConfig(provider="openai", base_url=srv.openai_url, timeout_s=5), "sk-test-0123456789")
+        limiter = Limiter(4, 3, window_s=0.5)
+        records: list[CallRecord] = []
+        lock = threading.Lock()
+
+        def on_call(rec: CallRecord) -> None:
+            with lock:
+                records.append(rec)
+
+        def worker() -> None:
+            call_with_policy(provider, "x", schema=None, attachments=None, limiter=limiter, max_attempts=6,
+                             on_call=on_call, rand=lambda: 0.05)  # the 1 s jitter floor would dominate here
+
+        threads = [threading.Thread(target=worker) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert srv.stats.ok == 6
+        assert len(records) == srv.stats.requests  # one record per request sent
+        assert srv.stats.rate_limited <= 4

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from digest.errors import RateLimited
+from digest.errors import QuotaExhausted, RateLimited
 from digest.llm.ratelimit import (
     Limiter,
     LimiterStopped,
@@ -136,8 +136,8 @@ def test_rate_lowered_to_admitted_after_429_then_restored():
     assert limiter.effective_rpm() == 4
     clock.now = 64.5
     assert limiter.effective_rpm() == 10
-    # restored: up to 10 sent in the window (7 are in it now)
-    assert [_run(limiter, clock) for _ in range(4)] == [64.5, 64.5, 64.5, 120]
+    # restored: 10 sent per window again; the starts at 60 and 61 are still in it
+    assert [_run(limiter, clock) for _ in range(9)] == [64.5] * 8 + [120]
 
 
 def test_429_on_first_call_lowers_to_one_per_minute():
@@ -157,6 +157,9 @@ def test_slot_context_manager_outcomes():
     with limiter.slot():
         pass
     assert limiter.in_flight() == 0
+    with pytest.raises(QuotaExhausted), limiter.slot():
+        raise QuotaExhausted("per day")
+    assert limiter.stopped and limiter.in_flight() == 0
 
 
 def test_stop_wakes_waiters_and_refuses_new_requests():

@@ -22,6 +22,7 @@ class Attachment:
 class Usage:
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_thinking: int = 0  # Gemini thoughtsTokenCount: not in tokens_out, but billed at the output price
 
 
 @dataclass

@@ -115,7 +115,8 @@ class GeminiProvider:
 def _to_generation(response: Any, model: str) -> Generation:
     meta = response.usage_metadata
     usage = Usage(tokens_in=int(getattr(meta, "prompt_token_count", 0) or 0),
-                  tokens_out=int(getattr(meta, "candidates_token_count", 0) or 0))
+                  tokens_out=int(getattr(meta, "candidates_token_count", 0) or 0),
+                  tokens_thinking=int(getattr(meta, "thoughts_token_count", 0) or 0))
     used = response.model_version or model
     candidates = response.candidates or []
     if not candidates:

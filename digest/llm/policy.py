@@ -33,6 +33,7 @@ class CallRecord:
     model: str = ""
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_thinking: int = 0  # billed as output by Gemini; not included in tokens_out
     finish_reason: str | None = None
     retry_after: float | None = None
     error: str | None = None  # short and secret-free
@@ -90,16 +91,17 @@ def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel]
             gen = provider.generate(prompt, schema=schema, attachments=attachments)
         except LLMError as exc:
             latency = time.perf_counter() - t0
+            # Stop before releasing the slot, so no waiting worker slips one more request in.
+            if isinstance(exc, QuotaExhausted):
+                limiter.stop(f"LLM quota exhausted: {short_error(str(exc), limit=160)}", cause=exc)
+            elif isinstance(exc, AuthError):
+                limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
             limiter.release(slot, "rate_limited" if isinstance(exc, (RateLimited, QuotaExhausted)) else "error")
             _report(on_call, CallRecord(started_at=started_at, latency_s=latency, status=exc.status,
                                         outcome=exc.kind, attempt=attempt, provider=provider.name, model=model,
                                         retry_after=exc.retry_after, error=short_error(str(exc))))
             exc.attempts = attempt  # type: ignore[attr-defined]
-            if isinstance(exc, QuotaExhausted):
-                limiter.stop(f"LLM quota exhausted: {short_error(str(exc), limit=160)}", cause=exc)
-                raise
-            if isinstance(exc, AuthError):
-                limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
+            if isinstance(exc, (QuotaExhausted, AuthError)):
                 raise
             if not isinstance(exc, (RateLimited, TransientError)) or attempt >= max_attempts:
                 raise
@@ -121,6 +123,7 @@ def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel]
         _report(on_call, CallRecord(started_at=started_at, latency_s=time.perf_counter() - t0, status=gen.status,
                                     outcome="ok", attempt=attempt, provider=provider.name, model=gen.model or model,
                                     tokens_in=gen.usage.tokens_in, tokens_out=gen.usage.tokens_out,
+                                    tokens_thinking=gen.usage.tokens_thinking,
                                     finish_reason=gen.finish_reason))
         return gen
 

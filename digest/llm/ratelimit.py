@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from digest.errors import LLMError, QuotaExhausted, RateLimited
+from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited
 
 WINDOW_S = 60.0
 
@@ -183,11 +183,16 @@ class Limiter:
 
     @contextmanager
     def slot(self) -> Iterator[Slot]:
-        """`with limiter.slot() as s:` — success unless the block raises (RateLimited counts as a 429)."""
+        """`with limiter.slot() as s:` — success unless the block raises (RateLimited counts as a 429;
+        QuotaExhausted and AuthError also stop the limiter)."""
         s = self.acquire()
         try:
             yield s
-        except (RateLimited, QuotaExhausted):
+        except (QuotaExhausted, AuthError) as exc:
+            self.stop(f"{exc.kind}: {exc}", cause=exc)  # before release: no waiter may slip in
+            self.release(s, "rate_limited" if isinstance(exc, QuotaExhausted) else "error")
+            raise
+        except RateLimited:
             self.release(s, s.outcome or "rate_limited")
             raise
         except BaseException:

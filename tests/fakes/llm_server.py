@@ -57,6 +57,7 @@ class Reply:
     retry_s: float | None = None  # rate_limited: the hint put in the body/headers
     tokens_in: int | None = None
     tokens_out: int | None = None
+    tokens_thinking: int = 0  # Gemini thoughtsTokenCount (ignored for OpenAI)
     delay: float | None = None  # extra seconds before answering this one
 
     @classmethod
@@ -160,7 +161,7 @@ class FakeLLMServer:
     def start(self) -> FakeLLMServer:
         """Bind an ephemeral port and serve in a daemon thread."""
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-llm-server", daemon=True)
         self._thread.start()
@@ -318,6 +319,10 @@ class FakeLLMServer:
         return float(self.latency(req)) if callable(self.latency) else float(self.latency)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # benchmarks open many connections at once
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeLLMServer
     protocol_version = "HTTP/1.1"
@@ -447,7 +452,10 @@ _OPENAI_FINISH = {"stop": "stop", "max_tokens": "length", "safety": "content_fil
 
 
 def _gemini_ok(req: FakeRequest, reply: Reply, tin: int, tout: int) -> dict[str, Any]:
-    usage = {"promptTokenCount": tin, "candidatesTokenCount": tout, "totalTokenCount": tin + tout}
+    usage = {"promptTokenCount": tin, "candidatesTokenCount": tout,
+             "totalTokenCount": tin + tout + reply.tokens_thinking}
+    if reply.tokens_thinking:
+        usage["thoughtsTokenCount"] = reply.tokens_thinking
     base = {"usageMetadata": usage, "modelVersion": req.model, "responseId": f"fake-{req.index}"}
     if reply.finish == "blocked":
         usage.pop("candidatesTokenCount")
