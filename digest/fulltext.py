@@ -49,4 +49,20 @@ class PdfFetcher:
         data = b"".join(chunks)
         if not data.startswith(b"%PDF"):
             raise ValueError("the response is not a PDF")
+        pages = page_count(data)
+        if pages == 0:
+            raise ValueError("the PDF has no readable pages")
         return data
+
+
+def page_count(data: bytes) -> int:
+    """Pages pypdf can read in the PDF (0 when it cannot be parsed)."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        return len(PdfReader(io.BytesIO(data)).pages)
+    except (PyPdfError, ValueError, KeyError, TypeError):
+        return 0

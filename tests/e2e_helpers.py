@@ -11,21 +11,24 @@ import httpx
 import yaml
 
 from tests.fakes.answers import answer_for
-from tests.fakes.llm_server import FakeLLMServer, FakeRequest, Reply
+from tests.fakes.llm_server import FakeLLMServer, FakeRequest, Reply, minimal_pdf
 from tests.helpers_sources import FakeServices, LocalServer, standard_services
 
 DAY = "2025-06-02"
 KEY_ENV = "DIGEST_TEST_KEY"
 KEY = "test-key-not-a-secret-123"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = minimal_pdf("We propose a method. Full text of the paper.")
 
 
 class Services(FakeServices):
     """FakeServices plus PDFs and a switch to answer the export API with broken XML."""
 
     malformed_api: bool = False
+    pdf_broken: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/pdf/") and self.pdf_broken:
+            return httpx.Response(200, text="<html>captcha</html>")
         if request.url.path.startswith("/pdf/"):
             return httpx.Response(200, content=PDF, headers={"Content-Type": "application/pdf"})
         if self.malformed_api and request.url.path == "/api/query":

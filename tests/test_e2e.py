@@ -189,3 +189,36 @@ def test_unquoted_schedule_time_is_rejected(tmp_path, capsys):
     cfg.write_text("schedule:\n  time: 10:30\n", encoding="utf-8")
     assert main(["status", "--config", str(cfg)]) == 2
     assert "schedule.time" in capsys.readouterr().err
+
+
+def test_openai_compatible_provider_end_to_end(tmp_path, arxiv, key, capsys):
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="deepseek-chat",
+                           llm__base_url=llm.openai_url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 11
+        assert all(r.protocol == "openai" for r in llm.requests)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 11
+    text = read_digest(tmp_path).text
+    assert "主要贡献" in text and "分析暂缺" not in text and "deepseek-chat" in text
+
+
+def test_openai_quota_gone_exit_3(tmp_path, arxiv, key):
+    with llm_server(per_day=3) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="deepseek-chat",
+                           llm__base_url=llm.openai_url, llm__max_concurrency=1)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
+        assert llm.stats.quota_exhausted == 1 and llm.stats.requests == 4
+    assert read_digest(tmp_path).text.count("> 分析暂缺（将自动重试）") == 7
+
+
+def test_unusable_pdf_falls_back_to_the_abstract_and_says_so(tmp_path, arxiv, key):
+    arxiv.services.pdf_broken = True
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 11
+        assert not any(r.attachments for r in llm.requests)
+    text = read_digest(tmp_path).text
+    assert text.count("深度解读（基于摘要）") >= 1 and "深度解读（全文）" not in text

@@ -32,9 +32,9 @@ class FakeClock:
         self.now += seconds
 
 
-def _limiter(rpm: float, conc: int = 1) -> tuple[Limiter, FakeClock]:
+def _limiter(rpm: float, conc: int = 1, margin: float = 0.0) -> tuple[Limiter, FakeClock]:
     clock = FakeClock()
-    return Limiter(rpm, conc, clock=clock, sleep=clock.sleep), clock
+    return Limiter(rpm, conc, clock=clock, sleep=clock.sleep, margin=margin), clock
 
 
 def _run(limiter: Limiter, clock: FakeClock, outcome: str = "ok") -> float:
@@ -43,22 +43,27 @@ def _run(limiter: Limiter, clock: FakeClock, outcome: str = "ok") -> float:
     return clock.now
 
 
-def test_rpm_window_is_respected():
+def test_starts_are_paced_evenly_within_rpm():
     limiter, clock = _limiter(3)
     starts = [_run(limiter, clock) for _ in range(7)]
-    assert starts == [0, 0, 0, 60, 60, 60, 120]
+    assert starts == [0, 20, 40, 60, 80, 100, 120]
     for i in range(len(starts)):  # never more than 3 starts in any 60 s
         assert sum(1 for t in starts if starts[i] - 60 < t <= starts[i]) <= 3
 
 
-def test_sliding_window_not_fixed_buckets():
+def test_margin_paces_slightly_slower_than_the_quota():
+    limiter, clock = _limiter(10, margin=0.03)
+    starts = [_run(limiter, clock) for _ in range(11)]
+    assert starts[1] == pytest.approx(6.18)
+    assert starts[10] > 60  # the 11th start never shares a server-side minute with the 1st
+
+
+def test_idle_time_is_not_banked_into_a_burst():
     limiter, clock = _limiter(2)
     _run(limiter, clock)
-    clock.now = 30
-    _run(limiter, clock)
-    clock.now = 45
-    assert _run(limiter, clock) == 60  # the start at 0 leaves the window at 60
-    assert _run(limiter, clock) == 90
+    clock.now = 300
+    assert _run(limiter, clock) == 300
+    assert _run(limiter, clock) == 330
 
 
 def test_fractional_rpm_spaces_starts():
@@ -121,32 +126,30 @@ def _run_real(limiter: Limiter) -> None:
         pass
 
 
-def test_rate_lowered_to_admitted_after_429_then_restored():
+def test_rate_lowered_to_admitted_after_429_and_kept():
     limiter, clock = _limiter(10)
-    for t in (0, 1, 2, 3):
-        clock.now = t
-        _run(limiter, clock)
-    clock.now = 4
+    starts = [_run(limiter, clock) for _ in range(4)]
+    assert starts == [0, 6, 12, 18]
+    clock.now = 24
     _run(limiter, clock, "rate_limited")
     assert limiter.effective_rpm() == 4  # four successes in the last 60 s
-    # four admitted starts are in the window and the rate is now 4: wait until the one at t=0 leaves it
+    # the four admitted starts are still in the server's window: wait until the first leaves it,
+    # then pace at 4 per minute
     assert _run(limiter, clock) == 60
-    assert _run(limiter, clock) == 61
-    clock.now = 63
-    assert limiter.effective_rpm() == 4
-    clock.now = 64.5
-    assert limiter.effective_rpm() == 10
-    # restored: 10 sent per window again; the starts at 60 and 61 are still in it
-    assert [_run(limiter, clock) for _ in range(9)] == [64.5] * 8 + [120]
+    assert _run(limiter, clock) == 75
+    clock.now = 500
+    assert limiter.effective_rpm() == 4  # kept for the run: the quota does not come back
+    _run(limiter, clock, "rate_limited")
+    assert limiter.effective_rpm() == 1  # lowered again, never raised
 
 
 def test_429_on_first_call_lowers_to_one_per_minute():
     limiter, clock = _limiter(10)
     _run(limiter, clock, "rate_limited")
     assert limiter.effective_rpm() == 1
-    clock.now = 29.1  # the policy slept the server's hint; the refused call does not count
-    assert _run(limiter, clock) == 29.1
-    assert _run(limiter, clock) == 89.1  # one admitted per minute until the minute after the 429 ends
+    clock.now = 29.1  # the policy slept the server's hint
+    assert _run(limiter, clock) == 60
+    assert _run(limiter, clock) == 120
 
 
 def test_slot_context_manager_outcomes():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import math
 import re
 import threading
 import time
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited
 
 WINDOW_S = 60.0
+MARGIN = 0.03  # pace 3 % slower than the quota: clocks and network delays differ
 
 
 class LimiterStopped(LLMError):
@@ -50,32 +50,36 @@ class Slot:
 class Limiter:
     """Thread-safe gate shared by all workers.
 
-    - at most `rpm` request starts in any 60 s sliding window (rpm < 1: one start per 60/rpm s);
+    - starts are paced evenly: one every `window_s / rpm` seconds (plus a small safety margin), so
+      never more than `rpm` in any 60 s window and no burst at the start of a minute for the server to
+      refuse (rpm < 1 works the same: one start per 60/rpm s);
     - at most `max_concurrency` requests in flight;
     - the first request goes alone: concurrency opens after one succeeds, so a bad key costs one call;
-    - after a 429 the rate drops to what the server admitted in the last 60 s (min 1) for the next 60 s;
-      under that lowered cap only admitted (not refused) requests count, so the retry waits for the
-      server's hint (the policy sleeps it), not for the refused request to leave the window.
+    - after a 429 the rate drops to what the server admitted in the last 60 s (min 1) and stays there
+      for the rest of the run (a free-tier quota does not come back within a run; probing upwards
+      would buy one more 429 per minute).
 
     `sleep=None` waits on an internal condition so `stop()` wakes waiters at once; tests pass a
     fake `clock` and a `sleep` that advances it.
     """
 
     def __init__(self, rpm: float, max_concurrency: int, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] | None = None, window_s: float = WINDOW_S) -> None:
+                 sleep: Callable[[float], None] | None = None, window_s: float = WINDOW_S,
+                 margin: float = MARGIN) -> None:
         if rpm <= 0 or max_concurrency < 1 or window_s <= 0:
             raise ValueError("rpm and window_s must be > 0 and max_concurrency >= 1")
         self.window_s = float(window_s)  # 60 s in production; benchmarks may shrink time
         self.rpm = float(rpm)
         self.max_concurrency = int(max_concurrency)
+        self.margin = float(margin)  # our clock and the server's never agree to the millisecond
         self._clock = clock
         self._sleep = sleep
         self._cond = threading.Condition()
         self._starts: deque[Slot] = deque()  # requests started inside the window, with their outcome
+        self._last_start: float | None = None
         self._in_flight = 0
         self._opened = False  # set by the first success
         self._lowered_rpm: float | None = None
-        self._lowered_until = 0.0
         self._stopped: str | None = None
         self._stop_cause: BaseException | None = None
         self.rate_limited_count = 0
@@ -87,48 +91,35 @@ class Limiter:
         return self._stopped is not None
 
     def effective_rpm(self) -> float:
-        """The rate in force now (lowered for a minute after a 429)."""
+        """The rate in force now (lowered after a 429)."""
         with self._cond:
-            return self._rate(self._clock())
+            return self._rate()
 
     def in_flight(self) -> int:
         """Requests admitted and not yet released."""
         with self._cond:
             return self._in_flight
 
-    def _lowered(self, now: float) -> float | None:
-        if self._lowered_rpm is not None and now >= self._lowered_until:
-            self._lowered_rpm = None
-        return self._lowered_rpm
-
-    def _rate(self, now: float) -> float:
-        lowered = self._lowered(now)
-        return self.rpm if lowered is None else min(self.rpm, lowered)
-
-    def _window(self, rate: float) -> tuple[int, float]:
-        """(starts allowed, window length) for a rate in requests per minute."""
-        if rate >= 1:
-            return int(math.floor(rate)), self.window_s
-        return 1, self.window_s / rate
+    def _rate(self) -> float:
+        return self.rpm if self._lowered_rpm is None else min(self.rpm, self._lowered_rpm)
 
     def _prune(self, now: float) -> None:
-        horizon = now - self.window_s * max(1.0, 1.0 / self.rpm)
+        horizon = now - self.window_s * (1.0 + self.margin)
         while self._starts and self._starts[0].started <= horizon:
             self._starts.popleft()
 
     def _delay(self, now: float) -> float:
-        """Seconds until one more request may start under the rate limits (0: now)."""
-        self._prune(now)
-        allowed, window = self._window(self.rpm)
-        # Our own cap counts every request we sent, refused or not.
-        sent = [s.started for s in self._starts if s.started > now - window]
-        delay = sent[-allowed] + window - now if len(sent) >= allowed else 0.0
-        lowered = self._lowered(now)
-        if lowered is not None and lowered < self.rpm:
-            # The lowered cap is what the server admits: refused requests do not count against it.
-            allowed, window = self._window(lowered)
-            admitted = [s.started for s in self._starts
-                        if s.started > now - window and s.outcome != "rate_limited"]
+        """Seconds until one more request may start under the pacing (0: now)."""
+        if self._last_start is None:
+            return 0.0
+        window = self.window_s * (1.0 + self.margin)
+        delay = max(0.0, self._last_start + window / self._rate() - now)
+        if self._lowered_rpm is not None:
+            # Requests sent before the 429 at the old pace are still in the server's window: wait until
+            # fewer than the lowered rate of the admitted ones remain (refused ones do not count).
+            self._prune(now)
+            allowed = max(1, int(self._rate()))
+            admitted = [s.started for s in self._starts if s.outcome != "rate_limited"]
             if len(admitted) >= allowed:
                 delay = max(delay, admitted[-allowed] + window - now)
         return delay
@@ -151,6 +142,7 @@ class Limiter:
                     continue
                 slot = Slot(started=now)
                 self._starts.append(slot)
+                self._last_start = now
                 self._in_flight += 1
                 return slot
 
@@ -176,9 +168,9 @@ class Limiter:
             elif outcome == "rate_limited":
                 self.rate_limited_count += 1
                 self._prune(now)
-                admitted = sum(1 for s in self._starts if s.started > now - self.window_s and s.outcome == "ok")
-                self._lowered_rpm = float(max(1, admitted))
-                self._lowered_until = now + self.window_s
+                admitted = float(max(1, sum(1 for s in self._starts
+                                            if s.outcome == "ok" and s.started > now - self.window_s)))
+                self._lowered_rpm = admitted if self._lowered_rpm is None else min(self._lowered_rpm, admitted)
             self._cond.notify_all()
 
     @contextmanager

@@ -106,6 +106,7 @@ class FakeRequest:
     schema: dict[str, Any] | None
     auth_ok: bool
     index: int
+    received_at: float = field(default_factory=time.monotonic)  # when the request arrived
     status: int = 0  # filled in once answered
 
 
