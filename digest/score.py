@@ -13,6 +13,7 @@ from digest.config import ScoringConfig, SelectionConfig
 from digest.models import Entry, Paper, Reason, Scored
 
 RERANK_PREFIX = "LLM 相关性"
+INTEREST_PREFIX = "兴趣: "
 
 # Hyphens, dashes, underscores, slashes and spaces are all the same to an interest; zero of them too
 # ("super-resolution" = "super resolution" = "superresolution").
@@ -167,7 +168,7 @@ def _interest_reasons(paper: Paper, matcher: Matcher, cfg: ScoringConfig) -> lis
             continue
         points = it.weight * mult
         if points > 0:
-            pos.append(_reason(points, f"兴趣: {it.keyword} ({where})"))
+            pos.append(_reason(points, f"{INTEREST_PREFIX}{it.keyword} ({where})"))
         elif points < 0:
             neg.append(_reason(points, f"兴趣(降权): {it.keyword} ({where})"))
     total = sum(r.points for r in pos)
@@ -334,13 +335,22 @@ def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionCon
         hf.sort(key=lambda p: (-(p.hf_upvotes or 0), -by_id[p.id].score, p.id))
         chosen = list(dict.fromkeys(p.id for p in hf))[: min(sel.always_include_hf_top, budget)]
     taken = set(chosen)
-    for s in sorted(scored, key=lambda s: (-s.score, s.id)):
+    ranked = sorted(scored, key=lambda s: (-s.score, s.id))
+    if sel.prefer_interest_matches:
+        # The reader named what they read: papers matching an interest go first, the rest fill the gaps.
+        ranked.sort(key=lambda s: not matches_interest(s))
+    for s in ranked:
         if len(chosen) >= budget:
             break
         if s.id not in taken and s.score >= sel.min_score:
             chosen.append(s.id)
             taken.add(s.id)
     return sorted(chosen, key=lambda i: (-by_id[i].score, i))
+
+
+def matches_interest(scored: Scored) -> bool:
+    """Whether a positive interest keyword matched the paper."""
+    return any(r.points > 0 and r.text.startswith(INTEREST_PREFIX) for r in scored.reasons)
 
 
 def deep_dive_ids(selected: Sequence[str], n: int) -> list[str]:

@@ -357,3 +357,20 @@ def test_deep_dive_ids_are_the_first_n() -> None:
 def test_config_rejects_interest_without_letters() -> None:
     with pytest.raises(ValueError, match="no letters or digits"):
         ScoringConfig(interests={" - ": 5})
+
+
+def test_interest_matches_are_selected_before_hot_off_topic_papers():
+    from digest.config import ScoringConfig, SelectionConfig
+    from digest.models import Entry, Paper
+    from digest.score import score_all, select
+
+    cfg = ScoringConfig(interests={"super-resolution": 2})
+    hot = Entry(paper=Paper(id="2506.00001", title="A hot LLM agent paper", abstract="Code: https://github.com/a/b",
+                            categories=["cs.CV"], primary_category="cs.CV", hf_upvotes=300))
+    match = Entry(paper=Paper(id="2506.00002", title="Video super resolution", abstract="We propose a model.",
+                              categories=["cs.CV"], primary_category="cs.CV"))
+    scored = score_all([hot, match], cfg, categories=["cs.CV"])
+    assert scored[0].id == "2506.00001"  # the hot paper scores higher
+    assert select([hot, match], scored, SelectionConfig(analyze=1)) == ["2506.00002"]
+    assert select([hot, match], scored, SelectionConfig(analyze=1, prefer_interest_matches=False)) == ["2506.00001"]
+    assert select([hot, match], scored, SelectionConfig(analyze=2)) == ["2506.00001", "2506.00002"]
