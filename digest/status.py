@@ -32,10 +32,14 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
         tasks = {(t.key, t.template): t for t in store.tasks(date)}
         analyses = {"ok": 0, "failed": 0, "pending": 0}
         failures = []
+        warnings = []
         for pid, tpl in picks:
             t = tasks.get((pid, tpl))
             st = t.status if t is not None else "pending"
             analyses[st] += 1
+            cached = store.cache_latest(pid, tpl) if st == "ok" else None
+            for w in (cached[1].get("warnings") or []) if cached else []:
+                warnings.append({"paper": pid, "warning": w})
             if t is not None and st == "failed":
                 failures.append({"paper": pid, "template": tpl, "kind": t.error_kind, "attempts": t.attempts,
                                  "last_error": (t.last_error or "")[:200]})
@@ -59,6 +63,7 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
             "analyses": analyses,
             "summary": summary,
             "failures": failures,
+            "warnings": warnings,
             "llm": llm,
             "digest_path": str(path) if path.exists() else None,
             "complete": complete,
@@ -70,7 +75,7 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
 
 def _empty(date: dt.date, path: Path) -> dict[str, Any]:
     return {"date": date.isoformat(), "announcement": None, "papers": {"total": 0, "by_source": {}},
-            "selected": 0, "analyses": {"ok": 0, "failed": 0, "pending": 0}, "summary": "none", "failures": [],
+            "selected": 0, "analyses": {"ok": 0, "failed": 0, "pending": 0}, "summary": "none", "failures": [], "warnings": [],
             "llm": {"calls": 0, "errors_by_kind": {}, "tokens_in": 0, "tokens_out": 0, "est_cost_usd": 0.0},
             "digest_path": str(path) if path.exists() else None, "complete": False, "last_run": None}
 
@@ -93,6 +98,8 @@ def format_status(s: dict[str, Any]) -> str:
     ]
     if llm["errors_by_kind"]:
         lines.append("errors        " + ", ".join(f"{k} {v}" for k, v in llm["errors_by_kind"].items()))
+    for w in s.get("warnings", []):
+        lines.append(f"  warning {w['paper']}: {w['warning']}")
     for f in s["failures"]:
         lines.append(f"  failed {f['paper']} ({f['template']}): {f['kind']} after {f['attempts']} attempts:"
                      f" {f['last_error']}")
