@@ -63,7 +63,7 @@ def _setup_logging(verbose: bool, log_file: str | None = None) -> None:
         h.setFormatter(fmt)
         root.addHandler(h)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "google_genai", "apscheduler.executors", "urllib3"):
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "google_genai", "apscheduler.executors", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -169,7 +169,7 @@ class ScheduleConfig(_Strict):
 
 class Config(_Strict):
     timezone: str = "Asia/Shanghai"
-    language: Literal["zh", "en"] = "zh"
+    language: Literal["zh"] = "zh"  # the prompts and headings are Chinese; "en" is not built yet
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)

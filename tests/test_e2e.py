@@ -81,6 +81,8 @@ def test_full_run_makes_exactly_eleven_calls_and_rerun_none(tmp_path, arxiv, key
                     "摘要翻译", "方法动机", "实验分析", "对我的启发"):
         assert heading in text
     assert "分析暂缺" not in text and KEY not in text
+    assert KEY.encode() not in (tmp_path / "output" / "digest.db").read_bytes()
+    assert KEY not in capsys.readouterr().err
     assert st["analyses"] == {"ok": 10, "failed": 0, "pending": 0}
     assert st["summary"] == "ok" and st["complete"] is True
     assert st["llm"]["calls"] == 11
