@@ -72,18 +72,20 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--papers", type=int, default=30)
     p.add_argument("--rpm", type=float, default=10)
-    p.add_argument("--quota", type=int, default=None, help="server quota per window (default: = --rpm)")
+    p.add_argument("--quota", type=int, action="append",
+                   help="server quota per window (repeatable; default: rpm, 0.7 rpm and 0.5 rpm)")
     p.add_argument("--latency", type=float, default=0.5)
     p.add_argument("--window", type=float, default=6.0, help="seconds in a scaled 'minute'")
     p.add_argument("--concurrency", type=int, default=4)
     a = p.parse_args()
     os.environ.pop("GEMINI_API_KEY", None)
-    scenarios = [("quota = rpm", a.quota or int(a.rpm)), ("quota = rpm/2", max(1, int(a.rpm) // 2))]
-    print(f"{'scenario':<14} {'papers':>6} {'ok':>4} {'calls':>6} {'429s':>5} {'wall s':>8} {'span s':>8} "
+    quotas = a.quota or [int(a.rpm), max(1, int(a.rpm * 0.7)), max(1, int(a.rpm) // 2)]
+    scenarios = [(f"quota {q}/rpm {a.rpm:g}", q) for q in quotas]
+    print(f"{'scenario':<16} {'papers':>6} {'ok':>4} {'calls':>6} {'429s':>5} {'wall s':>8} {'span s':>8} "
           f"{'floor s':>8} {'ratio':>6}")
     for name, quota in scenarios:
         r = run(n=a.papers, rpm=a.rpm, quota=quota, latency=a.latency, window=a.window, concurrency=a.concurrency)
-        print(f"{name:<14} {r['papers']:>6} {r['ok']:>4} {r['calls']:>6} {r['429s']:>5} {r['wall_s']:>8} "
+        print(f"{name:<16} {r['papers']:>6} {r['ok']:>4} {r['calls']:>6} {r['429s']:>5} {r['wall_s']:>8} "
               f"{r['span_s']:>8} {r['floor_s']:>8} {r['ratio'] if r['ratio'] is not None else '-':>6}")
 
 

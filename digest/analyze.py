@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from digest.config import Config
 from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted
 from digest.llm.base import Attachment, Provider
-from digest.llm.policy import call_with_policy
+from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.prompts import prompt_sha, render_prompt
 from digest.store import Store, Task
@@ -70,7 +70,8 @@ class Session:
         self.model = cfg.llm.model
         self.limiter = limiter or Limiter(cfg.llm.rpm, cfg.llm.max_concurrency)
         self.on_progress = on_progress
-        self.calls = 0
+        self.calls = 0  # requests sent (every retry counts)
+        self.reserved = 0  # requests about to be sent, counted against llm.max_calls_per_run
         self.stop_reason: str | None = None
         self.auth_error: AuthError | None = None
         self._lock = threading.RLock()
@@ -85,14 +86,20 @@ class Session:
         self.limiter.stop()
 
     def _check_caps(self) -> None:
+        """Reserve one request under the caps, or raise Stopped."""
         llm = self.cfg.llm
-        if self.stop_reason:
-            raise Stopped(self.stop_reason)
-        if llm.max_calls_per_run is not None and self.calls >= llm.max_calls_per_run:
-            self.stop(f"llm.max_calls_per_run ({llm.max_calls_per_run}) reached")
-            raise Stopped(self.stop_reason)
+        with self._lock:
+            if self.stop_reason:
+                raise Stopped(self.stop_reason)
+            if llm.max_calls_per_run is not None and self.reserved >= llm.max_calls_per_run:
+                # No new request; the ones already reserved still go (on_call stops the limiter after them).
+                self.stop_reason = self.stop_reason or f"llm.max_calls_per_run ({llm.max_calls_per_run}) reached"
+                raise Stopped(self.stop_reason)
+            self.reserved += 1  # reserved before sending: concurrent workers cannot overrun the cap
         if llm.max_cost_usd_per_day is not None:
-            spent = estimate_cost(self.store.call_stats(self.date), self.cfg)
+            # per calendar day in `timezone`, whatever digest dates the calls were made for
+            midnight = dt.datetime.combine(dt.datetime.now(self.cfg.tz).date(), dt.time(), tzinfo=self.cfg.tz)
+            spent = estimate_cost(self.store.call_stats_since(midnight), self.cfg)
             if spent >= llm.max_cost_usd_per_day:
                 self.stop(f"llm.max_cost_usd_per_day ({llm.max_cost_usd_per_day:g} USD) reached: {spent:.4f} USD")
                 raise Stopped(self.stop_reason)
@@ -135,6 +142,11 @@ class Session:
                 result = job.schema.model_validate(hit[0])
                 self.store.cache_put(job.key, job.template, sha, self.model, result=hit[0], meta=hit[1], task=task)
                 return self._done(Outcome(job, "ok", result, cached=True))
+            fb = job.fallback
+            if fb is not None and self.store.cache_get(
+                    fb.key, fb.template, prompt_sha(fb.template, fb.prompt, fb.schema, extra=fb.attachment_tag),
+                    self.model) is not None:
+                return self.run_one(fb)  # an earlier run fell back to the abstract: keep that answer
         if job.load_attachments is not None and not self.stop_reason:
             attachments = job.load_attachments()
             if attachments is None and job.fallback is not None:
@@ -149,6 +161,12 @@ class Session:
             task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
             self.store.set_task(task)
             return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))
+        except Exception as exc:  # noqa: BLE001 - one paper's surprise must not cost the whole digest
+            log.warning("%s %s failed unexpectedly", job.template, job.key, exc_info=True)
+            msg = short_error(f"{type(exc).__name__}: {exc}")
+            task.status, task.error_kind, task.last_error = "failed", "error", msg
+            self.store.set_task(task)
+            return self._done(Outcome(job, "failed", error_kind="error", error=msg))
         task.attempts = attempts
         meta = dict(job.meta, warnings=warnings, attempts=attempts)
         self.store.cache_put(job.key, job.template, sha, self.model, result=result.model_dump(mode="json"),
@@ -218,7 +236,7 @@ class _Failed(Exception):
 
 
 def _short(text: str) -> str:
-    return " ".join(text.split())[:300]
+    return short_error(" ".join(text.split()))
 
 
 def estimate_cost(stats: dict[str, Any], cfg: Config) -> float:

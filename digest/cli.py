@@ -132,10 +132,15 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _install_signal_handlers(pipe) -> None:
+    seen = []
+
     def handler(signum, _frame):
-        log.warning("received %s: finishing the calls in flight, the rest stays pending",
-                    signal.Signals(signum).name)
-        pipe.request_stop(f"stopped by {signal.Signals(signum).name}")
+        name = signal.Signals(signum).name
+        if seen or pipe.session is None:  # not in LLM work, or asked twice: stop now
+            raise KeyboardInterrupt
+        seen.append(name)
+        log.warning("received %s: finishing the calls in flight, the rest stays pending (again to abort)", name)
+        pipe.request_stop(f"stopped by {name}")
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handler)

@@ -15,7 +15,12 @@ from digest.models import Entry, Paper
 from digest.prompts import render_prompt
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary, Rerank
 
-SUMMARY_KEY = "summary"
+SUMMARY_TEMPLATE = "executive_summary"
+
+
+def summary_key(date: str) -> str:
+    """Task and cache key of a date's executive summary (one per date)."""
+    return f"summary:{date}"
 
 
 def interests_text(cfg: Config) -> str:
@@ -93,7 +98,7 @@ def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, p
         if unknown:
             raise InvalidOutput(f"picks name paper ids that are not in the list: {', '.join(unknown)}")
 
-    return Job(key=SUMMARY_KEY, template="executive_summary", prompt=prompt, schema=ExecutiveSummary, check=check)
+    return Job(key=summary_key(date), template=SUMMARY_TEMPLATE, prompt=prompt, schema=ExecutiveSummary, check=check)
 
 
 def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> Job:
@@ -104,20 +109,13 @@ def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> J
     prompt = render_prompt("rerank", directory=prompts, papers=items, interests=interests_text(cfg))
 
     def check(result: BaseModel) -> None:
+        # A dropped or repeated id is tolerated (the merge keeps the cheap score / the first judgement),
+        # so the rerank stays within ceil(M/40) calls; a reply missing most ids is re-asked.
         assert isinstance(result, Rerank)
-        got = [it.id for it in result.items]
-        missing = sorted(set(ids) - set(got))
-        extra = sorted(set(got) - set(ids))
-        dupes = sorted({i for i in got if got.count(i) > 1})
-        if missing or extra or dupes:
-            parts = []
-            if missing:
-                parts.append("missing ids: " + ", ".join(missing))
-            if dupes:
-                parts.append("repeated ids: " + ", ".join(dupes))
-            if extra:
-                parts.append("unknown ids: " + ", ".join(extra))
-            raise InvalidOutput("every id must appear exactly once; " + "; ".join(parts))
+        missing = sorted(set(ids) - {it.id for it in result.items})
+        if len(missing) > len(ids) // 2:
+            raise InvalidOutput(f"every id must appear exactly once; {len(missing)} of {len(ids)} ids are "
+                                "missing: " + ", ".join(missing[:10]))
 
     return Job(key=f"rerank:{index}", template="rerank", prompt=prompt, schema=Rerank, check=check)
 

@@ -18,7 +18,7 @@ from digest.config import Config
 from digest.errors import AuthError
 from digest.fetch import collect_day
 from digest.fulltext import PdfFetcher
-from digest.jobs import SUMMARY_KEY, analysis_job, deep_dive_job, rerank_job, summary_job
+from digest.jobs import SUMMARY_TEMPLATE, analysis_job, deep_dive_job, rerank_job, summary_job, summary_key
 from digest.llm import build_provider
 from digest.llm.base import Provider
 from digest.models import DayPapers, Scored
@@ -119,7 +119,10 @@ class Pipeline:
     def _run(self, store: Store, date: dt.date, *, refresh: bool, refresh_analyses: bool) -> RunReport:
         day = None if refresh else store.load_day(date)
         if day is None:
-            day = self._fetch(date)
+            try:
+                day = self._fetch(date)
+            except NotYetAnnounced as exc:
+                return RunReport(date, "nothing", f"{exc}: no digest written")
             if day.announcement is None and not day.entries:
                 return RunReport(date, "nothing", _nothing_message(date, day))
             store.save_day(day)
@@ -130,7 +133,7 @@ class Pipeline:
         store.save_scores(date, scored)
         picks = self._select(day, scored)
         store.save_selection(date, picks)
-        store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(SUMMARY_KEY, "executive_summary")}
+        store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
                            | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
         if session is not None:
             self._analyse(session, day, picks, force=refresh_analyses)
@@ -159,15 +162,25 @@ class Pipeline:
 
     def _fetch(self, date: dt.date) -> DayPapers:
         ann = announcement_for(date, self.cfg)
-        return collect_day(self.cfg, date, ann, arxiv=self.arxiv, http=self.http)
+        if ann is not None and ann.released > dt.datetime.now(dt.UTC):
+            raise NotYetAnnounced(
+                f"the arXiv announcement for {date} is released at {ann.released:%Y-%m-%d %H:%M %Z} "
+                f"({ann.released.astimezone(self.cfg.tz):%Y-%m-%d %H:%M} {self.cfg.timezone}); run after that")
+        day = collect_day(self.cfg, date, ann, arxiv=self.arxiv, http=self.http)
+        if day.hf_status == "unavailable":
+            log.warning("HuggingFace daily papers unavailable (%s); the digest has arXiv papers only", day.hf_error)
+        elif day.hf_error:
+            log.warning("HuggingFace: %s", day.hf_error)
+        return day
 
     def _session(self, store: Store, date: dt.date) -> Session | None:
         provider = self._provider
         if provider is None:
             key = os.environ.get(self.cfg.llm.api_key_env, "").strip()
-            if not key:
+            keyless = self.cfg.llm.provider == "openai" and self.cfg.llm.base_url  # e.g. a local Ollama
+            if not key and not keyless:
                 return None
-            provider = build_provider(self.cfg.llm, key)
+            provider = build_provider(self.cfg.llm, key or None)
         self.session = Session(self.cfg, provider=provider, store=store, date=date,
                                prompts=prompts_dir(self.cfg.llm.prompts_dir), on_progress=self.on_progress)
         if self._stop_requested:
@@ -188,8 +201,12 @@ class Pipeline:
             if out.status != "ok":
                 log.warning("rerank batch %s %s: %s; keeping the cheap score", out.job.key, out.status, out.error)
                 continue
+            judged: set[str] = set()
             for item in out.result.items:
-                merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason, self.cfg.scoring)
+                if item.id in merged and item.id not in judged:  # unknown ids and repeats are ignored
+                    judged.add(item.id)
+                    merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason,
+                                                   self.cfg.scoring)
         return sorted(merged.values(), key=lambda s: (-s.score, s.id))
 
     def _select(self, day: DayPapers, scored: list[Scored]) -> list[tuple[str, str]]:
@@ -239,6 +256,10 @@ class Pipeline:
                                  + (f": {stop}" if stop else "") + "; run `digest retry --date "
                                  + f"{date}` later)")
         return RunReport(date, status, msg, digest_path=path, stop_reason=stop, counts=counts)
+
+
+class NotYetAnnounced(Exception):
+    """The date's announcement is still in the future: nothing to fetch yet (and nothing stored)."""
 
 
 def _finish(store: Store, run_id: int, report: RunReport | None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from digest.config import Config
-from digest.jobs import SUMMARY_KEY
+from digest.jobs import SUMMARY_TEMPLATE, summary_key
 from digest.render import DigestView, atomic_write, render_digest
 from digest.schemas import ExecutiveSummary
 from digest.store import Store
@@ -45,10 +45,11 @@ def _top(store: Store, date: dt.date, n: int = 3) -> list[tuple[str, str, float]
 
 
 def _summary(store: Store, date: dt.date) -> ExecutiveSummary | None:
-    task = store.get_task(date, SUMMARY_KEY, "executive_summary")
+    key = summary_key(date.isoformat())
+    task = store.get_task(date, key, SUMMARY_TEMPLATE)
     if task is None or task.status != "ok":
         return None
-    cached = store.cache_latest(SUMMARY_KEY, "executive_summary")
+    cached = store.cache_latest(key, SUMMARY_TEMPLATE)
     return ExecutiveSummary.model_validate(cached[0]) if cached else None
 
 

@@ -17,6 +17,7 @@ from digest.config import Config
 from digest.errors import DigestError
 from digest.pipeline import Pipeline
 from digest.status import status_of
+from digest.store import Store
 
 log = logging.getLogger("digest.scheduler")
 MISFIRE_GRACE_S = 6 * 3600  # a machine that wakes up hours late still runs the day's digest
@@ -40,24 +41,34 @@ class Daily:
         hh, mm = map(int, self.cfg.schedule.time.split(":"))
         return dt.datetime.combine(day, dt.time(hh, mm), tzinfo=self.cfg.tz)
 
-    def catch_up_needed(self) -> bool:
-        """Today's digest is due and was not run yet."""
+    def _last_run(self, day: dt.date) -> dict | None:
+        if not Path(self.cfg.store.path).exists():
+            return None
+        store = Store(self.cfg.store.path)
+        try:
+            runs = [r for r in store.runs(day) if r["command"] == "run"]
+        finally:
+            store.close()
+        return runs[-1] if runs else None
+
+    def run_needed(self) -> bool:
+        """Today's digest is due, not written, and no run found there was nothing to write."""
         now = self.now()
         today = now.date()
-        if now < self.due_time(today):
+        if now < self.due_time(today) or (Path(self.cfg.output.dir) / f"{today.isoformat()}.md").exists():
             return False
-        path = Path(self.cfg.output.dir) / f"{today.isoformat()}.md"
-        if path.exists():
-            return False
-        runs = status_of(self.cfg, today).get("last_run")
-        return not (runs and runs.get("status") == "nothing")
+        last = self._last_run(today)
+        return last is None or last["status"] not in ("nothing", "complete", "partial")
 
     def daily(self) -> None:
         """The daily job: run today's digest."""
         self._guarded(lambda p, d: p.run(d), self.now().date(), "run")
 
     def retry(self) -> None:
-        """The periodic job: finish the latest date's failed or pending analyses."""
+        """The periodic job: re-run today's failed fetch, or finish the latest date's analyses."""
+        if self.run_needed():  # the morning run failed (arXiv unreachable, say): try again
+            self.daily()
+            return
         day = self.last_date or self.now().date()
         if self.now().date() > day and self.now() >= self.due_time(self.now().date()):
             return  # the next day's run has taken over
@@ -116,7 +127,7 @@ def serve(cfg: Config) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    if daily.catch_up_needed():
+    if daily.run_needed():
         log.info("today's digest is due and missing: running it now")
         sched.add_job(daily.daily, id="catch-up", name="catch-up run")
     job = sched.get_job("daily")

@@ -8,7 +8,7 @@ from typing import Any
 
 from digest.analyze import estimate_cost
 from digest.config import Config
-from digest.jobs import SUMMARY_KEY
+from digest.jobs import SUMMARY_TEMPLATE, summary_key
 from digest.store import Store
 from digest.view import digest_path
 
@@ -43,13 +43,15 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
             if t is not None and st == "failed":
                 failures.append({"paper": pid, "template": tpl, "kind": t.error_kind, "attempts": t.attempts,
                                  "last_error": (t.last_error or "")[:200]})
-        summary_task = tasks.get((SUMMARY_KEY, "executive_summary"))
+        summary_task = tasks.get((summary_key(date.isoformat()), SUMMARY_TEMPLATE))
         summary = summary_task.status if summary_task else ("pending" if picks and tasks else "none")
         stats = store.call_stats(date)
         llm = dict(stats, est_cost_usd=round(estimate_cost(stats, cfg), 6), model=cfg.llm.model)
         ann = day.announcement
         runs = store.runs(date)
         no_llm = not tasks
+        if no_llm:  # a metadata-only digest: nothing was asked of an LLM, nothing is pending
+            analyses = {"ok": 0, "failed": 0, "pending": 0}
         complete = path.exists() and (no_llm or (analyses["failed"] == 0 and analyses["pending"] == 0
                                                  and summary in ("ok", "none")))
         return {
@@ -58,7 +60,7 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
                 "released": ann.released.isoformat(), "window_start": ann.window_start.isoformat(),
                 "window_end": ann.window_end.isoformat()},
             "papers": {"total": len(day.entries), "by_source": by_source, "cross_lists": cross,
-                       "hf_status": day.hf_status},
+                       "hf_status": day.hf_status, "hf_error": day.hf_error},
             "selected": len(picks),
             "analyses": analyses,
             "summary": summary,

@@ -58,6 +58,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE llm_calls ADD COLUMN tokens_thinking INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: every version of a paper, and each date's own snapshot (HF upvotes change from day to day)
+    """
+    CREATE TABLE paper_versions (
+        id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (id, version));
+    ALTER TABLE day_papers ADD COLUMN data TEXT;
+    """,
 ]
 
 
@@ -137,13 +144,15 @@ class Store:
         with self.tx() as db:
             db.execute("DELETE FROM day_papers WHERE date = ?", (date,))
             for pos, e in enumerate(day.entries):
+                data = e.paper.model_dump_json()
+                db.execute("INSERT OR REPLACE INTO papers (id, version, data, updated_at) VALUES (?, ?, ?, ?)",
+                           (e.paper.id, e.paper.version, data, _now()))
+                db.execute("INSERT OR REPLACE INTO paper_versions VALUES (?, ?, ?, ?)",
+                           (e.paper.id, e.paper.version or 0, data, _now()))
                 db.execute(
-                    "INSERT OR REPLACE INTO papers (id, version, data, updated_at) VALUES (?, ?, ?, ?)",
-                    (e.paper.id, e.paper.version, e.paper.model_dump_json(), _now()),
-                )
-                db.execute(
-                    "INSERT INTO day_papers VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (date, e.paper.id, pos, e.source, int(e.cross_list), e.announce_type, int(e.on_hf)),
+                    "INSERT INTO day_papers (date, paper_id, position, source, cross_list, announce_type, on_hf,"
+                    " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (date, e.paper.id, pos, e.source, int(e.cross_list), e.announce_type, int(e.on_hf), data),
                 )
             db.execute(
                 "INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?)",
@@ -158,11 +167,11 @@ class Store:
             return None
         day = rows[0]
         entries = [
-            Entry(paper=Paper.model_validate_json(r["data"]), source=r["source"], cross_list=bool(r["cross_list"]),
-                  announce_type=r["announce_type"], on_hf=bool(r["on_hf"]))
+            Entry(paper=Paper.model_validate_json(r["snapshot"]), source=r["source"],
+                  cross_list=bool(r["cross_list"]), announce_type=r["announce_type"], on_hf=bool(r["on_hf"]))
             for r in self._q(
-                "SELECT dp.*, p.data FROM day_papers dp JOIN papers p ON p.id = dp.paper_id "
-                "WHERE dp.date = ? ORDER BY dp.position", (d,))
+                "SELECT dp.*, COALESCE(dp.data, p.data) AS snapshot FROM day_papers dp "
+                "JOIN papers p ON p.id = dp.paper_id WHERE dp.date = ? ORDER BY dp.position", (d,))
         ]
         ann = Announcement.model_validate_json(day["announcement"]) if day["announcement"] else None
         return DayPapers(date=date, announcement=ann, entries=entries, hf_status=day["hf_status"],
@@ -273,13 +282,19 @@ class Store:
             )
 
     def call_stats(self, date: dt.date) -> dict[str, Any]:
-        """Calls, errors by kind and tokens logged for a date."""
-        d = date.isoformat()
+        """Calls, errors by kind and tokens logged for a digest date."""
+        return self._stats("date = ?", (date.isoformat(),))
+
+    def call_stats_since(self, moment: dt.datetime) -> dict[str, Any]:
+        """The same, over the calls made since an aware moment, whatever their digest date."""
+        return self._stats("ts >= ?", (moment.astimezone(dt.UTC).isoformat(timespec="seconds"),))
+
+    def _stats(self, where: str, args: tuple[Any, ...]) -> dict[str, Any]:
         row = self._q("SELECT COUNT(*) n, COALESCE(SUM(tokens_in),0) ti, COALESCE(SUM(tokens_out),0) tout, "
-                      "COALESCE(SUM(tokens_thinking),0) tth FROM llm_calls WHERE date = ?", (d,))[0]
+                      f"COALESCE(SUM(tokens_thinking),0) tth FROM llm_calls WHERE {where}", args)[0]
         kinds = {r["error_kind"]: r["n"] for r in self._q(
-            "SELECT error_kind, COUNT(*) n FROM llm_calls WHERE date = ? AND error_kind IS NOT NULL "
-            "GROUP BY error_kind", (d,))}
+            f"SELECT error_kind, COUNT(*) n FROM llm_calls WHERE {where} AND error_kind IS NOT NULL "
+            "GROUP BY error_kind", args)}
         return {"calls": row["n"], "tokens_in": row["ti"], "tokens_out": row["tout"], "tokens_thinking": row["tth"],
                 "errors_by_kind": kinds}
 

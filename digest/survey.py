@@ -11,7 +11,7 @@ from digest.models import Paper
 from digest.render import atomic_write
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
 from digest.store import Store
-from digest.text import md_escape, md_link_text
+from digest.text import md_escape, md_link_text, safe_url
 
 TEMPLATES = ("deep_dive", "analysis")
 
@@ -63,7 +63,7 @@ def render_survey(rows: list[Row]) -> str:
            "| 名称 | 链接 | 日期 | 领域 | 代码 | 创新点 | 不足点 |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         p = r.paper
-        code = r.tags.code_url or p.github_repo
+        code = safe_url(r.tags.code_url or "") or safe_url(p.github_repo or "")
         out.append(
             f"| {md_escape(' '.join(p.title.split()))} | [arXiv:{p.id}]({p.abs_url}) "
             f"| [{r.date.isoformat()}]({r.date.isoformat()}.md#{p.id}) | {md_escape(r.tags.field)} "
@@ -76,7 +76,8 @@ def render_survey(rows: list[Row]) -> str:
             out.append(f"### [{md_link_text(' '.join(r.paper.title.split()))}]({r.paper.abs_url})")
             out.append("")
             for ds in r.tags.datasets:
-                name = f"[{md_link_text(ds.name)}]({ds.url})" if ds.url else md_escape(ds.name)
+                url = safe_url(ds.url or "")
+                name = f"[{md_link_text(ds.name)}]({url})" if url else md_escape(ds.name)
                 out.append(f"- {name}：{md_escape(ds.purpose) or '—'}")
             out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -13,6 +13,8 @@ from digest.llm.base import Generation
 
 # Fields whose content is a name, link or id rather than prose: no language check.
 _NO_LANG_CHECK = {"code_url", "url", "name", "paper_id", "id", "field"}
+# Optional prose that may be left empty.
+_MAY_BE_EMPTY = {"purpose"}
 _REFUSALS = (
     "请提供", "请上传", "无法访问", "无法获取论文", "没有提供论文", "未提供论文", "我无法", "抱歉", "对不起",
     "please provide", "i cannot", "i can't", "i'm sorry", "i am sorry", "as an ai", "unable to access",
@@ -67,7 +69,7 @@ def check_text(data: object, *, language: str = "zh") -> None:
         text = value.strip()
         low = text.lower()
         leaf = _leaf(path)
-        if leaf in _NO_LANG_CHECK:
+        if leaf in _NO_LANG_CHECK or (not text and leaf in _MAY_BE_EMPTY):
             continue
         if not text:
             raise InvalidOutput(f"section {path} is empty")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from digest.config import Config
-from digest.jobs import SUMMARY_KEY
+from digest.jobs import SUMMARY_TEMPLATE, summary_key
 from digest.render import DigestView, PaperResult
 from digest.schemas import SCHEMAS, ExecutiveSummary
 from digest.store import Store
@@ -22,6 +22,8 @@ def llm_note(cfg: Config, store: Store, date: dt.date) -> str | None:
     """Why the digest has no analyses, when that is so."""
     if store.tasks(date) or os.environ.get(cfg.llm.api_key_env, "").strip():
         return None
+    if cfg.llm.provider == "openai" and cfg.llm.base_url:
+        return None  # a keyless local endpoint
     return f"未设置环境变量 {cfg.llm.api_key_env}，已跳过 LLM 分析（设置后运行 digest retry 或 digest run 即可补全）"
 
 
@@ -44,11 +46,12 @@ def build_view(cfg: Config, store: Store, date: dt.date) -> DigestView:
             status = task.status if task is not None and task.status in ("failed", "pending") else "pending"
             results[pid] = PaperResult(kind=tpl, status=status, analysis=None, fulltext=False)
     summary, summary_status = None, "none"
-    task = store.get_task(date, SUMMARY_KEY, "executive_summary")
+    key = summary_key(date.isoformat())
+    task = store.get_task(date, key, SUMMARY_TEMPLATE)
     if task is not None:
         summary_status = task.status
         if task.status == "ok":
-            cached = store.cache_latest(SUMMARY_KEY, "executive_summary")
+            cached = store.cache_latest(key, SUMMARY_TEMPLATE)
             summary = ExecutiveSummary.model_validate(cached[0]) if cached else None
     elif picks and note is None:
         summary_status = "pending"

@@ -86,3 +86,17 @@ def test_feed_is_atom_with_one_entry_per_digest(three_days):
         assert "主要主题与趋势" in e.find(f"{ATOM}content").text
         ids.add(e.find(f"{ATOM}id").text)
     assert len(ids) == 3
+    contents = [e.find(f"{ATOM}content").text for e in entries]
+    assert len(set(contents)) == 3  # each entry carries its own date's summary
+
+
+def test_each_digest_has_its_own_summary_with_resolving_picks(three_days):
+    tmp, cfg, _ = three_days
+    assert main(["render", "--date", DAYS[0], "--config", str(cfg)]) == 0  # re-render an older date
+    for day in DAYS:
+        text = (tmp / "output" / f"{day}.md").read_text(encoding="utf-8")
+        summary = text.split("## 执行摘要", 1)[1].split("## 目录", 1)[0]
+        picks = re.findall(r"\]\(#([^)]+)\)", summary)
+        assert len(picks) == 2
+        for pid in picks:
+            assert f"<a id='{pid}'></a>" in text

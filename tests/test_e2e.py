@@ -161,10 +161,11 @@ def test_malformed_atom_exits_1_and_keeps_earlier_digest(tmp_path, arxiv, no_key
     assert earlier.read_text(encoding="utf-8") == "earlier digest\n"
 
 
-def test_hf_500_gives_arxiv_only_digest_that_says_so(tmp_path, arxiv, no_key):
+def test_hf_500_gives_arxiv_only_digest_that_says_so(tmp_path, arxiv, no_key, capsys):
     arxiv.services.hf_status = 500
     cfg = write_config(tmp_path, arxiv_url=arxiv.url)
     assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    assert "HuggingFace daily papers unavailable" in capsys.readouterr().err
     text = read_digest(tmp_path).text
     assert "HuggingFace" in text and "不可用" in text
 
@@ -222,5 +223,34 @@ def test_unusable_pdf_falls_back_to_the_abstract_and_says_so(tmp_path, arxiv, ke
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 11
         assert not any(r.attachments for r in llm.requests)
+        arxiv.services.pdf_broken = False  # the PDF is back: the stored abstract-based answer is kept
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 11
     text = read_digest(tmp_path).text
     assert text.count("深度解读（基于摘要）") >= 1 and "深度解读（全文）" not in text
+
+
+def test_a_date_not_yet_announced_stores_nothing(tmp_path, arxiv, no_key, capsys):
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+    assert main(["run", "--date", "2099-06-02", "--config", str(cfg)]) == 0
+    assert "run after that" in capsys.readouterr().out
+    assert not (tmp_path / "output" / "2099-06-02.md").exists()
+    assert status_json(capsys, cfg, "2099-06-02")["papers"]["total"] == 0
+
+
+def test_status_counts_match_the_server_under_429_and_5xx(tmp_path, arxiv, key, capsys):
+    with llm_server() as llm:
+        llm.script(Reply.rate_limited(retry_s=0.2), Reply.server_error(503))
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        st = status_json(capsys, cfg)
+        assert st["llm"]["calls"] == llm.stats.requests == 13
+        assert st["llm"]["errors_by_kind"] == {"rate_limited": 1, "transient": 1}
+        assert st["llm"]["tokens_in"] == llm.stats.tokens_in and st["llm"]["tokens_out"] == llm.stats.tokens_out
+        assert st["llm"]["est_cost_usd"] > 0
+
+
+def test_config_that_is_not_a_file_exits_2(tmp_path, capsys):
+    assert main(["run", "--config", str(tmp_path)]) == 2
+    assert "cannot read the config file" in capsys.readouterr().err

@@ -144,7 +144,8 @@ def _wait_for(path: Path, timeout: float) -> bool:
 
 
 def test_scheduler_fires_at_schedule_time_and_keeps_running(tmp_path, arxiv):
-    cfg = write_config(tmp_path, arxiv_url=arxiv.url, schedule__time="09:30")
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url, schedule__time="09:30",
+                       schedule__log_file=str(tmp_path / "digest.log"))
     # 09:29:57 in Asia/Shanghai on the recorded Monday: the trigger fires three seconds later
     proc = _schedule(tmp_path, cfg, "2025-06-02 01:29:57")
     try:
@@ -158,6 +159,7 @@ def test_scheduler_fires_at_schedule_time_and_keeps_running(tmp_path, arxiv):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "scheduler stopped" in err
+    assert "run 2025-06-02: complete" in (tmp_path / "digest.log").read_text(encoding="utf-8")
 
 
 def test_scheduler_started_after_the_time_catches_up_at_once(tmp_path, arxiv):

@@ -139,24 +139,28 @@ def test_rate_lowered_to_admitted_after_429_and_kept():
     assert _run(limiter, clock) == 75
     clock.now = 500
     assert limiter.effective_rpm() == 4  # kept for the run: the quota does not come back
+    _run(limiter, clock)
+    clock.now = 520
     _run(limiter, clock, "rate_limited")
-    assert limiter.effective_rpm() == 1  # lowered again, never raised
+    assert limiter.effective_rpm() == 1  # one admitted in the last minute: lowered again, never raised
 
 
-def test_429_on_first_call_lowers_to_one_per_minute():
+def test_429_before_any_success_keeps_the_pace_and_leaves_waiting_to_the_hint():
     limiter, clock = _limiter(10)
     _run(limiter, clock, "rate_limited")
-    assert limiter.effective_rpm() == 1
+    assert limiter.effective_rpm() == 10  # nothing admitted yet: no evidence of the real quota
     clock.now = 29.1  # the policy slept the server's hint
-    assert _run(limiter, clock) == 60
-    assert _run(limiter, clock) == 120
+    assert _run(limiter, clock) == 29.1
+    assert _run(limiter, clock) == 35.1
+    _run(limiter, clock, "rate_limited")
+    assert limiter.effective_rpm() == 2  # now two were admitted in the last minute
 
 
 def test_slot_context_manager_outcomes():
     limiter, clock = _limiter(10, 2)
     with pytest.raises(RateLimited), limiter.slot():
         raise RateLimited("429", retry_after=1)
-    assert limiter.effective_rpm() == 1 and limiter.rate_limited_count == 1
+    assert limiter.effective_rpm() == 10 and limiter.rate_limited_count == 1
     with limiter.slot():
         pass
     assert limiter.in_flight() == 0

@@ -55,7 +55,7 @@ class Limiter:
       refuse (rpm < 1 works the same: one start per 60/rpm s);
     - at most `max_concurrency` requests in flight;
     - the first request goes alone: concurrency opens after one succeeds, so a bad key costs one call;
-    - after a 429 the rate drops to what the server admitted in the last 60 s (min 1) and stays there
+    - after a 429 the rate drops to what the server admitted in the last 60 s and stays there
       for the rest of the run (a free-tier quota does not come back within a run; probing upwards
       would buy one more 429 per minute).
 
@@ -168,9 +168,13 @@ class Limiter:
             elif outcome == "rate_limited":
                 self.rate_limited_count += 1
                 self._prune(now)
-                admitted = float(max(1, sum(1 for s in self._starts
-                                            if s.outcome == "ok" and s.started > now - self.window_s)))
-                self._lowered_rpm = admitted if self._lowered_rpm is None else min(self._lowered_rpm, admitted)
+                admitted = float(sum(1 for s in self._starts
+                                     if s.outcome == "ok" and s.started > now - self.window_s))
+                # Nothing admitted yet says nothing about the quota: the server's retry hint (which the
+                # policy waits) is all we know, so the pace is left alone.
+                if admitted >= 1:
+                    self._lowered_rpm = admitted if self._lowered_rpm is None else min(self._lowered_rpm,
+                                                                                       admitted)
             self._cond.notify_all()
 
     @contextmanager
