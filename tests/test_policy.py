@@ -57,7 +57,8 @@ def test_429_then_ok_waits_the_hint():
     assert 29.08 <= h.sleeps[0] <= 29.08 + 2.908  # hint + at most 10 % jitter
     assert [r.outcome for r in h.records] == ["rate_limited", "ok"]
     assert h.records[0].retry_after == 29.08 and h.records[0].status == 429
-    assert h.limiter.rate_limited_count == 1 and h.limiter.effective_rpm() == 1  # nothing admitted yet
+    # nothing admitted yet: the pace is left alone, the hint did the waiting
+    assert h.limiter.rate_limited_count == 1 and h.limiter.effective_rpm() == h.limiter.rpm
 
 
 def test_429_without_hint_backs_off():
