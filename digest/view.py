@@ -57,7 +57,7 @@ def build_view(cfg: Config, store: Store, date: dt.date) -> DigestView:
         summary_status = "pending"
     return DigestView(
         date=date, announcement=day.announcement, entries=day.entries, scores=scores,
-        selected=[pid for pid, _ in picks] if note is None else [],
+        selected=[pid for pid, _ in picks],
         results=results if note is None else {}, summary=summary, summary_status=summary_status,
         hf_status=day.hf_status, llm_model=cfg.llm.model if note is None else None,
         llm_disabled_reason=note, language=cfg.language, pdf_url=cfg.sources.arxiv.pdf_url,
