@@ -137,7 +137,8 @@ class LLMConfig(_Strict):
     max_attempts: int = Field(default=6, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     temperature: float = Field(default=0.3, ge=0, le=2)
-    max_output_tokens: int = Field(default=8192, ge=256)
+    max_output_tokens: int = Field(default=16384, ge=256)
+    thinking_budget: int | None = Field(default=None, ge=0)
     json_mode: Literal["schema", "object"] = "schema"
     pdf_max_mb: float = Field(default=20.0, gt=0)
     pdf_text_chars: int = Field(default=60000, ge=1000)

@@ -42,7 +42,7 @@ def test_json_mode_ok_parses_text_usage_and_sends_schema(server):
     config = req.body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert config["responseJsonSchema"]["properties"]["one_line"]["type"] == "string"
-    assert config["maxOutputTokens"] == 8192
+    assert config["maxOutputTokens"] == 16384
     assert req.prompt == "分析"
 
 
@@ -69,6 +69,16 @@ def test_json_mode_object_sends_no_schema(server):
     config = server.requests[0].body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert "responseJsonSchema" not in config and "responseSchema" not in config
+
+
+def test_thinking_budget_is_sent_only_when_configured(server):
+    _provider(server, thinking_budget=512).generate("x", schema=Analysis)
+    _provider(server).generate("x", schema=Analysis)
+    first, second = (r.body["generationConfig"] for r in server.requests)
+    # google-genai 3.4 sends the nested field in snake_case; the API's proto JSON accepts both spellings
+    assert first["thinkingConfig"] in ({"thinkingBudget": 512}, {"thinking_budget": 512})
+    assert "thinkingConfig" not in second
+    assert first["maxOutputTokens"] == 16384
 
 
 def test_per_minute_429_is_rate_limited_with_the_longest_hint(server):

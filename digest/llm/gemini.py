@@ -78,6 +78,9 @@ class GeminiProvider:
             "temperature": self.cfg.temperature,
             "max_output_tokens": self.cfg.max_output_tokens,
         }
+        if self.cfg.thinking_budget is not None:
+            # Gemini 2.5 counts thinking against max_output_tokens and bills it as output.
+            kwargs["thinking_config"] = types.ThinkingConfig(thinking_budget=self.cfg.thinking_budget)
         if schema is not None:
             kwargs["response_mime_type"] = "application/json"
             if self.cfg.json_mode == "schema":
