@@ -137,7 +137,7 @@ class LLMConfig(_Strict):
     max_attempts: int = Field(default=6, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     temperature: float = Field(default=0.3, ge=0, le=2)
-    max_output_tokens: int = Field(default=16384, ge=256)
+    max_output_tokens: int | None = Field(default=None, ge=256)  # None: per provider
     thinking_budget: int | None = Field(default=None, ge=0)
     json_mode: Literal["schema", "object"] = "schema"
     pdf_max_mb: float = Field(default=20.0, gt=0)

@@ -42,7 +42,7 @@ def test_ok_parses_text_usage_and_model(server):
     req = server.requests[0]
     assert req.path == "/v1/chat/completions"
     assert req.body["messages"] == [{"role": "user", "content": "hi"}]
-    assert req.body["model"] == "deepseek-chat" and req.body["max_tokens"] == 16384
+    assert req.body["model"] == "deepseek-chat" and req.body["max_tokens"] == 8192
     assert "response_format" not in req.body
 
 

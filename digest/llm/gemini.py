@@ -76,7 +76,7 @@ class GeminiProvider:
         types = self._types
         kwargs: dict[str, Any] = {
             "temperature": self.cfg.temperature,
-            "max_output_tokens": self.cfg.max_output_tokens,
+            "max_output_tokens": self.cfg.max_output_tokens or 16384,  # thinking counts here too
         }
         if self.cfg.thinking_budget is not None:
             # Gemini 2.5 counts thinking against max_output_tokens and bills it as output.

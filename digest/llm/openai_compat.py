@@ -83,7 +83,7 @@ class OpenAICompatProvider:
         """The JSON body generate() posts."""
         content = inline_attachments(prompt, attachments, max_chars=self.cfg.pdf_text_chars)
         body: dict[str, Any] = {"model": self.model, "temperature": self.cfg.temperature,
-                                "max_tokens": self.cfg.max_output_tokens, "stream": False}
+                                "max_tokens": self.cfg.max_output_tokens or 8192, "stream": False}
         if schema is not None:
             if self.cfg.json_mode == "schema":
                 body["response_format"] = {"type": "json_schema", "json_schema": {
