@@ -15,7 +15,7 @@ from digest import publish
 from digest.analyze import Outcome, Session
 from digest.calendar import announcement_for
 from digest.config import Config
-from digest.errors import AuthError
+from digest.errors import AuthError, DigestError
 from digest.fetch import collect_day
 from digest.fulltext import PdfFetcher
 from digest.jobs import SUMMARY_TEMPLATE, analysis_job, deep_dive_job, rerank_job, summary_job, summary_key
@@ -118,6 +118,8 @@ class Pipeline:
 
     def _run(self, store: Store, date: dt.date, *, refresh: bool, refresh_analyses: bool) -> RunReport:
         day = None if refresh else store.load_day(date)
+        if day is not None and day.hf_status == "unavailable" and self.cfg.sources.huggingface.enabled:
+            day = self._refetch_for_hf(store, date, day)
         if day is None:
             try:
                 day = self._fetch(date)
@@ -159,6 +161,18 @@ class Pipeline:
         else:
             self._analyse(session, day, picks, force=False)
         return self._render(store, date)
+
+    def _refetch_for_hf(self, store: Store, date: dt.date, stored: DayPapers) -> DayPapers:
+        """HuggingFace was down when the day was fetched: try again, keeping the stored day if that fails."""
+        try:
+            day = self._fetch(date)
+        except (DigestError, NotYetAnnounced) as exc:
+            log.warning("could not fetch %s again for HuggingFace (%s); keeping the stored papers", date, exc)
+            return stored
+        if day.hf_status == "unavailable":
+            return stored
+        store.save_day(day)
+        return day
 
     def _fetch(self, date: dt.date) -> DayPapers:
         ann = announcement_for(date, self.cfg)

@@ -254,3 +254,14 @@ def test_status_counts_match_the_server_under_429_and_5xx(tmp_path, arxiv, key, 
 def test_config_that_is_not_a_file_exits_2(tmp_path, capsys):
     assert main(["run", "--config", str(tmp_path)]) == 2
     assert "cannot read the config file" in capsys.readouterr().err
+
+
+def test_rerun_after_hf_outage_picks_up_hf(tmp_path, arxiv, no_key):
+    arxiv.services.hf_status = 500
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+    assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    assert "不可用" in read_digest(tmp_path).text
+    arxiv.services.hf_status = None
+    assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    text = read_digest(tmp_path).text
+    assert "不可用" not in text and "🔥" in text
