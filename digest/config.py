@@ -204,6 +204,8 @@ def resolve_path(path: str | os.PathLike[str] | None) -> Path:
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load and validate the config file; raise ConfigError naming the file and key path."""
     file = resolve_path(path)
+    if not file.exists() and not path and not os.environ.get(CONFIG_ENV):
+        return Config()  # no ./config.yaml and none named: the documented defaults
     if not file.exists():
         raise ConfigError(f"{file}: config file not found (pass --config PATH or set ${CONFIG_ENV})")
     try:

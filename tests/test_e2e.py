@@ -265,3 +265,15 @@ def test_rerun_after_hf_outage_picks_up_hf(tmp_path, arxiv, no_key):
     assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
     text = read_digest(tmp_path).text
     assert "不可用" not in text and "🔥" in text
+
+
+def test_missing_named_config_exits_2_but_no_config_at_all_uses_defaults(tmp_path, monkeypatch, capsys):
+    from digest.config import load_config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DIGEST_CONFIG", raising=False)
+    assert load_config(None).llm.model == "gemini-2.5-flash"
+    assert main(["status", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+    monkeypatch.setenv("DIGEST_CONFIG", str(tmp_path / "gone.yaml"))
+    assert main(["status"]) == 2
