@@ -119,14 +119,18 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     with _progress() as on_progress:
         pipe = Pipeline(cfg, on_progress=on_progress)
         _install_signal_handlers(pipe)
-        if args.command == "run":
-            report = pipe.run(args.date or _today(cfg), refresh=args.refresh, refresh_analyses=args.refresh_analyses)
-        elif args.command == "retry":
-            report = pipe.retry(args.date, args.paper)
-        elif args.command == "render":
-            report = pipe.render(args.date)
-        else:  # pragma: no cover - argparse rejects unknown commands
-            raise ConfigError(f"unknown command {args.command}")
+        try:
+            if args.command == "run":
+                report = pipe.run(args.date or _today(cfg), refresh=args.refresh,
+                                  refresh_analyses=args.refresh_analyses)
+            elif args.command == "retry":
+                report = pipe.retry(args.date, args.paper)
+            elif args.command == "render":
+                report = pipe.render(args.date)
+            else:  # pragma: no cover - argparse rejects unknown commands
+                raise ConfigError(f"unknown command {args.command}")
+        finally:
+            pipe.close()
     print(report.message, file=sys.stderr if report.status == "partial" else sys.stdout)
     return report.exit_code
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from digest import publish
 from digest.analyze import Outcome, Session
 from digest.calendar import announcement_for
 from digest.config import Config
-from digest.errors import AuthError, DigestError
+from digest.errors import AuthError, ConfigError, DigestError
 from digest.fetch import collect_day
 from digest.fulltext import PdfFetcher
 from digest.jobs import SUMMARY_TEMPLATE, analysis_job, deep_dive_job, rerank_job, summary_job, summary_key
@@ -23,6 +24,7 @@ from digest.llm import build_provider
 from digest.llm.base import Provider
 from digest.models import DayPapers, Scored
 from digest.prompts import prompts_dir
+from digest.schemas import SCHEMAS
 from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
 from digest.sources.arxiv import ArxivClient
 from digest.store import Store, store_lock
@@ -66,33 +68,23 @@ class Pipeline:
 
     def run(self, date: dt.date, *, refresh: bool = False, refresh_analyses: bool = False) -> RunReport:
         """Fetch (or reuse), score, select, analyse what is missing, render."""
-        with self._locked_store() as store:
-            run_id = store.start_run(date, "run")
-            report = None
-            try:
-                report = self._run(store, date, refresh=refresh, refresh_analyses=refresh_analyses)
-                return report
-            finally:
-                _finish(store, run_id, report)
+        return self._recorded(date, "run", lambda store: self._run(
+            store, date, refresh=refresh, refresh_analyses=refresh_analyses))
 
     def retry(self, date: dt.date, paper_ids: list[str] | None = None) -> RunReport:
         """Re-run failed/pending analyses (or exactly the named papers), then re-render. No fetching."""
-        with self._locked_store() as store:
-            run_id = store.start_run(date, "retry")
-            report = None
-            try:
-                report = self._retry(store, date, paper_ids)
-                return report
-            finally:
-                _finish(store, run_id, report)
+        return self._recorded(date, "retry", lambda store: self._retry(store, date, paper_ids))
 
     def render(self, date: dt.date) -> RunReport:
         """Re-render the digest of a date from the store; no network."""
         with self._locked_store() as store:
-            day = store.load_day(date)
-            if day is None:
+            if store.load_day(date) is None:
                 return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
             return self._render(store, date)
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.http.close()
 
     def request_stop(self, reason: str = "stop requested (signal)") -> None:
         """Stop after the calls in flight; the rest stays pending."""
@@ -102,19 +94,29 @@ class Pipeline:
 
     # -- stages ----------------------------------------------------------------------------------
 
-    def _locked_store(self):
-        from contextlib import contextmanager
+    @contextmanager
+    def _locked_store(self) -> Iterator[Store]:
+        with store_lock(self.cfg.store.path, timeout_s=self.cfg.store.lock_timeout_s):
+            store = Store(self.cfg.store.path)
+            try:
+                yield store
+            finally:
+                store.close()
 
-        @contextmanager
-        def cm():
-            with store_lock(self.cfg.store.path, timeout_s=self.cfg.store.lock_timeout_s):
-                store = Store(self.cfg.store.path)
-                try:
-                    yield store
-                finally:
-                    store.close()
-
-        return cm()
+    def _recorded(self, date: dt.date, command: str, body: Callable[[Store], RunReport]) -> RunReport:
+        """Run a command under the store lock, recording it in the runs table however it ends."""
+        with self._locked_store() as store:
+            run_id = store.start_run(date, command)
+            report = None
+            try:
+                report = body(store)
+                return report
+            finally:
+                if report is None:
+                    store.finish_run(run_id, status="failed", exit_code=1, message="aborted")
+                else:
+                    store.finish_run(run_id, status=report.status, exit_code=report.exit_code,
+                                     message=report.message)
 
     def _run(self, store: Store, date: dt.date, *, refresh: bool, refresh_analyses: bool) -> RunReport:
         day = None if refresh else store.load_day(date)
@@ -153,8 +155,6 @@ class Pipeline:
             known = {pid for pid, _ in picks}
             unknown = [p for p in paper_ids if p not in known]
             if unknown:
-                from digest.errors import ConfigError
-
                 raise ConfigError(f"not analysed on {date}: {', '.join(unknown)} (see `digest status --date {date}`)")
             todo = [(pid, tpl) for pid, tpl in picks if pid in paper_ids]
             self._analyse(session, day, todo, force=True, all_picks=picks)
@@ -250,8 +250,6 @@ class Pipeline:
             if hit is not None and hit.status == "ok":
                 cached = session.store.cache_latest(pid, tpl)
                 if cached is not None:
-                    from digest.schemas import SCHEMAS
-
                     done.append((by_id[pid].paper, SCHEMAS[tpl].model_validate(cached[0])))
         if done:
             session.run([summary_job(session.date.isoformat(), done, self.cfg, prompts)])
@@ -274,13 +272,6 @@ class Pipeline:
 
 class NotYetAnnounced(Exception):
     """The date's announcement is still in the future: nothing to fetch yet (and nothing stored)."""
-
-
-def _finish(store: Store, run_id: int, report: RunReport | None) -> None:
-    if report is None:
-        store.finish_run(run_id, status="failed", exit_code=1, message="aborted")
-    else:
-        store.finish_run(run_id, status=report.status, exit_code=report.exit_code, message=report.message)
 
 
 def _nothing_message(date: dt.date, day: DayPapers) -> str:

@@ -93,6 +93,7 @@ class Daily:
             log.exception("%s %s failed unexpectedly", name, day)
         finally:
             self.current = None
+            pipe.close()
 
     def stop(self) -> None:
         """Ask the job in flight to finish its current calls and stop."""

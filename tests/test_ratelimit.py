@@ -17,23 +17,11 @@ from digest.llm.ratelimit import (
     retry_hint_from_message,
 )
 from tests.fakes.llm_server import load_fixture
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.helpers_sources import FakeClock
 
 
 def _limiter(rpm: float, conc: int = 1, margin: float = 0.0) -> tuple[Limiter, FakeClock]:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     return Limiter(rpm, conc, clock=clock, sleep=clock.sleep, margin=margin), clock
 
 
