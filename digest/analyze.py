@@ -23,6 +23,7 @@ from digest.store import Store, Task
 from digest.validate import unverified_figures, validate
 
 log = logging.getLogger("digest.analyze")
+FIGURE_WARNING = "unverified_figure: "
 
 
 @dataclass
@@ -224,7 +225,7 @@ class Session:
                     log.info("%s %s: re-asking about figures %s", job.template, job.key, figures)
                     continue
                 if figures:
-                    warnings.append("unverified_figure: " + ", ".join(figures))
+                    warnings.append(FIGURE_WARNING + ", ".join(figures))
             return result, warnings, task.attempts
         raise _Failed("invalid_output", _short(last_msg) or "no valid answer", last_raw)
 

@@ -35,6 +35,7 @@ class PaperResult(BaseModel):
     status: Status = "pending"
     analysis: Analysis | DeepDive | None = None
     fulltext: bool = True  # False: the deep dive only saw the abstract
+    unverified: list[str] = Field(default_factory=list)  # figures the abstract does not contain
 
 
 class DigestView(BaseModel):
@@ -185,6 +186,9 @@ def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Se
         meta.append(("评分", f"{_num(score.score)}/100" + (f"（{reasons}）" if reasons else "")))
     if analysis is not None and tx.collapse(analysis.field):
         meta.append(("领域", tx.md_line(analysis.field)))
+    if analysis is not None and res.unverified:
+        figures = "、".join(tx.md_escape(f) for f in res.unverified)
+        meta.append(("核验", f"⚠️ 解读中的数字 {figures} 未在摘要中找到，请以原文为准"))
     links = [("PDF", f"{view.pdf_url.rstrip('/')}/{p.id}"), ("arXiv", p.abs_url)]
     if entry.on_hf or entry.source == "huggingface":
         links.append(("HuggingFace", p.hf_url))

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from digest.analyze import FIGURE_WARNING
 from digest.config import Config
 from digest.jobs import SUMMARY_TEMPLATE, summary_key
 from digest.render import DigestView, PaperResult
@@ -40,8 +41,11 @@ def build_view(cfg: Config, store: Store, date: dt.date) -> DigestView:
         task = store.get_task(date, pid, tpl)
         cached = store.cache_latest(pid, tpl) if task is not None and task.status == "ok" else None
         if cached is not None:
+            unverified = [f.strip() for w in cached[1].get("warnings") or [] if w.startswith(FIGURE_WARNING)
+                          for f in w.removeprefix(FIGURE_WARNING).split(",")]
             results[pid] = PaperResult(kind=tpl, status="ok", analysis=SCHEMAS[tpl].model_validate(cached[0]),
-                                       fulltext=bool(cached[1].get("fulltext", tpl == "deep_dive")))
+                                       fulltext=bool(cached[1].get("fulltext", tpl == "deep_dive")),
+                                       unverified=unverified)
         else:
             status = task.status if task is not None and task.status in ("failed", "pending") else "pending"
             results[pid] = PaperResult(kind=tpl, status=status, analysis=None, fulltext=False)

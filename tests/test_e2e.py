@@ -277,3 +277,24 @@ def test_missing_named_config_exits_2_but_no_config_at_all_uses_defaults(tmp_pat
     assert "config file not found" in capsys.readouterr().err
     monkeypatch.setenv("DIGEST_CONFIG", str(tmp_path / "gone.yaml"))
     assert main(["status"]) == 2
+
+
+def test_invented_figure_is_reasked_once_then_flagged_in_digest_and_status(tmp_path, arxiv, key, capsys):
+    from tests.fakes.answers import analysis, template_of
+
+    def responder(req):
+        if template_of(req.prompt) == "analysis":
+            return Reply(text=json.dumps(dict(analysis(), contributions="该方法将 PSNR 提升了 97.31 dB。"),
+                                         ensure_ascii=False))
+        return Reply(text=answer_for(req.prompt))
+
+    from tests.fakes.answers import answer_for
+
+    with llm_server(responder=responder) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 8 * 2 + 2 + 1  # one re-ask per analysis, none for deep dives
+        st = status_json(capsys, cfg)
+    assert len(st["warnings"]) == 8 and "97.31 dB" in st["warnings"][0]["warning"]
+    text = read_digest(tmp_path).text
+    assert text.count("未在摘要中找到") == 8
