@@ -280,15 +280,13 @@ def test_missing_named_config_exits_2_but_no_config_at_all_uses_defaults(tmp_pat
 
 
 def test_invented_figure_is_reasked_once_then_flagged_in_digest_and_status(tmp_path, arxiv, key, capsys):
-    from tests.fakes.answers import analysis, template_of
+    from tests.fakes.answers import analysis, answer_for, template_of
 
     def responder(req):
         if template_of(req.prompt) == "analysis":
             return Reply(text=json.dumps(dict(analysis(), contributions="该方法将 PSNR 提升了 97.31 dB。"),
                                          ensure_ascii=False))
         return Reply(text=answer_for(req.prompt))
-
-    from tests.fakes.answers import answer_for
 
     with llm_server(responder=responder) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
