@@ -46,12 +46,28 @@ def test_margin_paces_slightly_slower_than_the_quota():
     assert starts[10] > 60  # the 11th start never shares a server-side minute with the 1st
 
 
-def test_idle_time_is_not_banked_into_a_burst():
+def test_idle_time_is_banked_for_one_window_at_most():
     limiter, clock = _limiter(2)
     _run(limiter, clock)
     clock.now = 300
-    assert _run(limiter, clock) == 300
-    assert _run(limiter, clock) == 330
+    assert [_run(limiter, clock) for _ in range(4)] == [300, 300, 360, 360]
+
+
+def test_a_slow_first_call_is_caught_up_within_the_window():
+    # the first call goes alone and takes 20 s; the grid (one start every 6 s) is behind, so the
+    # next starts catch up at once, but never more than 10 in any 60 s
+    limiter, clock = _limiter(10, conc=4)
+    first = limiter.acquire()
+    clock.now = 20
+    limiter.release(first, "ok")
+    starts = [0.0]
+    for _ in range(10):  # 11 calls in all: one more than the rate
+        starts.append(_run(limiter, clock))
+    assert starts[1:4] == [20, 20, 20]  # due at 6, 12 and 18: caught up
+    assert starts[4] == 24  # back on the grid
+    for i in range(len(starts)):
+        assert sum(1 for t in starts if starts[i] - 60 < t <= starts[i]) <= 10
+    assert starts[-1] - starts[0] <= 1.1 * 10 * 6  # latency overlapped the pacing (without: 20 + 9 * 6)
 
 
 def test_fractional_rpm_spaces_starts():
@@ -124,7 +140,7 @@ def test_rate_lowered_to_admitted_after_429_and_kept():
     # the four admitted starts are still in the server's window: wait until the first leaves it,
     # then pace at 4 per minute
     assert _run(limiter, clock) == 60
-    assert _run(limiter, clock) == 75
+    assert _run(limiter, clock) == 66
     clock.now = 500
     assert limiter.effective_rpm() == 4  # kept for the run: the quota does not come back
     _run(limiter, clock)
@@ -139,7 +155,7 @@ def test_429_before_any_success_keeps_the_pace_and_leaves_waiting_to_the_hint():
     assert limiter.effective_rpm() == 10  # nothing admitted yet: no evidence of the real quota
     clock.now = 29.1  # the policy slept the server's hint
     assert _run(limiter, clock) == 29.1
-    assert _run(limiter, clock) == 35.1
+    assert _run(limiter, clock) == 29.1  # behind the grid: caught up
     _run(limiter, clock, "rate_limited")
     assert limiter.effective_rpm() == 2  # now two were admitted in the last minute
 

@@ -76,7 +76,12 @@ class Limiter:
         self._sleep = sleep
         self._cond = threading.Condition()
         self._starts: deque[Slot] = deque()  # requests started inside the window, with their outcome
-        self._last_start: float | None = None
+        # Starts are due on a grid: origin + n * interval. A stall (the first call going alone, a slow
+        # answer) leaves the grid behind; the requests then catch up as fast as the sliding window allows,
+        # so latency overlaps pacing instead of adding to it.
+        self._grid_origin: float | None = None
+        self._grid_count = 0
+        self._grid_rate: float | None = None
         self._in_flight = 0
         self._opened = False  # set by the first success
         self._lowered_rpm: float | None = None
@@ -104,24 +109,29 @@ class Limiter:
         return self.rpm if self._lowered_rpm is None else min(self.rpm, self._lowered_rpm)
 
     def _prune(self, now: float) -> None:
-        horizon = now - self.window_s * (1.0 + self.margin)
+        horizon = now - self.window_s * (1.0 + self.margin) * max(1.0, 1.0 / self.rpm)
         while self._starts and self._starts[0].started <= horizon:
             self._starts.popleft()
 
     def _delay(self, now: float) -> float:
-        """Seconds until one more request may start under the pacing (0: now)."""
-        if self._last_start is None:
-            return 0.0
+        """Seconds until one more request may start (0: now): the grid, then the sliding window."""
+        rate = self._rate()
         window = self.window_s * (1.0 + self.margin)
-        delay = max(0.0, self._last_start + window / self._rate() - now)
-        if self._lowered_rpm is not None:
-            # Requests sent before the 429 at the old pace are still in the server's window: wait until
-            # fewer than the lowered rate of the admitted ones remain (refused ones do not count).
-            self._prune(now)
-            allowed = max(1, int(self._rate()))
-            admitted = [s.started for s in self._starts if s.outcome != "rate_limited"]
-            if len(admitted) >= allowed:
-                delay = max(delay, admitted[-allowed] + window - now)
+        interval = window / rate
+        if self._grid_origin is None or self._grid_rate != rate:
+            self._grid_origin, self._grid_count, self._grid_rate = now, 0, rate  # (re)start the grid
+        due = self._grid_origin + self._grid_count * interval
+        if due < now - window:  # idle time is banked for one window at most
+            self._grid_origin += (now - window) - due
+            due = now - window
+        delay = max(0.0, due - now)
+        # Never more than the rate in any window, counting what the server admitted (requests sent
+        # before a 429 at the old pace are still in its window; refused ones are not).
+        self._prune(now)
+        allowed, span = (int(rate), window) if rate >= 1 else (1, interval)
+        admitted = [s.started for s in self._starts if s.outcome != "rate_limited" and s.started > now - span]
+        if len(admitted) >= allowed:
+            delay = max(delay, admitted[-allowed] + span - now)
         return delay
 
     # acquire / release -------------------------------------------------------------------------
@@ -142,7 +152,7 @@ class Limiter:
                     continue
                 slot = Slot(started=now)
                 self._starts.append(slot)
-                self._last_start = now
+                self._grid_count += 1
                 self._in_flight += 1
                 return slot
 
