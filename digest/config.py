@@ -139,7 +139,9 @@ class LLMConfig(_Strict):
     temperature: float = Field(default=0.3, ge=0, le=2)
     max_output_tokens: int | None = Field(default=None, ge=256)  # None: per provider
     thinking_budget: int | None = Field(default=None, ge=0)
-    json_mode: Literal["schema", "object"] = "schema"
+    # None: per provider, "schema" for gemini, "object" for openai (DeepSeek and many servers reject
+    # json_schema; the prompt lists the keys and validation re-asks)
+    json_mode: Literal["schema", "object"] | None = None
     pdf_max_mb: float = Field(default=20.0, gt=0)
     pdf_text_chars: int = Field(default=60000, ge=1000)
     price_per_million: PriceConfig = Field(default_factory=PriceConfig)

@@ -46,8 +46,13 @@ def test_ok_parses_text_usage_and_model(server):
     assert "response_format" not in req.body
 
 
+def test_default_mode_is_json_object_which_every_server_accepts(server):
+    _provider(server).generate("深入分析", schema=DeepDive)
+    assert server.requests[0].body["response_format"] == {"type": "json_object"}
+
+
 def test_schema_mode_sends_json_schema_and_answer_validates(server):
-    gen = _provider(server).generate("深入分析", schema=DeepDive)
+    gen = _provider(server, json_mode="schema").generate("深入分析", schema=DeepDive)
     fmt = server.requests[0].body["response_format"]
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["name"] == "DeepDive" and fmt["json_schema"]["strict"] is False

@@ -83,7 +83,7 @@ class GeminiProvider:
             kwargs["thinking_config"] = types.ThinkingConfig(thinking_budget=self.cfg.thinking_budget)
         if schema is not None:
             kwargs["response_mime_type"] = "application/json"
-            if self.cfg.json_mode == "schema":
+            if self.cfg.json_mode in (None, "schema"):
                 # Plain JSON Schema ($defs, anyOf-null, minItems kept); response_schema would convert it
                 # to the OpenAPI subset. json_mode "object" is the escape hatch for models that refuse it.
                 kwargs["response_json_schema"] = schema.model_json_schema()

@@ -85,7 +85,7 @@ class OpenAICompatProvider:
         body: dict[str, Any] = {"model": self.model, "temperature": self.cfg.temperature,
                                 "max_tokens": self.cfg.max_output_tokens or 8192, "stream": False}
         if schema is not None:
-            if self.cfg.json_mode == "schema":
+            if self.cfg.json_mode == "schema":  # None/"object": json_object, which every server knows
                 body["response_format"] = {"type": "json_schema", "json_schema": {
                     "name": schema.__name__, "schema": schema.model_json_schema(), "strict": False}}
             else:
