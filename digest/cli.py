@@ -24,9 +24,13 @@ def _date(value: str) -> dt.date:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # SUPPRESS: `digest --config X run` and `digest run --config X` both work; the subcommand's own
+    # default would otherwise overwrite the value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config file (default: $DIGEST_CONFIG, else ./config.yaml)")
-    common.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks")
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="config file (default: $DIGEST_CONFIG, else ./config.yaml)")
+    common.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logs and tracebacks")
     p = argparse.ArgumentParser(prog="digest", description="Daily Chinese digest of new computer-vision papers.",
                                 parents=[common])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -74,10 +78,10 @@ def _today(cfg: Config) -> dt.date:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `digest` command."""
     args = _parser().parse_args(argv)
-    verbose = bool(args.verbose)
+    verbose = bool(getattr(args, "verbose", False))
     _setup_logging(verbose)
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(getattr(args, "config", None))
         if args.command == "schedule" and cfg.schedule.log_file:
             _setup_logging(verbose, cfg.schedule.log_file)
         return _dispatch(args, cfg)

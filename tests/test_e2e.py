@@ -296,3 +296,12 @@ def test_invented_figure_is_reasked_once_then_flagged_in_digest_and_status(tmp_p
     assert len(st["warnings"]) == 8 and "97.31 dB" in st["warnings"][0]["warning"]
     text = read_digest(tmp_path).text
     assert text.count("未在摘要中找到") == 8
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_config_option_before_or_after_the_command(tmp_path, capsys, order):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    argv = ["--config", str(cfg), "status"] if order == "before" else ["status", "--config", str(cfg)]
+    assert main(argv) == 2
+    assert "Mars/Olympus" in capsys.readouterr().err
