@@ -50,7 +50,8 @@ def run(*, n: int, rpm: float, quota: int | None, latency: float, window: float,
                                              "max_attempts": 8}})
         store = Store(Path(tmp) / "bench.db")
         session = Session(cfg, provider=build_provider(cfg.llm, KEY), store=store, date=dt.date(2025, 6, 3),
-                          prompts=prompts_dir(None), limiter=Limiter(rpm, concurrency, window_s=window))
+                          prompts=prompts_dir(None, language=cfg.language),
+                          limiter=Limiter(rpm, concurrency, window_s=window))
         jobs = [analysis_job(e, cfg, session.prompts) for e in papers(n)]
         t0 = time.monotonic()
         outcomes = session.run(jobs)

@@ -172,7 +172,7 @@ class ScheduleConfig(_Strict):
 
 class Config(_Strict):
     timezone: str = "Asia/Shanghai"
-    language: Literal["zh"] = "zh"  # the prompts and headings are Chinese; "en" is not built yet
+    language: Literal["zh", "en"] = "zh"  # prompts (prompts/ or prompts/en/) and digest labels
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)

@@ -196,7 +196,8 @@ class Pipeline:
                 return None
             provider = build_provider(self.cfg.llm, key or None)
         self.session = Session(self.cfg, provider=provider, store=store, date=date,
-                               prompts=prompts_dir(self.cfg.llm.prompts_dir), on_progress=self.on_progress)
+                               prompts=prompts_dir(self.cfg.llm.prompts_dir, language=self.cfg.language),
+                               on_progress=self.on_progress)
         if self._stop_requested:
             self.session.stop(self._stop_requested)
         return self.session

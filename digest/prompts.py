@@ -26,11 +26,17 @@ def _env(directory: str) -> jinja2.Environment:
     )
 
 
-def prompts_dir(configured: str | None) -> Path:
-    """The templates directory: llm.prompts_dir or the shipped prompts/."""
+def prompts_dir(configured: str | None, *, language: str = "zh") -> Path:
+    """The templates directory: llm.prompts_dir or the shipped prompts/; its en/ subdirectory for English."""
     path = Path(configured) if configured else SHIPPED_DIR
     if not path.is_dir():
         raise ConfigError(f"llm.prompts_dir: {path} is not a directory of prompt templates")
+    if language == "zh":
+        return path
+    # The shipped English prompts must exist; a user's directory may hold English templates at its top.
+    sub = path / language
+    if sub.is_dir() or not configured:
+        return sub
     return path
 
 

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 
 from digest.config import Config
 from digest.jobs import SUMMARY_TEMPLATE, summary_key
+from digest.labels import labels
 from digest.render import DigestView, atomic_write, render_digest
 from digest.schemas import ExecutiveSummary
 from digest.store import Store
@@ -56,37 +57,40 @@ def _summary(store: Store, date: dt.date) -> ExecutiveSummary | None:
 def write_archive(cfg: Config, store: Store) -> None:
     """Regenerate output/index.md and output/feed.xml from the store and the digests on disk."""
     days = _days(cfg, store)
-    lines = ["# 计算机视觉论文日报 · 归档", "", f"共 {len(days)} 期，最新在前。订阅：[feed.xml](feed.xml)", "",
-             "| 日期 | 论文数 | 今日前三 |", "|---|---|---|"]
+    L = labels(cfg.language)
+    lines = [f"# {L['archive_title']}", "", L["archive_intro"].format(len(days)), "",
+             L["archive_header"], "|---|---|---|"]
     for d, p in days:
         day = store.load_day(d)
         count = len(day.entries) if day else 0
         top = "<br>".join(f"[{md_escape(t)}]({p.name}#{pid})" for pid, t, _ in _top(store, d))
         lines.append(f"| [{d.isoformat()}]({p.name}) | {count} | {top or '—'} |")
     atomic_write(Path(cfg.output.dir) / "index.md", "\n".join(lines) + "\n")
-    atomic_write(Path(cfg.output.dir) / "feed.xml", _feed(store, days[:FEED_ENTRIES]))
+    atomic_write(Path(cfg.output.dir) / "feed.xml", _feed(store, days[:FEED_ENTRIES], language=cfg.language))
 
 
-def _feed(store: Store, days: list[tuple[dt.date, Path]]) -> str:
+def _feed(store: Store, days: list[tuple[dt.date, Path]], *, language: str = "zh") -> str:
     def stamp(p: Path) -> str:
         return dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    L = labels(language)
     updated = max((stamp(p) for _, p in days), default="1970-01-01T00:00:00Z")
     out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-           "  <title>计算机视觉论文日报</title>", "  <id>urn:digest:cv-daily</id>",
+           f"  <title>{escape(L['title'])}</title>", "  <id>urn:digest:cv-daily</id>",
            f"  <updated>{updated}</updated>", "  <author><name>digest</name></author>",
            '  <link rel="alternate" href="index.md"/>']
     for d, p in days:
         summary = _summary(store, d)
         if summary is not None:
             body = "\n".join(
-                ["主要主题与趋势："] + [f"- {x}" for x in summary.themes]
-                + ["亮点与创新："] + [f"- {x}" for x in summary.highlights]
-                + ["新兴研究方向："] + [f"- {x}" for x in summary.directions]
-                + ["建议精读："] + [f"- {pk.paper_id}：{pk.reason}（{pk.audience}）" for pk in summary.picks])
+                [L["themes"] + L["colon"]] + [f"- {x}" for x in summary.themes]
+                + [L["highlights"] + L["colon"]] + [f"- {x}" for x in summary.highlights]
+                + [L["directions"] + L["colon"]] + [f"- {x}" for x in summary.directions]
+                + [L["picks"] + L["colon"]]
+                + [L["feed_pick"].format(pk.paper_id, pk.reason, pk.audience) for pk in summary.picks])
         else:
-            body = "今日前三：\n" + "\n".join(f"- {t} ({pid})" for pid, t, _ in _top(store, d))
-        out += ["  <entry>", f"    <title>计算机视觉论文日报 | {d.isoformat()}</title>",
+            body = L["feed_top"] + "\n" + "\n".join(f"- {t} ({pid})" for pid, t, _ in _top(store, d))
+        out += ["  <entry>", f"    <title>{escape(L['title'])} | {d.isoformat()}</title>",
                 f"    <id>urn:digest:cv-daily:{d.isoformat()}</id>", f"    <updated>{stamp(p)}</updated>",
                 f'    <link rel="alternate" href="{escape(p.name)}"/>',
                 f'    <content type="text">{escape(body)}</content>', "  </entry>"]

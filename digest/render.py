@@ -20,12 +20,14 @@ import jinja2
 from pydantic import BaseModel, Field
 
 from digest import text as tx
+from digest.labels import labels
 from digest.models import Announcement, Entry, Scored
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary
 
-PLACEHOLDER = "> 分析暂缺（将自动重试）"
+PLACEHOLDER = labels("zh")["placeholder"]
 MAX_AUTHORS = 8
 Status = Literal["ok", "failed", "pending"]
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 class PaperResult(BaseModel):
@@ -53,7 +55,7 @@ class DigestView(BaseModel):
     llm_model: str | None = None
     llm_disabled_reason: str | None = None  # set: no LLM configured, metadata-only digest
     llm_key_env: str | None = None  # env var to name when the reason does not
-    language: Literal["zh", "en"] = "zh"  # only "zh" headings exist; "en" renders the same
+    language: Literal["zh", "en"] = "zh"  # headings and labels: digest/labels.py
     pdf_url: str = "https://arxiv.org/pdf"
     metadata_sections: int = Field(default=10, ge=0)  # sections in a digest with nothing selected
 
@@ -100,10 +102,6 @@ def _num(x: float) -> str:
     return str(int(round(x))) if abs(x - round(x)) < 0.05 else f"{x:.1f}"
 
 
-def _points(x: float) -> str:
-    return ("+" if x >= 0 else "−") + _num(abs(x))
-
-
 def _reason(r) -> str:
     # The scorer's reason text already carries its points ("兴趣: diffusion (标题) +8").
     return tx.collapse(r.text)
@@ -127,26 +125,26 @@ def _normalise_id(pid: str) -> str:
     return re.sub(r"v\d+$", "", re.sub(r"^(arxiv:|https?://arxiv\.org/(abs|pdf)/)", "", pid.strip(), flags=re.I))
 
 
-def _authors(names: list[str]) -> str:
+def _authors(names: list[str], L: dict[str, str]) -> str:
     names = [tx.collapse(n) for n in names if tx.collapse(n)]
     if not names:
-        return "（未知）"
+        return L["unknown_authors"]
     shown = ", ".join(tx.md_escape(n) for n in names[:MAX_AUTHORS])
-    return shown if len(names) <= MAX_AUTHORS else f"{shown} 等 {len(names)} 人"
+    return shown if len(names) <= MAX_AUTHORS else L["more_authors"].format(shown, len(names))
 
 
-def _categories(entry: Entry) -> str:
+def _categories(entry: Entry, L: dict[str, str]) -> str:
     p = entry.paper
     cats = list(dict.fromkeys(([p.primary_category] if p.primary_category else []) + p.categories))
     text = ", ".join(tx.md_escape(c) for c in cats) or "—"
-    return text + ("（交叉列表）" if entry.cross_list else "")
+    return text + (L["cross_list_note"] if entry.cross_list else "")
 
 
-def _source(entry: Entry) -> str:
+def _source(entry: Entry, L: dict[str, str]) -> str:
     up = entry.paper.hf_upvotes
-    hf = "HuggingFace" + (f" 🔥 {up} 赞" if up else "")
+    hf = "HuggingFace" + (L["upvotes"].format(up) if up else "")
     if entry.source == "huggingface":
-        return f"{hf}（仅 HF）"
+        return L["hf_only_note"].format(hf)
     return f"arXiv · {hf}" if entry.on_hf else "arXiv"
 
 
@@ -170,25 +168,26 @@ def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Se
         mode = "placeholder"
     else:
         mode = "meta"
-    heading, badge = "论文解读", ""
+    L = labels(view.language)
+    heading, badge = L["analysis"], ""
     if isinstance(analysis, DeepDive):
-        heading = "深度解读（全文）" if res.fulltext else "深度解读（基于摘要）"
-        badge = heading.replace("（全文）", "")
+        heading = L["deep_full"] if res.fulltext else L["deep_abstract"]
+        badge = L["badge_deep_full"] if res.fulltext else L["badge_deep_abstract"]
     elif mode == "placeholder":
-        badge = "分析暂缺"
+        badge = L["badge_pending"]
     score = view.scores.get(p.id)
-    meta = [("作者", _authors(p.authors))]
+    meta = [(L["authors"], _authors(p.authors, L))]
     if p.published:
-        meta.append(("发布日期", p.published.date().isoformat()))
-    meta += [("分类", _categories(entry)), ("来源", _source(entry))]
+        meta.append((L["published"], p.published.date().isoformat()))
+    meta += [(L["categories"], _categories(entry, L)), (L["source"], _source(entry, L))]
     if score is not None:
         reasons = " · ".join(tx.md_escape(_reason(r)) for r in score.reasons)
-        meta.append(("评分", f"{_num(score.score)}/100" + (f"（{reasons}）" if reasons else "")))
+        meta.append((L["score"], f"{_num(score.score)}/100" + (L["paren"].format(reasons) if reasons else "")))
     if analysis is not None and tx.collapse(analysis.field):
-        meta.append(("领域", tx.md_line(analysis.field)))
+        meta.append((L["field"], tx.md_line(analysis.field)))
     if analysis is not None and res.unverified:
-        figures = "、".join(tx.md_escape(f) for f in res.unverified)
-        meta.append(("核验", f"⚠️ 解读中的数字 {figures} 未在摘要中找到，请以原文为准"))
+        figures = L["list_sep"].join(tx.md_escape(f) for f in res.unverified)
+        meta.append((L["check"], L["unverified"].format(figures)))
     links = [("PDF", f"{view.pdf_url.rstrip('/')}/{p.id}"), ("arXiv", p.abs_url)]
     if entry.on_hf or entry.source == "huggingface":
         links.append(("HuggingFace", p.hf_url))
@@ -196,11 +195,11 @@ def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Se
     project = tx.safe_url(p.project_page)
     if code:
         stars = f" ⭐ {p.github_stars}" if p.github_stars and code == tx.safe_url(p.github_repo) else ""
-        meta.append(("代码", f"[{tx.md_link_text(tx.url_label(code))}]({code}){stars}"))
-        links.append(("代码", code))
+        meta.append((L["code"], f"[{tx.md_link_text(tx.url_label(code))}]({code}){stars}"))
+        links.append((L["code"], code))
     if project and project != code:
-        meta.append(("项目主页", f"[{tx.md_link_text(tx.url_label(project))}]({project})"))
-        links.append(("项目主页", project))
+        meta.append((L["project"], f"[{tx.md_link_text(tx.url_label(project))}]({project})"))
+        links.append((L["project"], project))
     links = [(label, u) for label, url in links if (u := tx.safe_url(url))]
     return _Section(
         entry=entry, anchor=anchor, title=tx.clean_latex(p.title), abs_url=tx.safe_url(p.abs_url) or "",
@@ -211,15 +210,10 @@ def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Se
     )
 
 
-def _flags(entry: Entry) -> str:
-    flags = []
-    if entry.cross_list:
-        flags.append("交叉")
-    if entry.source == "huggingface":
-        flags.append("仅 HF")
-    if entry.paper.hf_upvotes:
-        flags.append(f"HF 🔥{entry.paper.hf_upvotes}")
-    return " · ".join(flags)
+def _flags(entry: Entry, L: dict[str, str]) -> str:
+    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else "",
+             f"HF 🔥{entry.paper.hf_upvotes}" if entry.paper.hf_upvotes else ""]
+    return " · ".join(f for f in flags if f)
 
 
 def _row(view: DigestView, entry: Entry) -> _Row:
@@ -228,7 +222,8 @@ def _row(view: DigestView, entry: Entry) -> _Row:
     telling = [r for r in score.reasons if r.text != "基础分" and not r.text.startswith("基础分 ")] if score else []
     top = max(telling, key=lambda r: r.points, default=None)
     return _Row(title=tx.clean_latex(entry.paper.title), url=tx.safe_url(entry.paper.abs_url) or "",
-                score=_num(score.score) if score else "—", reason=_reason(top) if top else "", flags=_flags(entry))
+                score=_num(score.score) if score else "—", reason=_reason(top) if top else "",
+                flags=_flags(entry, labels(view.language)))
 
 
 def _summary(view: DigestView, entries: dict[str, Entry], anchors: dict[str, str]) -> _Summary | None:
@@ -254,38 +249,46 @@ def _env_var(view: DigestView) -> str | None:
     return m.group(0) if m else None
 
 
+def _skipped(view: DigestView, L: dict[str, str]) -> str:
+    """Why the analyses were skipped, with a hint naming the key's environment variable."""
+    reason = tx.md_escape(view.llm_disabled_reason).rstrip("。.")
+    env = _env_var(view)
+    foreign = view.language != "zh" and _CJK.search(reason)  # the store's note is Chinese: the hint says it
+    hint = L["ov_env_hint"].format(env) if env and (foreign or env not in reason) else ""
+    if foreign:
+        return L["ov_skipped_bare"] + hint
+    return (reason if L["ov_skipped_word"] in reason.lower() else L["ov_skipped"].format(reason)) + hint
+
+
 def _overview(view: DigestView, sections: list[_Section]) -> str:
+    L = labels(view.language)
     entries = _unique_entries(view)
     new = sum(1 for e in entries if e.source == "arxiv" and not e.cross_list)
     cross = sum(1 for e in entries if e.source == "arxiv" and e.cross_list)
     hf_only = sum(1 for e in entries if e.source == "huggingface")
-    parts = [f"arXiv 新提交 {new} 篇", f"交叉列表 {cross} 篇"]
+    parts = [L["ov_new"].format(new), L["ov_cross"].format(cross)]
     if view.hf_status == "ok" or hf_only:
-        parts.append(f"仅 HuggingFace {hf_only} 篇")
+        parts.append(L["ov_hf_only"].format(hf_only))
     on_hf = sum(1 for e in entries if e.source == "arxiv" and e.on_hf)
-    tail = f"，其中 {on_hf} 篇登上 HF 热榜" if on_hf else ""
-    out = [f"今日扫描 {len(entries)} 篇论文（{' · '.join(parts)}{tail}）"]
+    tail = L["ov_on_hf"].format(on_hf) if on_hf else ""
+    out = [L["ov_scanned"].format(len(entries), " · ".join(parts), tail)]
     if view.llm_disabled_reason is not None:
-        reason = tx.md_escape(view.llm_disabled_reason).rstrip("。.")
-        env = _env_var(view)
-        hint = f"，设置环境变量 `{env}` 后重新运行即可补全" if env and env not in reason else ""
-        reason = reason if "跳过" in reason else f"AI 解读已跳过：{reason}"
-        out.append(f"{reason}{hint}；下列 {len(sections)} 篇为评分最高的论文")
+        out.append(L["ov_top"].format(_skipped(view, L), len(sections)))
     else:
         ok = sum(1 for s in sections if s.mode == "ok")
         deep = sum(1 for s in sections if isinstance(s.analysis, DeepDive))
         missing = len(sections) - ok
-        line = f"AI 解读 {ok}/{len(sections)} 篇" + (f"（含深度解读 {deep} 篇）" if deep else "")
+        line = L["ov_analysed"].format(ok, len(sections)) + (L["ov_deep"].format(deep) if deep else "")
         if missing:
-            line += f"，{missing} 篇暂缺将自动重试"
+            line += L["ov_missing"].format(missing)
         if view.llm_model:
-            line += f"，模型 {tx.md_escape(view.llm_model)}"
+            line += L["ov_model"].format(tx.md_escape(view.llm_model))
         out.append(line)
     if view.announcement is None:
-        out.append("arXiv 今日无新论文公告，本期仅含 HuggingFace 论文")
-    out.append({"ok": "", "unavailable": "HuggingFace 今日不可用，仅含 arXiv",
-                "disabled": "HuggingFace 来源未启用", "empty": "HuggingFace 今日榜单为空"}[view.hf_status])
-    return "；".join(x for x in out if x) + "。"
+        out.append(L["ov_no_announcement"])
+    out.append({"ok": "", "unavailable": L["hf_unavailable"], "disabled": L["hf_disabled"],
+                "empty": L["hf_empty"]}[view.hf_status])
+    return L["clause_sep"].join(x for x in out if x) + L["full_stop"]
 
 
 def _unique_entries(view: DigestView) -> list[Entry]:
@@ -312,14 +315,15 @@ def _context(view: DigestView) -> dict[str, object]:
     sections = [_section(view, by_id[pid], anchors[pid], is_selected) for pid in chosen]
     others = [_row(view, e) for e in ranked if e.paper.id not in anchors]
     summary = _summary(view, by_id, anchors)
+    L = labels(view.language)
     summary_note = None
     if summary is None and view.llm_disabled_reason is None and view.summary_status in ("failed", "pending"):
-        summary_note = "> 执行摘要暂缺（将自动重试）"
+        summary_note = L["summary_note"]
     return {
         "date": view.date.isoformat(), "overview": _overview(view, sections), "summary": summary,
-        "summary_note": summary_note, "sections": sections, "others": others,
-        "toc_heading": "精选解读" if is_selected else "评分最高的论文", "placeholder": PLACEHOLDER,
-        "sources": "arXiv" + ("、HuggingFace" if view.hf_status == "ok" else ""),
+        "summary_note": summary_note, "sections": sections, "others": others, "L": L,
+        "toc_heading": L["toc_selected"] if is_selected else L["toc_top"], "placeholder": L["placeholder"],
+        "sources": "arXiv" + (L["sources_hf"] if view.hf_status == "ok" else ""),
         "model": view.llm_model if view.llm_disabled_reason is None else None,
     }
 
@@ -327,7 +331,7 @@ def _context(view: DigestView) -> dict[str, object]:
 # ---------------------------------------------------------------- public API
 
 
-def _environment() -> jinja2.Environment:
+def _environment(language: str = "zh") -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         undefined=jinja2.StrictUndefined, autoescape=False,
@@ -335,21 +339,23 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(link=tx.md_link_text, cell=tx.md_cell, text=tx.md_text, prose=tx.md_block,
                        line=tx.md_line, url=lambda u: tx.safe_url(u) or "", label=tx.url_label)
-    env.filters["field"] = _labelled
+    colon = labels(language)["colon"]
+    env.filters["field"] = lambda value, label: _labelled(value, label, colon=colon)
+    env.filters["fill"] = lambda template, *args: str(template).format(*args)
     env.filters["steps"] = lambda items: [re.sub(r"^\s*(\d+[.)、:：]|[-*•])\s*", "", str(i)) for i in items]
     return env
 
 
-def _labelled(value: object, label: str) -> str:
+def _labelled(value: object, label: str, *, colon: str = "：") -> str:
     """`**label：** text` inline for a one-paragraph answer; label on its own line above longer ones."""
     body = tx.md_block(value)
     sep = "\n\n" if "\n" in body or re.match(r"[-*+] |\d+[.)] ", body) else " "
-    return f"**{label}：**{sep}{body}"
+    return f"**{label}{colon}**{sep}{body}"
 
 
 def render_digest(view: DigestView) -> str:
     """Render the day's digest as Markdown."""
-    text = _environment().get_template("digest.md.j2").render(**_context(view))
+    text = _environment(view.language).get_template("digest.md.j2").render(**_context(view))
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip() + "\n"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.config import Config
+from digest.labels import labels
 from digest.models import Paper
 from digest.render import atomic_write
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
@@ -57,28 +58,30 @@ def _cell(items: list[str]) -> str:
     return "<br>".join(md_escape(x) for x in items) or "—"
 
 
-def render_survey(rows: list[Row]) -> str:
+def render_survey(rows: list[Row], *, language: str = "zh") -> str:
     """The survey table, then per-paper dataset notes."""
-    out = ["# 论文调研表", "", f"共 {len(rows)} 篇，按日期与评分排序。由 `digest survey` 从已存储的分析生成。", "",
-           "| 名称 | 链接 | 日期 | 领域 | 代码 | 创新点 | 不足点 |", "|---|---|---|---|---|---|---|"]
+    L = labels(language)
+    code_label = L["code"]
+    out = [f"# {L['survey_title']}", "", L["survey_intro"].format(len(rows)), "",
+           L["survey_header"], "|---|---|---|---|---|---|---|"]
     for r in rows:
         p = r.paper
         code = safe_url(r.tags.code_url or "") or safe_url(p.github_repo or "")
         out.append(
             f"| {md_escape(' '.join(p.title.split()))} | [arXiv:{p.id}]({p.abs_url}) "
             f"| [{r.date.isoformat()}]({r.date.isoformat()}.md#{p.id}) | {md_escape(r.tags.field)} "
-            f"| {f'[代码]({code})' if code else '—'} | {_cell(r.tags.innovation_points)} "
+            f"| {f'[{code_label}]({code})' if code else '—'} | {_cell(r.tags.innovation_points)} "
             f"| {_cell(r.tags.weaknesses)} |")
     notes = [r for r in rows if isinstance(r.tags, DeepDive) and r.tags.datasets]
     if notes:
-        out += ["", "## 数据集笔记", ""]
+        out += ["", f"## {L['survey_datasets']}", ""]
         for r in notes:
             out.append(f"### [{md_link_text(' '.join(r.paper.title.split()))}]({r.paper.abs_url})")
             out.append("")
             for ds in r.tags.datasets:
                 url = safe_url(ds.url or "")
                 name = f"[{md_link_text(ds.name)}]({url})" if url else md_escape(ds.name)
-                out.append(f"- {name}：{md_escape(ds.purpose) or '—'}")
+                out.append(f"- {name}{L['colon_sp']}{md_escape(ds.purpose) or '—'}")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -92,5 +95,5 @@ def write_survey(cfg: Config, *, since: dt.date | None = None, until: dt.date | 
         rows = collect_rows(cfg, store, since=since, until=until, field=field, min_score=min_score)
     finally:
         store.close()
-    atomic_write(path, render_survey(rows))
+    atomic_write(path, render_survey(rows, language=cfg.language))
     return path, len(rows)

@@ -20,6 +20,16 @@ _REFUSALS = (
     "please provide", "i cannot", "i can't", "i'm sorry", "i am sorry", "as an ai", "unable to access",
 )
 _FILLER = ("好的", "作为一名", "作为一个", "作为一位", "当然", "以下是", "下面是", "sure,", "certainly", "here is", "here's")
+# Checked only in English answers, so the Chinese checks stay exactly as they were.
+_REFUSALS_EN = (
+    "i'm unable to", "i am unable to", "i do not have access", "i don't have access", "could you provide",
+    "could you share", "please share", "please upload", "please supply",
+)
+_FILLER_EN = (
+    "sure.", "sure!", "sure thing", "okay,", "ok,", "of course", "absolutely", "great question", "as an ai",
+    "as an expert", "as a senior", "as an experienced", "as a computer vision", "as a researcher",
+    "below is", "let me", "in this response",
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
@@ -64,7 +74,9 @@ def parse_json(gen: Generation) -> object:
 
 
 def check_text(data: object, *, language: str = "zh") -> None:
-    """Reject refusals, filler openings, empty sections and non-Chinese prose."""
+    """Reject refusals, filler openings, empty sections and prose not in `language` (zh | en)."""
+    refusals = _REFUSALS + (_REFUSALS_EN if language == "en" else ())
+    filler = _FILLER + (_FILLER_EN if language == "en" else ())
     for path, value in _strings(data):
         text = value.strip()
         low = text.lower()
@@ -73,15 +85,17 @@ def check_text(data: object, *, language: str = "zh") -> None:
             continue
         if not text:
             raise InvalidOutput(f"section {path} is empty")
-        if any(r in low for r in _REFUSALS):
+        if any(r in low for r in refusals):
             raise InvalidOutput(f"section {path} is a refusal or asks for material instead of analysing the paper")
-        if any(low.startswith(f) for f in _FILLER):
+        if any(low.startswith(f) for f in filler):
             raise InvalidOutput(f"section {path} opens with filler ({text[:8]}…); state the content directly")
         if language == "zh":
             cjk = len(_CJK.findall(text))
             latin = len(_LATIN.findall(text))
             if cjk < 2 or cjk < 0.15 * latin:
                 raise InvalidOutput(f"section {path} is not written in Chinese")
+        elif language == "en" and len(_CJK.findall(text)) > len(_LATIN.findall(text)):
+            raise InvalidOutput(f"section {path} is not written in English")
 
 
 def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh") -> BaseModel:
