@@ -26,14 +26,18 @@ def summary_key(date: str) -> str:
 def interests_text(cfg: Config) -> str:
     """The reader's positive interests, strongest first, for the prompts."""
     items = sorted(((w, k) for k, w in cfg.scoring.interests.items() if w > 0), reverse=True)
-    return "、".join(k for _, k in items)
+    return ("、" if cfg.language == "zh" else ", ").join(k for _, k in items)
 
 
-def _paper_context(p: Paper) -> dict[str, object]:
-    authors = ", ".join(p.authors[:10]) + (f" 等 {len(p.authors)} 人" if len(p.authors) > 10 else "")
+def _paper_context(p: Paper, language: str) -> dict[str, object]:
+    more = len(p.authors) > 10
+    if language == "zh":
+        authors = ", ".join(p.authors[:10]) + (f" 等 {len(p.authors)} 人" if more else "") or "未知"
+    else:
+        authors = ", ".join(p.authors[:10]) + (f" et al. ({len(p.authors)} authors)" if more else "") or "unknown"
     return {
         "title": " ".join(p.title.split()),
-        "authors": authors or "未知",
+        "authors": authors,
         "categories": ", ".join(p.categories) or (p.primary_category or ""),
         "comment": " ".join((p.comment or "").split()),
         "abstract": " ".join(p.abstract.split()),
@@ -42,7 +46,7 @@ def _paper_context(p: Paper) -> dict[str, object]:
 
 def analysis_job(entry: Entry, cfg: Config, prompts: Path) -> Job:
     """Abstract-based analysis of one paper."""
-    ctx = _paper_context(entry.paper)
+    ctx = _paper_context(entry.paper, cfg.language)
     prompt = render_prompt("analysis", directory=prompts, interests=interests_text(cfg), **ctx)
     return Job(key=entry.paper.id, template="analysis", prompt=prompt, schema=Analysis,
                verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}")
@@ -52,7 +56,7 @@ def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
                   load_pdf: Callable[[str], bytes | None] | None) -> Job:
     """Full-text deep dive; falls back to the abstract (labelled) when the PDF cannot be had."""
     p = entry.paper
-    ctx = _paper_context(p)
+    ctx = _paper_context(p, cfg.language)
     interests = interests_text(cfg)
     fallback = Job(
         key=p.id, template="deep_dive", schema=DeepDive, meta={"fulltext": False},
@@ -76,19 +80,19 @@ def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
     )
 
 
-def summary_digest_line(result: BaseModel) -> str:
+def summary_digest_line(result: BaseModel, language: str = "zh") -> str:
     """What the summary prompt is told about one analysed paper."""
     if isinstance(result, Analysis):
         return f"{result.one_line} {result.contributions}"
     if isinstance(result, DeepDive):
-        return f"{result.summary.core_idea}。{result.comparison.contribution}"
+        return f"{result.summary.core_idea}{'。' if language == 'zh' else '. '}{result.comparison.contribution}"
     return ""
 
 
 def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, prompts: Path) -> Job:
     """One executive summary over all analysed papers."""
     ids = {p.id for p, _ in papers}
-    items = [{"id": p.id, "title": " ".join(p.title.split()), "summary": summary_digest_line(r)} for p, r in papers]
+    items = [{"id": p.id, "title": " ".join(p.title.split()), "summary": summary_digest_line(r, cfg.language)} for p, r in papers]
     prompt = render_prompt("executive_summary", directory=prompts, date=date, papers=items,
                            interests=interests_text(cfg))
 

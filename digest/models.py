@@ -71,6 +71,7 @@ class Reason(BaseModel):
 
     points: float
     text: str
+    kind: str = ""  # base, interest, interest_neg, cap, upvotes, code, page, venue, primary, author, rerank
 
 
 class Scored(BaseModel):

@@ -204,7 +204,7 @@ class Pipeline:
 
     def _score(self, day: DayPapers, session: Session | None) -> list[Scored]:
         cats = self.cfg.sources.arxiv.categories
-        scored = score_all(day.entries, self.cfg.scoring, categories=cats)
+        scored = score_all(day.entries, self.cfg.scoring, categories=cats, language=self.cfg.language)
         if not (self.cfg.scoring.llm_rerank and session is not None):
             return scored
         by_id = {e.paper.id: e.paper for e in day.entries}
@@ -221,7 +221,7 @@ class Pipeline:
                 if item.id in merged and item.id not in judged:  # unknown ids and repeats are ignored
                     judged.add(item.id)
                     merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason,
-                                                   self.cfg.scoring)
+                                                   self.cfg.scoring, language=self.cfg.language)
         return sorted(merged.values(), key=lambda s: (-s.score, s.id))
 
     def _select(self, day: DayPapers, scored: list[Scored]) -> list[tuple[str, str]]:

@@ -219,7 +219,7 @@ def _flags(entry: Entry, L: dict[str, str]) -> str:
 def _row(view: DigestView, entry: Entry) -> _Row:
     score = view.scores.get(entry.paper.id)
     # The most telling reason: the base points every paper gets say nothing.
-    telling = [r for r in score.reasons if r.text != "基础分" and not r.text.startswith("基础分 ")] if score else []
+    telling = [r for r in score.reasons if r.kind != "base"] if score else []
     top = max(telling, key=lambda r: r.points, default=None)
     return _Row(title=tx.clean_latex(entry.paper.title), url=tx.safe_url(entry.paper.abs_url) or "",
                 score=_num(score.score) if score else "—", reason=_reason(top) if top else "",

@@ -12,8 +12,18 @@ from functools import lru_cache
 from digest.config import ScoringConfig, SelectionConfig
 from digest.models import Entry, Paper, Reason, Scored
 
-RERANK_PREFIX = "LLM 相关性"
-INTEREST_PREFIX = "兴趣: "
+# Reader-facing reason texts by language (`language` in config); the kind, not the text, is what code reads.
+REASON_TEXT: dict[str, dict[str, str]] = {
+    "zh": {"base": "基础分", "interest": "兴趣: {kw} ({where})", "interest_neg": "兴趣(降权): {kw} ({where})",
+           "title": "标题", "abstract": "摘要", "cap": "兴趣分封顶 {cap}", "upvotes": "HF 🔥 {n} 赞",
+           "code": "开源代码", "page": "项目主页", "venue": "{venue} 录用", "primary": "主类别 {cat}",
+           "author": "关注作者: {names}", "rerank": "LLM 相关性 {rel}/10"},
+    "en": {"base": "base score", "interest": "interest: {kw} ({where})",
+           "interest_neg": "interest (down-weighted): {kw} ({where})", "title": "title", "abstract": "abstract",
+           "cap": "interests capped at {cap}", "upvotes": "HF 🔥 {n} upvotes", "code": "code released",
+           "page": "project page", "venue": "accepted at {venue}", "primary": "primary category {cat}",
+           "author": "watched author: {names}", "rerank": "LLM relevance {rel}/10"},
+}
 
 # Hyphens, dashes, underscores, slashes and spaces are all the same to an interest; zero of them too
 # ("super-resolution" = "super resolution" = "superresolution").
@@ -149,32 +159,34 @@ def _fmt(points: float) -> str:
     return f"{points:+g}"
 
 
-def _reason(points: float, text: str) -> Reason:
+def _reason(points: float, kind: str, language: str, **fields: object) -> Reason:
     points = round(points, 1)
-    return Reason(points=points, text=f"{text} {_fmt(points)}")
+    text = REASON_TEXT.get(language, REASON_TEXT["zh"])[kind].format(**fields)
+    return Reason(points=points, text=f"{text} {_fmt(points)}", kind=kind)
 
 
-def _interest_reasons(paper: Paper, matcher: Matcher, cfg: ScoringConfig) -> list[Reason]:
+def _interest_reasons(paper: Paper, matcher: Matcher, cfg: ScoringConfig, language: str) -> list[Reason]:
+    words = REASON_TEXT.get(language, REASON_TEXT["zh"])
     w = cfg.weights
     body = " ".join([paper.abstract, " ; ".join(paper.ai_keywords)])
     pos: list[Reason] = []
     neg: list[Reason] = []
     for it in matcher.interests:
         if it.pattern.search(paper.title):
-            where, mult = "标题", w.interest_title
+            where, mult = words["title"], w.interest_title
         elif it.pattern.search(body):
-            where, mult = "摘要", w.interest_abstract
+            where, mult = words["abstract"], w.interest_abstract
         else:
             continue
         points = it.weight * mult
         if points > 0:
-            pos.append(_reason(points, f"{INTEREST_PREFIX}{it.keyword} ({where})"))
+            pos.append(_reason(points, "interest", language, kw=it.keyword, where=where))
         elif points < 0:
-            neg.append(_reason(points, f"兴趣(降权): {it.keyword} ({where})"))
+            neg.append(_reason(points, "interest_neg", language, kw=it.keyword, where=where))
     total = sum(r.points for r in pos)
     if total > w.interest_cap:
         # Keep each match visible and let the reasons still add up to the score.
-        pos.append(_reason(w.interest_cap - total, f"兴趣分封顶 {w.interest_cap:g}"))
+        pos.append(_reason(w.interest_cap - total, "cap", language, cap=f"{w.interest_cap:g}"))
     return pos + neg
 
 
@@ -250,34 +262,34 @@ def is_primary(entry: Entry, categories: Sequence[str]) -> bool:
     return primary in categories
 
 
-def score_entry(entry: Entry, cfg: ScoringConfig, *, categories: list[str]) -> Scored:
+def score_entry(entry: Entry, cfg: ScoringConfig, *, categories: list[str], language: str = "zh") -> Scored:
     """Score one paper 0-100; the reasons' points add up to the unclipped score."""
     paper = entry.paper
     w = cfg.weights
     matcher = matcher_for(cfg)
     reasons: list[Reason] = []
     if w.base:
-        reasons.append(_reason(w.base, "基础分"))
-    reasons.extend(_interest_reasons(paper, matcher, cfg))
+        reasons.append(_reason(w.base, "base", language))
+    reasons.extend(_interest_reasons(paper, matcher, cfg, language))
     up = upvote_points(paper.hf_upvotes, cfg)
     if up:
-        reasons.append(_reason(up, f"HF 🔥 {paper.hf_upvotes} 赞"))
+        reasons.append(_reason(up, "upvotes", language, n=paper.hf_upvotes))
     kind = code_kind(paper)
     if kind and w.code:
-        reasons.append(_reason(w.code, "开源代码" if kind == "code" else "项目主页"))
+        reasons.append(_reason(w.code, "code" if kind == "code" else "page", language))
     venue = find_venue(paper.comment, paper.journal_ref)
     if venue:
         pts = w.venue_workshop if venue.workshop else w.venue
         if pts:
-            reasons.append(_reason(pts, f"{venue.label} 录用"))
+            reasons.append(_reason(pts, "venue", language, venue=venue.label))
     if w.primary_category and is_primary(entry, categories):
         primary = paper.primary_category or (paper.categories[0] if paper.categories else categories[0])
-        reasons.append(_reason(w.primary_category, f"主类别 {primary}"))
+        reasons.append(_reason(w.primary_category, "primary", language, cat=primary))
     if matcher.authors and w.author:
         hits = [matcher.authors[n] for n in dict.fromkeys(_norm_name(a) for a in paper.authors)
                 if n in matcher.authors]
         if hits:
-            reasons.append(_reason(w.author, f"关注作者: {', '.join(hits)}"))
+            reasons.append(_reason(w.author, "author", language, names=", ".join(hits)))
     return Scored(id=paper.id, score=_clip(sum(r.points for r in reasons)), reasons=reasons)
 
 
@@ -285,20 +297,23 @@ def _clip(total: float) -> float:
     return round(min(100.0, max(0.0, total)), 1)
 
 
-def score_all(entries: Iterable[Entry], cfg: ScoringConfig, *, categories: list[str]) -> list[Scored]:
+def score_all(entries: Iterable[Entry], cfg: ScoringConfig, *, categories: list[str],
+              language: str = "zh") -> list[Scored]:
     """Score every entry; best first, ties by id."""
-    scored = [score_entry(e, cfg, categories=categories) for e in entries]
+    scored = [score_entry(e, cfg, categories=categories, language=language) for e in entries]
     return sorted(scored, key=lambda s: (-s.score, s.id))
 
 
-def apply_rerank(scored: Scored, relevance: float, reason: str, cfg: ScoringConfig) -> Scored:
+def apply_rerank(scored: Scored, relevance: float, reason: str, cfg: ScoringConfig, *,
+                 language: str = "zh") -> Scored:
     """Add the LLM rerank's weights.rerank x relevance/10 points (replacing an earlier rerank)."""
     rel = min(10.0, max(0.0, float(relevance)))
     why = " ".join(reason.split())
-    text = f"{RERANK_PREFIX} {rel:g}/10" + (f": {why}" if why else "")
-    kept = [r for r in scored.reasons if not r.text.startswith(RERANK_PREFIX)]
+    text = REASON_TEXT.get(language, REASON_TEXT["zh"])["rerank"].format(rel=f"{rel:g}") + (
+        f": {why}" if why else "")
+    kept = [r for r in scored.reasons if r.kind != "rerank"]
     points = round(cfg.weights.rerank * rel / 10, 1)
-    reasons = kept + [Reason(points=points, text=f"{text} {_fmt(points)}")]
+    reasons = kept + [Reason(points=points, text=f"{text} {_fmt(points)}", kind="rerank")]
     return Scored(id=scored.id, score=_clip(sum(r.points for r in reasons)), reasons=reasons)
 
 
@@ -350,7 +365,7 @@ def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionCon
 
 def matches_interest(scored: Scored) -> bool:
     """Whether a positive interest keyword matched the paper."""
-    return any(r.points > 0 and r.text.startswith(INTEREST_PREFIX) for r in scored.reasons)
+    return any(r.points > 0 and r.kind == "interest" for r in scored.reasons)
 
 
 def deep_dive_ids(selected: Sequence[str], n: int) -> list[str]:

@@ -374,3 +374,23 @@ def test_interest_matches_are_selected_before_hot_off_topic_papers():
     assert select([hot, match], scored, SelectionConfig(analyze=1)) == ["2506.00002"]
     assert select([hot, match], scored, SelectionConfig(analyze=1, prefer_interest_matches=False)) == ["2506.00001"]
     assert select([hot, match], scored, SelectionConfig(analyze=2)) == ["2506.00001", "2506.00002"]
+
+
+def test_reasons_follow_the_language_and_code_reads_their_kind():
+    from digest.config import ScoringConfig, SelectionConfig
+    from digest.models import Entry, Paper
+    from digest.score import apply_rerank, matches_interest, score_all, select
+
+    cfg = ScoringConfig(interests={"super-resolution": 5})
+    e = Entry(paper=Paper(id="2506.00009", title="Fast super-resolution", abstract="We propose X.",
+                          categories=["cs.CV"], primary_category="cs.CV", hf_upvotes=7))
+    zh = score_all([e], cfg, categories=["cs.CV"])[0]
+    en = score_all([e], cfg, categories=["cs.CV"], language="en")[0]
+    assert zh.score == en.score
+    assert [r.kind for r in zh.reasons] == [r.kind for r in en.reasons]
+    assert "兴趣: super-resolution (标题) +5" in [r.text for r in zh.reasons]
+    assert "interest: super-resolution (title) +5" in [r.text for r in en.reasons]
+    assert "HF 🔥 7 upvotes" in " ".join(r.text for r in en.reasons)
+    assert matches_interest(en) and select([e], [en], SelectionConfig(analyze=1)) == ["2506.00009"]
+    reranked = apply_rerank(apply_rerank(en, 8, "close", cfg, language="en"), 4, "less", cfg, language="en")
+    assert [r.text for r in reranked.reasons if r.kind == "rerank"] == ["LLM relevance 4/10: less +12"]
