@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from digest.config import Config
-from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted
+from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted, RateLimited
 from digest.llm.base import Attachment, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
@@ -74,6 +74,8 @@ class Session:
         self.calls = 0  # requests sent (every retry counts)
         self.reserved = 0  # requests about to be sent, counted against llm.max_calls_per_run
         self.stop_reason: str | None = None
+        self.secret: str | None = None  # the API key, redacted from any reason we keep or print
+        self.unfinished = 0  # analyses/summary asked for in this run that did not get an answer
         self.auth_error: AuthError | None = None
         self._lock = threading.RLock()
 
@@ -81,10 +83,17 @@ class Session:
 
     def stop(self, reason: str) -> None:
         """Stop all LLM work: jobs not yet started stay pending."""
+        reason = self._clean(reason)
         with self._lock:
             if self.stop_reason is None:
                 self.stop_reason = reason
         self.limiter.stop()
+
+    def _clean(self, text: str | None) -> str | None:
+        """Text with the API key's literal value removed (error bodies sometimes echo it)."""
+        if text and self.secret and len(self.secret) >= 8:
+            return text.replace(self.secret, "<redacted>")
+        return text
 
     def _check_caps(self) -> None:
         """Reserve one request under the caps, or raise Stopped."""
@@ -117,7 +126,7 @@ class Session:
                 date=self.date, key=job.key, template=job.template, prompt_sha=sha, model=self.model,
                 outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
                 tokens_in=rec.tokens_in, tokens_out=rec.tokens_out, tokens_thinking=rec.tokens_thinking,
-                error=rec.error,
+                error=self._clean(rec.error),
             )
 
         return on_call
@@ -148,25 +157,26 @@ class Session:
                     fb.key, fb.template, prompt_sha(fb.template, fb.prompt, fb.schema, extra=fb.attachment_tag),
                     self.model) is not None:
                 return self.run_one(fb)  # an earlier run fell back to the abstract: keep that answer
-        if job.load_attachments is not None and not self.stop_reason:
-            attachments = job.load_attachments()
-            if attachments is None and job.fallback is not None:
-                return self.run_one(job.fallback)
-            job.attachments = attachments or []
         try:
+            if job.load_attachments is not None and not self.stop_reason:
+                attachments = job.load_attachments()
+                if attachments is None and job.fallback is not None:
+                    return self.run_one(job.fallback)
+                job.attachments = attachments or []
             result, warnings, attempts = self._ask(job, sha, task)
         except Stopped:
-            self.store.set_task(task)  # pending, attempts so far kept
+            self._keep_or_set(task)  # pending, attempts so far kept
             return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason))
         except _Failed as exc:
             task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
-            self.store.set_task(task)
+            self._keep_or_set(task)
             return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))
         except Exception as exc:  # noqa: BLE001 - one paper's surprise must not cost the whole digest
-            log.warning("%s %s failed unexpectedly", job.template, job.key, exc_info=True)
+            log.warning("%s %s failed unexpectedly: %s", job.template, job.key, short_error(str(exc)))
+            log.debug("traceback", exc_info=True)
             msg = short_error(f"{type(exc).__name__}: {exc}")
             task.status, task.error_kind, task.last_error = "failed", "error", msg
-            self.store.set_task(task)
+            self._keep_or_set(task)
             return self._done(Outcome(job, "failed", error_kind="error", error=msg))
         task.attempts = attempts
         meta = dict(job.meta, warnings=warnings, attempts=attempts)
@@ -174,7 +184,19 @@ class Session:
                              meta=meta, task=task)
         return self._done(Outcome(job, "ok", result))
 
+    def _keep_or_set(self, task: Task) -> None:
+        """Record a failed/pending task, unless an earlier answer for it is stored (a forced re-run that
+        did not get through must not erase work already done)."""
+        old = self.store.get_task(self.date, task.key, task.template)
+        if old is not None and old.status == "ok" and self.store.cache_latest(task.key, task.template):
+            return
+        task.last_error, task.last_raw = self._clean(task.last_error), self._clean(task.last_raw)
+        self.store.set_task(task)
+
     def _done(self, outcome: Outcome) -> Outcome:
+        if outcome.status != "ok" and outcome.job.template != "rerank":
+            with self._lock:
+                self.unfinished += 1
         if self.on_progress:
             self.on_progress(outcome)
         return outcome
@@ -194,11 +216,17 @@ class Session:
                     self.provider, prompt, schema=job.schema, attachments=job.attachments or None,
                     limiter=self.limiter, max_attempts=max_attempts - task.attempts, on_call=on_call)
             except QuotaExhausted as exc:
-                self.stop(f"quota exhausted: {exc}")
+                self.stop(f"quota exhausted: {short_error(str(exc))}")
                 raise Stopped(self.stop_reason) from exc
             except AuthError as exc:
                 self.auth_error = exc
-                self.stop(f"invalid API key: {exc}")
+                self.stop(f"invalid API key: {short_error(str(exc))}")
+                raise Stopped(self.stop_reason) from exc
+            except RateLimited as exc:
+                # Still refused after every attempt, or told to wait longer than we would: the quota is
+                # effectively gone for now. Keep the rest pending instead of failing paper after paper.
+                wait = f" (server asks to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
+                self.stop(f"rate limited{wait}: {short_error(str(exc))}")
                 raise Stopped(self.stop_reason) from exc
             except LimiterStopped as exc:
                 # Another worker stopped the limiter (quota, bad key, cap, signal): this one stays pending.

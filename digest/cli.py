@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -82,13 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(verbose)
     try:
         cfg = load_config(getattr(args, "config", None))
+        _KEY_ENVS.add(cfg.llm.api_key_env)
         if args.command == "schedule" and cfg.schedule.log_file:
             _setup_logging(verbose, cfg.schedule.log_file)
         return _dispatch(args, cfg)
     except DigestError as exc:
         if verbose:
             log.exception("failed")
-        print(f"digest: error: {exc}", file=sys.stderr)
+        print(f"digest: error: {_redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("digest: interrupted", file=sys.stderr)
@@ -96,8 +98,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI is the one place that turns any failure into a message
         if verbose:
             log.exception("unexpected failure")
-        print(f"digest: error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
+        print(f"digest: error: {type(exc).__name__}: {_redact(str(exc))} (run with --verbose for details)",
+              file=sys.stderr)
         return 1
+
+
+def _redact(text: str) -> str:
+    """Remove key-shaped strings and the configured key's literal value from a message."""
+    from digest.llm.policy import short_error
+
+    for name in _KEY_ENVS:
+        value = os.environ.get(name, "").strip()
+        if len(value) >= 8:
+            text = text.replace(value, "<redacted>")
+    return short_error(text, limit=2000)
+
+
+_KEY_ENVS: set[str] = {"GEMINI_API_KEY"}
 
 
 def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
@@ -135,7 +152,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
                 raise ConfigError(f"unknown command {args.command}")
         finally:
             pipe.close()
-    print(report.message, file=sys.stderr if report.status == "partial" else sys.stdout)
+    print(_redact(report.message), file=sys.stderr if report.status == "partial" else sys.stdout)
     return report.exit_code
 
 

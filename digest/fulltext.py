@@ -29,7 +29,7 @@ class PdfFetcher:
             self.gate.wait_turn()
             try:
                 return self._download(url)
-            except (httpx.HTTPError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any unusable PDF means: use the abstract
                 log.warning("full text of %s unavailable (%s); the deep dive uses the abstract", paper_id, exc)
                 return None
 
@@ -64,5 +64,6 @@ def page_count(data: bytes) -> int:
 
     try:
         return len(PdfReader(io.BytesIO(data)).pages)
-    except (PyPdfError, ValueError, KeyError, TypeError):
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+            OSError):
         return 0

@@ -22,6 +22,7 @@ from digest.fulltext import PdfFetcher
 from digest.jobs import SUMMARY_TEMPLATE, analysis_job, deep_dive_job, rerank_job, summary_job, summary_key
 from digest.llm import build_provider
 from digest.llm.base import Provider
+from digest.llm.policy import short_error
 from digest.models import DayPapers, Scored
 from digest.prompts import prompts_dir
 from digest.schemas import SCHEMAS
@@ -108,12 +109,16 @@ class Pipeline:
         with self._locked_store() as store:
             run_id = store.start_run(date, command)
             report = None
+            code, message = 1, "aborted"
             try:
                 report = body(store)
                 return report
+            except DigestError as exc:
+                code, message = exc.exit_code, short_error(str(exc))
+                raise
             finally:
                 if report is None:
-                    store.finish_run(run_id, status="failed", exit_code=1, message="aborted")
+                    store.finish_run(run_id, status="failed", exit_code=code, message=message)
                 else:
                     store.finish_run(run_id, status=report.status, exit_code=report.exit_code,
                                      message=report.message)
@@ -195,9 +200,12 @@ class Pipeline:
             if not key and not keyless:
                 return None
             provider = build_provider(self.cfg.llm, key or None)
+        else:
+            key = ""
         self.session = Session(self.cfg, provider=provider, store=store, date=date,
                                prompts=prompts_dir(self.cfg.llm.prompts_dir, language=self.cfg.language),
                                on_progress=self.on_progress)
+        self.session.secret = key or None
         if self._stop_requested:
             self.session.stop(self._stop_requested)
         return self.session
@@ -263,11 +271,18 @@ class Pipeline:
         stop = self.session.stop_reason if self.session else None
         if self.session is not None and self.session.auth_error is not None:
             raise self.session.auth_error
-        status = "complete" if complete else "partial"
-        msg = f"wrote {path}" + ("" if complete else
-                                 f" ({counts['failed']} failed, {counts['pending']} pending"
-                                 + (f": {stop}" if stop else "") + "; run `digest retry --date "
-                                 + f"{date}` later)")
+        # Complete means the digest is whole and nothing asked for in this run was left undone (a forced
+        # re-run stopped by the quota keeps the earlier answer but is still reported).
+        unfinished = self.session.unfinished if self.session else 0
+        status = "complete" if complete and not unfinished else "partial"
+        if complete and unfinished:
+            msg = f"wrote {path} ({unfinished} re-run(s) not done, earlier answers kept"
+        elif complete:
+            msg = f"wrote {path}"
+        else:
+            msg = f"wrote {path} ({counts['failed']} failed, {counts['pending']} pending"
+        if status == "partial":
+            msg += (f": {stop}" if stop else "") + f"; run `digest retry --date {date}` later)"
         return RunReport(date, status, msg, digest_path=path, stop_reason=stop, counts=counts)
 
 

@@ -50,7 +50,7 @@ def test_idle_time_is_banked_for_one_window_at_most():
     limiter, clock = _limiter(2)
     _run(limiter, clock)
     clock.now = 300
-    assert [_run(limiter, clock) for _ in range(4)] == [300, 300, 360, 360]
+    assert [_run(limiter, clock) for _ in range(4)] == [300, 301, 360, 361]
 
 
 def test_a_slow_first_call_is_caught_up_within_the_window():
@@ -63,7 +63,7 @@ def test_a_slow_first_call_is_caught_up_within_the_window():
     starts = [0.0]
     for _ in range(10):  # 11 calls in all: one more than the rate
         starts.append(_run(limiter, clock))
-    assert starts[1:4] == [20, 20, 20]  # due at 6, 12 and 18: caught up
+    assert starts[1:4] == [20, 21, 22]  # due at 6, 12 and 18: caught up, one second apart
     assert starts[4] == 24  # back on the grid
     for i in range(len(starts)):
         assert sum(1 for t in starts if starts[i] - 60 < t <= starts[i]) <= 10
@@ -155,7 +155,7 @@ def test_429_before_any_success_keeps_the_pace_and_leaves_waiting_to_the_hint():
     assert limiter.effective_rpm() == 10  # nothing admitted yet: no evidence of the real quota
     clock.now = 29.1  # the policy slept the server's hint
     assert _run(limiter, clock) == 29.1
-    assert _run(limiter, clock) == 29.1  # behind the grid: caught up
+    assert _run(limiter, clock) == 30.1  # behind the grid: caught up, a second after the last start
     _run(limiter, clock, "rate_limited")
     assert limiter.effective_rpm() == 2  # now two were admitted in the last minute
 

@@ -24,7 +24,7 @@ _RAW_LIMIT = 2000
 def pdf_text(data: bytes, *, max_chars: int) -> str:
     """Text of a PDF (pages in order) cut to max_chars; BadRequest if the file cannot be read."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -36,7 +36,8 @@ def pdf_text(data: bytes, *, max_chars: int) -> str:
             size += len(text) + 1
             if size >= max_chars:
                 break
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError,
+            IndexError, RecursionError) as exc:
         raise BadRequest(f"could not read the PDF ({type(exc).__name__}: {exc})") from None
     return "\n".join(chunks)[:max_chars].strip()
 
@@ -117,6 +118,14 @@ class OpenAICompatProvider:
 
 
 def _to_generation(data: Any, model: str) -> Generation:
+    try:
+        return _parse_generation(data, model)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise TransientError(f"openai: malformed response ({type(exc).__name__})", status=200,
+                             raw=json.dumps(data, ensure_ascii=False)[:_RAW_LIMIT]) from exc
+
+
+def _parse_generation(data: Any, model: str) -> Generation:
     if not isinstance(data, dict) or not data.get("choices"):
         raise TransientError("openai: response has no choices", status=200,
                              raw=json.dumps(data, ensure_ascii=False)[:_RAW_LIMIT])

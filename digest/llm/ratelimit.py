@@ -125,6 +125,10 @@ class Limiter:
             self._grid_origin += (now - window) - due
             due = now - window
         delay = max(0.0, due - now)
+        # Catching up is one start at a time, a second apart (scaled with the window), never a burst:
+        # a burst would all land before the server's first 429 could stop it.
+        if self._starts:
+            delay = max(delay, self._starts[-1].started + min(self.window_s / 60.0, interval) - now)
         # Never more than the rate in any window, counting what the server admitted (requests sent
         # before a 429 at the old pace are still in its window; refused ones are not).
         self._prune(now)
