@@ -182,8 +182,10 @@ class Limiter:
             elif outcome == "rate_limited":
                 self.rate_limited_count += 1
                 self._prune(now)
+                # Admitted: every start in the window the server did not refuse, answered or still in
+                # flight (with slow answers most admitted requests are still running at this moment).
                 admitted = float(sum(1 for s in self._starts
-                                     if s.outcome == "ok" and s.started > now - self.window_s))
+                                     if s.outcome != "rate_limited" and s.started > now - self.window_s))
                 # Nothing admitted yet says nothing about the quota: the server's retry hint (which the
                 # policy waits) is all we know, so the pace is left alone.
                 if admitted >= 1:

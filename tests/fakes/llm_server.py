@@ -365,7 +365,9 @@ class _Handler(BaseHTTPRequestHandler):
             fake.stats.max_in_flight = max(fake.stats.max_in_flight, fake.stats.in_flight)
         try:
             reply = fake._decide(req)
-            pause = fake._latency_for(req) + (reply.delay or 0.0)
+            # Quota and key checks answer at once, as Gemini's and OpenAI's do; only work takes time.
+            instant = reply.kind in ("rate_limited", "per_day", "auth_invalid")
+            pause = (0.0 if instant else fake._latency_for(req)) + (reply.delay or 0.0)
             if pause > 0:
                 time.sleep(pause)
             if reply.kind == "drop":
