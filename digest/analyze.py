@@ -69,7 +69,10 @@ class Session:
         self.date = date
         self.prompts = prompts
         self.model = cfg.llm.model
-        self.limiter = limiter or Limiter(cfg.llm.rpm, cfg.llm.max_concurrency)
+        if limiter is None:
+            limiter = Limiter(cfg.llm.rpm, cfg.llm.max_concurrency)
+            limiter.seed(store.recent_call_ages(limiter.window_s))  # calls a previous process just made
+        self.limiter = limiter
         self.on_progress = on_progress
         self.calls = 0  # requests sent (every retry counts)
         self.reserved = 0  # requests about to be sent, counted against llm.max_calls_per_run

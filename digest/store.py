@@ -289,6 +289,13 @@ class Store:
         """The same, over the calls made since an aware moment, whatever their digest date."""
         return self._stats("ts >= ?", (moment.astimezone(dt.UTC).isoformat(timespec="seconds"),))
 
+    def recent_call_ages(self, seconds: float) -> list[float]:
+        """How many seconds ago each LLM request of the last `seconds` was logged (any date, any process)."""
+        now = dt.datetime.now(dt.UTC)
+        since = (now - dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
+        return [(now - dt.datetime.fromisoformat(r[0])).total_seconds()
+                for r in self._q("SELECT ts FROM llm_calls WHERE ts >= ? AND outcome != 'rate_limited'", (since,))]
+
     def _stats(self, where: str, args: tuple[Any, ...]) -> dict[str, Any]:
         row = self._q("SELECT COUNT(*) n, COALESCE(SUM(tokens_in),0) ti, COALESCE(SUM(tokens_out),0) tout, "
                       f"COALESCE(SUM(tokens_thinking),0) tth FROM llm_calls WHERE {where}", args)[0]

@@ -235,3 +235,11 @@ def test_retry_after_header():
     assert retry_after_header(email.utils.formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1)
     assert retry_after_header("garbage") is None
     assert retry_after_header(None) is None
+
+
+def test_seeded_with_an_earlier_process_calls_the_window_is_respected():
+    limiter, clock = _limiter(3)
+    clock.now = 100.0
+    limiter.seed([50.0, 30.0, 10.0, 75.0])  # 75 s ago is outside the window
+    # three requests in the last 60 s already: the next waits until the one 50 s ago leaves
+    assert _run(limiter, clock) == 110.0

@@ -138,6 +138,18 @@ class Limiter:
             delay = max(delay, admitted[-allowed] + span - now)
         return delay
 
+    def seed(self, ages: list[float]) -> None:
+        """Count requests an earlier process sent `ages` seconds ago against the window (a `retry`
+        started right after a `run` must not go over the rate)."""
+        with self._cond:
+            now = self._clock()
+            for age in sorted(ages, reverse=True):
+                if 0 <= age < self.window_s:
+                    self._starts.append(Slot(started=now - age, outcome="ok"))
+            if self._starts:
+                rate = self._rate()
+                self._grid_origin, self._grid_count, self._grid_rate = self._starts[-1].started, 1, rate
+
     # acquire / release -------------------------------------------------------------------------
     def acquire(self) -> Slot:
         """Block until a request may start; raise LimiterStopped if stop() was called."""
