@@ -145,7 +145,8 @@ def test_invalid_key_exit_2_after_one_call(tmp_path, arxiv, monkeypatch, capsys)
     err = capsys.readouterr().err
     assert code == 2
     assert KEY_ENV in err and "wrong-key-456" not in err
-    assert len(err.strip().splitlines()) == 1 or "Traceback" not in err
+    assert "Traceback" not in err
+    assert [ln for ln in err.splitlines() if ln.startswith("digest: error:")] == [err.strip().splitlines()[-1]]
 
 
 def test_malformed_atom_exits_1_and_keeps_earlier_digest(tmp_path, arxiv, no_key, capsys):
