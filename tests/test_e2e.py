@@ -11,33 +11,13 @@ from tests.e2e_helpers import (
     DAY,
     KEY,
     KEY_ENV,
-    LocalServer,
     Reply,
     llm_server,
     read_digest,
-    services,
     status_json,
     write_config,
 )
 from tests.helpers_sources import LATE, OLDER_CROSS, day_records
-
-
-@pytest.fixture
-def arxiv():
-    svc = services()
-    with LocalServer(svc) as server:
-        server.services = svc
-        yield server
-
-
-@pytest.fixture
-def no_key(monkeypatch):
-    monkeypatch.delenv(KEY_ENV, raising=False)
-
-
-@pytest.fixture
-def key(monkeypatch):
-    monkeypatch.setenv(KEY_ENV, KEY)
 
 
 def expected_ids() -> set[str]:

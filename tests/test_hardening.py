@@ -11,28 +11,14 @@ from digest.cli import main
 from tests.e2e_helpers import (
     DAY,
     KEY,
-    KEY_ENV,
-    LocalServer,
     Reply,
     llm_server,
     read_digest,
-    services,
     status_json,
     write_config,
 )
 
-
-@pytest.fixture
-def arxiv():
-    svc = services()
-    with LocalServer(svc) as server:
-        server.services = svc
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def key(monkeypatch):
-    monkeypatch.setenv(KEY_ENV, KEY)
+pytestmark = pytest.mark.usefixtures("key")
 
 
 def test_forced_rerun_stopped_by_the_quota_keeps_the_earlier_answers(tmp_path, arxiv, capsys):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from digest.cli import main
-from tests.e2e_helpers import DAY, KEY, KEY_ENV, LocalServer, llm_server, read_digest, services, write_config
+from tests.e2e_helpers import DAY, KEY, KEY_ENV, llm_server, read_digest, write_config
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -34,13 +34,6 @@ def _cached_keys(db: Path) -> set[tuple[str, str]]:
         return set()
     with sqlite3.connect(db) as con:
         return {(k, t) for k, t in con.execute("SELECT key, template FROM cache")}
-
-
-@pytest.fixture
-def arxiv():
-    svc = services()
-    with LocalServer(svc) as server:
-        yield server
 
 
 def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_work(tmp_path, arxiv):

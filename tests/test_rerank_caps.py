@@ -11,28 +11,14 @@ import pytest
 from digest.cli import main
 from tests.e2e_helpers import (
     DAY,
-    KEY,
-    KEY_ENV,
-    LocalServer,
     Reply,
     llm_server,
     read_digest,
-    services,
     write_config,
 )
 from tests.fakes.answers import answer_for, rerank, template_of
 
-
-@pytest.fixture
-def arxiv():
-    svc = services()
-    with LocalServer(svc) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def key(monkeypatch):
-    monkeypatch.setenv(KEY_ENV, KEY)
+pytestmark = pytest.mark.usefixtures("key")
 
 
 def test_rerank_of_m_papers_uses_ceil_m_over_40_calls_and_survives_bad_ids(tmp_path, arxiv):
