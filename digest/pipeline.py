@@ -25,11 +25,10 @@ from digest.llm.base import Provider
 from digest.llm.policy import short_error
 from digest.models import DayPapers, Scored
 from digest.prompts import prompts_dir
-from digest.schemas import SCHEMAS
 from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
 from digest.sources.arxiv import ArxivClient
 from digest.store import Store, store_lock
-from digest.view import build_view, digest_path, is_complete
+from digest.view import build_view, digest_path, is_complete, stored_answer
 
 log = logging.getLogger("digest.pipeline")
 USER_AGENT = "digest/0.1 (daily arXiv cs.CV digest; https://github.com/)"
@@ -255,11 +254,9 @@ class Pipeline:
         # The summary covers every analysed paper; its prompt changes (and it is redone) when they change.
         done = []
         for pid, tpl in all_picks or picks:
-            hit = session.store.get_task(session.date, pid, tpl)
-            if hit is not None and hit.status == "ok":
-                cached = session.store.cache_latest(pid, tpl)
-                if cached is not None:
-                    done.append((by_id[pid].paper, SCHEMAS[tpl].model_validate(cached[0])))
+            answer = stored_answer(session.store, session.date, pid, tpl)
+            if answer is not None:
+                done.append((by_id[pid].paper, answer[0]))
         if done:
             session.run([summary_job(session.date.isoformat(), done, self.cfg, prompts)])
 

@@ -7,12 +7,11 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from digest.config import Config
-from digest.jobs import SUMMARY_TEMPLATE, summary_key
 from digest.labels import labels
 from digest.render import DigestView, atomic_write, render_digest
-from digest.schemas import ExecutiveSummary
 from digest.store import Store
 from digest.text import md_escape
+from digest.view import stored_summary
 
 FEED_ENTRIES = 60
 
@@ -45,15 +44,6 @@ def _top(store: Store, date: dt.date, n: int = 3) -> list[tuple[str, str, float]
     return [(pid, titles.get(pid, pid), scores[pid].score if pid in scores else 0.0) for pid in order[:n]]
 
 
-def _summary(store: Store, date: dt.date) -> ExecutiveSummary | None:
-    key = summary_key(date.isoformat())
-    task = store.get_task(date, key, SUMMARY_TEMPLATE)
-    if task is None or task.status != "ok":
-        return None
-    cached = store.cache_latest(key, SUMMARY_TEMPLATE)
-    return ExecutiveSummary.model_validate(cached[0]) if cached else None
-
-
 def write_archive(cfg: Config, store: Store) -> None:
     """Regenerate output/index.md and output/feed.xml from the store and the digests on disk."""
     days = _days(cfg, store)
@@ -80,7 +70,7 @@ def _feed(store: Store, days: list[tuple[dt.date, Path]], *, language: str = "zh
            f"  <updated>{updated}</updated>", "  <author><name>digest</name></author>",
            '  <link rel="alternate" href="index.md"/>']
     for d, p in days:
-        summary = _summary(store, d)
+        summary = stored_summary(store, d)
         if summary is not None:
             body = "\n".join(
                 [L["themes"] + L["colon"]] + [f"- {x}" for x in summary.themes]

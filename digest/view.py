@@ -6,6 +6,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from digest.analyze import FIGURE_WARNING
 from digest.config import Config
 from digest.jobs import SUMMARY_TEMPLATE, summary_key
@@ -28,6 +30,19 @@ def llm_note(cfg: Config, store: Store, date: dt.date) -> str | None:
     return f"未设置环境变量 {cfg.llm.api_key_env}，已跳过 LLM 分析（设置后运行 digest retry 或 digest run 即可补全）"
 
 
+def stored_answer(store: Store, date: dt.date, key: str, template: str) -> tuple[BaseModel, dict] | None:
+    """The validated answer of a task of `date` that ended ok, with its meta; None otherwise."""
+    task = store.get_task(date, key, template)
+    cached = store.cache_latest(key, template) if task is not None and task.status == "ok" else None
+    return (SCHEMAS[template].model_validate(cached[0]), cached[1]) if cached else None
+
+
+def stored_summary(store: Store, date: dt.date) -> ExecutiveSummary | None:
+    """The executive summary of `date`, if one was made."""
+    answer = stored_answer(store, date, summary_key(date.isoformat()), SUMMARY_TEMPLATE)
+    return answer[0] if answer else None  # type: ignore[return-value]
+
+
 def build_view(cfg: Config, store: Store, date: dt.date) -> DigestView:
     """Everything the digest template needs for a date."""
     day = store.load_day(date)
@@ -38,25 +53,23 @@ def build_view(cfg: Config, store: Store, date: dt.date) -> DigestView:
     note = llm_note(cfg, store, date)
     results: dict[str, PaperResult] = {}
     for pid, tpl in picks:
-        task = store.get_task(date, pid, tpl)
-        cached = store.cache_latest(pid, tpl) if task is not None and task.status == "ok" else None
-        if cached is not None:
-            unverified = [f.strip() for w in cached[1].get("warnings") or [] if w.startswith(FIGURE_WARNING)
+        answer = stored_answer(store, date, pid, tpl)
+        if answer is not None:
+            result, meta = answer
+            unverified = [f.strip() for w in meta.get("warnings") or [] if w.startswith(FIGURE_WARNING)
                           for f in w.removeprefix(FIGURE_WARNING).split(",")]
-            results[pid] = PaperResult(kind=tpl, status="ok", analysis=SCHEMAS[tpl].model_validate(cached[0]),
-                                       fulltext=bool(cached[1].get("fulltext", tpl == "deep_dive")),
+            results[pid] = PaperResult(kind=tpl, status="ok", analysis=result,
+                                       fulltext=bool(meta.get("fulltext", tpl == "deep_dive")),
                                        unverified=unverified)
         else:
+            task = store.get_task(date, pid, tpl)
             status = task.status if task is not None and task.status in ("failed", "pending") else "pending"
             results[pid] = PaperResult(kind=tpl, status=status, analysis=None, fulltext=False)
     summary, summary_status = None, "none"
-    key = summary_key(date.isoformat())
-    task = store.get_task(date, key, SUMMARY_TEMPLATE)
+    task = store.get_task(date, summary_key(date.isoformat()), SUMMARY_TEMPLATE)
     if task is not None:
         summary_status = task.status
-        if task.status == "ok":
-            cached = store.cache_latest(key, SUMMARY_TEMPLATE)
-            summary = ExecutiveSummary.model_validate(cached[0]) if cached else None
+        summary = stored_summary(store, date)
     elif picks and note is None:
         summary_status = "pending"
     return DigestView(
