@@ -189,6 +189,14 @@ class Config(_Strict):
         """The reader's time zone."""
         return ZoneInfo(self.timezone)
 
+    def api_key(self) -> str:
+        """The LLM key from the environment variable named by llm.api_key_env ("" when unset)."""
+        return os.environ.get(self.llm.api_key_env, "").strip()
+
+    def llm_configured(self) -> bool:
+        """A key is set, or the endpoint is a keyless OpenAI-compatible server (Ollama, vLLM)."""
+        return bool(self.api_key()) or (self.llm.provider == "openai" and bool(self.llm.base_url))
+
     def hf_categories(self) -> list[str]:
         """Categories an HF-only paper must have one of; [] means any."""
         cats = self.sources.huggingface.categories

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -192,15 +191,12 @@ class Pipeline:
         return day
 
     def _session(self, store: Store, date: dt.date) -> Session | None:
+        key = self.cfg.api_key()
         provider = self._provider
         if provider is None:
-            key = os.environ.get(self.cfg.llm.api_key_env, "").strip()
-            keyless = self.cfg.llm.provider == "openai" and self.cfg.llm.base_url  # e.g. a local Ollama
-            if not key and not keyless:
+            if not self.cfg.llm_configured():
                 return None
             provider = build_provider(self.cfg.llm, key or None)
-        else:
-            key = ""
         self.session = Session(self.cfg, provider=provider, store=store, date=date,
                                prompts=prompts_dir(self.cfg.llm.prompts_dir, language=self.cfg.language),
                                on_progress=self.on_progress)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -23,10 +22,8 @@ def digest_path(cfg: Config, date: dt.date) -> Path:
 
 def llm_note(cfg: Config, store: Store, date: dt.date) -> str | None:
     """Why the digest has no analyses, when that is so."""
-    if store.tasks(date) or os.environ.get(cfg.llm.api_key_env, "").strip():
+    if store.tasks(date) or cfg.llm_configured():
         return None
-    if cfg.llm.provider == "openai" and cfg.llm.base_url:
-        return None  # a keyless local endpoint
     return f"未设置环境变量 {cfg.llm.api_key_env}，已跳过 LLM 分析（设置后运行 digest retry 或 digest run 即可补全）"
 
 
