@@ -9,8 +9,9 @@ import httpx
 
 from digest.config import Config
 from digest.errors import FetchError, ParseError
+from digest.ids import id_sort_key
 from digest.models import Announcement, DayPapers, Entry, Paper
-from digest.sources.arxiv import ArxivClient, RssItem, id_sort_key, parse_rss
+from digest.sources.arxiv import ArxivClient, RssItem, parse_rss
 from digest.sources.hf import HFPaper, fetch_hf, parse_hf
 from digest.sources.http import one_line
 

@@ -20,6 +20,7 @@ import jinja2
 from pydantic import BaseModel, Field
 
 from digest import text as tx
+from digest.ids import try_normalise_id
 from digest.labels import labels
 from digest.models import Announcement, Entry, Scored
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary
@@ -119,10 +120,6 @@ def _anchor(pid: str, used: set[str]) -> str:
         anchor, n = f"{base}-{n}", n + 1
     used.add(anchor)
     return anchor
-
-
-def _normalise_id(pid: str) -> str:
-    return re.sub(r"v\d+$", "", re.sub(r"^(arxiv:|https?://arxiv\.org/(abs|pdf)/)", "", pid.strip(), flags=re.I))
 
 
 def _authors(names: list[str], L: dict[str, str]) -> str:
@@ -232,7 +229,7 @@ def _summary(view: DigestView, entries: dict[str, Entry], anchors: dict[str, str
         return None
     picks = []
     for pick in s.picks:
-        pid = _normalise_id(pick.paper_id)
+        pid = try_normalise_id(pick.paper_id) or pick.paper_id.strip()
         entry = entries.get(pid)
         if entry is None:  # an id the model made up: a link would point at some other paper
             continue

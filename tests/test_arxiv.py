@@ -120,7 +120,7 @@ def test_old_style_id_in_atom() -> None:
 
 
 def test_split_id_rejects_non_ids() -> None:
-    with pytest.raises(ValueError, match="no arXiv id"):
+    with pytest.raises(ValueError, match="not an arXiv id"):
         split_id("http://arxiv.org/api/errors#bad")
 
 

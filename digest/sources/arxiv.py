@@ -15,6 +15,7 @@ import httpx
 
 from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
+from digest.ids import parse_id
 from digest.models import Paper
 from digest.sources.http import (
     TRANSIENT_EXCEPTIONS,
@@ -29,8 +30,6 @@ ET_ZONE = ZoneInfo("America/New_York")  # arXiv's clock: RSS dates are listing d
 ID_BATCH = 100  # ids per id_list request
 _MAX_RETRY_AFTER_S = 300.0
 
-# New-style 2510.14968v1 or old-style math/0601001v2 (also solv-int/9901001, math.GT/0309136), at the end.
-_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5}|[a-zA-Z][a-zA-Z.-]*/\d{7})(?:v(?P<v>\d+))?$")
 # Real arXiv categories (cs.CV, cond-mat.mtrl-sci, q-bio.NC, hep-th); not ACM/MSC classes (I.4.10, 68T07).
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[a-z]+)*)?$")
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z-]+)")
@@ -39,19 +38,7 @@ _PARAGRAPH = re.compile(r"\n\s*\n|\n[ \t]+")  # arXiv marks a new paragraph by a
 
 def split_id(text: str) -> tuple[str, int | None]:
     """'http://arxiv.org/abs/2510.14968v1' -> ('2510.14968', 1); raise ValueError if no arXiv id."""
-    match = _ID.search(text.strip())
-    if match is None:
-        raise ValueError(f"no arXiv id in {text!r}")
-    version = match.group("v")
-    return match.group("id"), int(version) if version else None
-
-
-def id_sort_key(paper_id: str) -> tuple[int, str, int]:
-    """Sort key putting ids in announcement order (old-style ids first)."""
-    if "/" in paper_id:
-        return (0, paper_id, 0)
-    yymm, _, number = paper_id.partition(".")
-    return (1, yymm, int(number) if number.isdigit() else 0)
+    return parse_id(text)
 
 
 def clean_title(text: str) -> str:
