@@ -10,11 +10,11 @@ import pytest
 
 from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
+from digest.ids import id_sort_key
 from digest.sources.arxiv import (
     ArxivClient,
     arxiv_categories,
     clean_abstract,
-    id_sort_key,
     parse_atom,
     parse_rss,
     split_id,

@@ -11,8 +11,9 @@ import pytest
 from digest.config import Config
 from digest.errors import FetchError, ParseError
 from digest.fetch import collect_day
+from digest.ids import id_sort_key
 from digest.models import DayPapers
-from digest.sources.arxiv import ArxivClient, id_sort_key
+from digest.sources.arxiv import ArxivClient
 from tests.helpers_sources import (
     ANNOUNCEMENT,
     DAY,
