@@ -12,10 +12,8 @@ from digest.errors import QuotaExhausted, RateLimited
 from digest.llm.ratelimit import (
     Limiter,
     LimiterStopped,
-    parse_duration,
-    retry_after_header,
-    retry_hint_from_message,
 )
+from digest.retrying import parse_duration, retry_after_header, retry_hint_from_message
 from tests.fakes.llm_server import load_fixture
 from tests.helpers_sources import FakeClock
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from digest.errors import AuthError, BadRequest, LLMError, QuotaExhausted, RateLimited, TransientError
 from digest.llm.base import Attachment, Generation, Usage, register
-from digest.llm.ratelimit import max_hint, retry_after_header, retry_hint_from_message
+from digest.retrying import max_hint, retry_after_header, retry_hint_from_message
 
 if TYPE_CHECKING:
     from digest.config import LLMConfig

@@ -17,13 +17,13 @@ from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
 from digest.ids import parse_id
 from digest.models import Paper
+from digest.retrying import retry_after_header
 from digest.sources.http import (
     TRANSIENT_EXCEPTIONS,
     Gate,
     is_transient_status,
     one_line,
     public_url,
-    retry_after_s,
 )
 
 ET_ZONE = ZoneInfo("America/New_York")  # arXiv's clock: RSS dates are listing days in US Eastern
@@ -301,7 +301,7 @@ class ArxivClient:
                     continue
                 status = response.status_code
                 if is_transient_status(status):
-                    last, hint = f"HTTP {status}", retry_after_s(response)
+                    last, hint = f"HTTP {status}", retry_after_header(response.headers.get("Retry-After"))
                     continue
                 if status != 200:
                     raise FetchError(f"arXiv export API {public_url(url)} answered HTTP {status}"

@@ -40,15 +40,6 @@ def one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def retry_after_s(response: httpx.Response) -> float | None:
-    """The server's Retry-After hint in seconds, when given as a number."""
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
 class Gate:
     """At most one request per `interval` seconds, one at a time, on an injectable clock."""
 
