@@ -192,10 +192,10 @@ def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Se
     project = tx.safe_url(p.project_page)
     if code:
         stars = f" ⭐ {p.github_stars}" if p.github_stars and code == tx.safe_url(p.github_repo) else ""
-        meta.append((L["code"], f"[{tx.md_link_text(tx.url_label(code))}]({code}){stars}"))
+        meta.append((L["code"], f"[{tx.md_escape(tx.url_label(code))}]({code}){stars}"))
         links.append((L["code"], code))
     if project and project != code:
-        meta.append((L["project"], f"[{tx.md_link_text(tx.url_label(project))}]({project})"))
+        meta.append((L["project"], f"[{tx.md_escape(tx.url_label(project))}]({project})"))
         links.append((L["project"], project))
     links = [(label, u) for label, url in links if (u := tx.safe_url(url))]
     return _Section(
@@ -334,7 +334,7 @@ def _environment(language: str = "zh") -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters.update(link=tx.md_link_text, cell=tx.md_cell, text=tx.md_text, prose=tx.md_block,
+    env.filters.update(link=tx.md_escape, cell=tx.md_escape, text=tx.md_text, prose=tx.md_block,
                        line=tx.md_line, url=lambda u: tx.safe_url(u) or "", label=tx.url_label)
     colon = labels(language)["colon"]
     env.filters["field"] = lambda value, label: _labelled(value, label, colon=colon)
@@ -387,8 +387,3 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def write_digest(path: Path, text: str) -> None:
-    """Write the rendered digest to path atomically."""
-    atomic_write(path, text)

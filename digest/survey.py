@@ -12,7 +12,7 @@ from digest.models import Paper
 from digest.render import atomic_write
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
 from digest.store import Store
-from digest.text import md_escape, md_link_text, safe_url
+from digest.text import md_escape, safe_url
 
 TEMPLATES = ("deep_dive", "analysis")
 
@@ -76,11 +76,11 @@ def render_survey(rows: list[Row], *, language: str = "zh") -> str:
     if notes:
         out += ["", f"## {L['survey_datasets']}", ""]
         for r in notes:
-            out.append(f"### [{md_link_text(' '.join(r.paper.title.split()))}]({r.paper.abs_url})")
+            out.append(f"### [{md_escape(' '.join(r.paper.title.split()))}]({r.paper.abs_url})")
             out.append("")
             for ds in r.tags.datasets:
                 url = safe_url(ds.url or "")
-                name = f"[{md_link_text(ds.name)}]({url})" if url else md_escape(ds.name)
+                name = f"[{md_escape(ds.name)}]({url})" if url else md_escape(ds.name)
                 out.append(f"- {name}{L['colon_sp']}{md_escape(ds.purpose) or '—'}")
             out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -47,16 +47,6 @@ def md_escape(s: object, *, collapse_ws: bool = True) -> str:
     return "\n".join(_line_start(line) for line in text.split("\n"))
 
 
-def md_link_text(s: object) -> str:
-    """Escape text for use inside `[...]` of a link: one line, no brackets or HTML."""
-    return md_escape(s)
-
-
-def md_cell(s: object) -> str:
-    """Escape text for a table cell: one line, pipes escaped."""
-    return md_escape(s)
-
-
 def md_text(s: object) -> str:
     """Escape plain (non-Markdown) text such as an abstract, keeping paragraph breaks."""
     paras = [collapse(p) for p in _BLANKS.split(str(s or ""))]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.models import Announcement, Entry, Paper, Reason, Scored
-from digest.render import PLACEHOLDER, DigestView, PaperResult, atomic_write, render_digest, write_digest
+from digest.render import PLACEHOLDER, DigestView, PaperResult, atomic_write, render_digest
 from digest.schemas import (
     Analysis,
     Comparison,
@@ -297,7 +297,7 @@ def test_latex_in_title_is_cleaned() -> None:
 
 def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path: Path) -> None:
     target = tmp_path / "out" / "nested" / "2025-06-02.md"
-    write_digest(target, "first\n")
+    atomic_write(target, "first\n")
     assert target.read_text(encoding="utf-8") == "first\n"
     atomic_write(target, "第二版\n")
     assert target.read_text(encoding="utf-8") == "第二版\n"

@@ -11,10 +11,8 @@ from digest.text import (
     find_code_url,
     key_findings,
     md_block,
-    md_cell,
     md_escape,
     md_line,
-    md_link_text,
     md_text,
     safe_url,
     split_sentences,
@@ -108,9 +106,9 @@ def test_md_escape_line_starts(raw: str, expected: str) -> None:
     assert md_escape(raw) == expected
 
 
-def test_link_text_and_cell_are_single_line_with_escaped_pipes() -> None:
-    assert md_link_text("a\n\n  b") == "a b"
-    assert md_cell("x | y") == "x \\| y"
+def test_escaped_text_is_single_line_with_escaped_pipes() -> None:
+    assert md_escape("a\n\n  b") == "a b"
+    assert md_escape("x | y") == "x \\| y"
 
 
 def test_md_text_keeps_paragraphs_and_escapes() -> None:
