@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(verbose)
     try:
         cfg = load_config(getattr(args, "config", None))
-        _KEY_ENVS.add(cfg.llm.api_key_env)
+        if cfg.llm.api_key_env:
+            _KEY_ENVS.add(cfg.llm.api_key_env)
         if args.command == "schedule" and cfg.schedule.log_file:
             _setup_logging(verbose, cfg.schedule.log_file)
         return _dispatch(args, cfg)

@@ -10,12 +10,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from digest.errors import ConfigError
 
 CONFIG_ENV = "DIGEST_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
+# The providers digest.llm registers (a test keeps the two in step). Checked here, at load, so a wrong
+# name fails before any network request.
+PROVIDERS = ("gemini", "openai")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -130,7 +133,7 @@ class PriceConfig(_Strict):
 class LLMConfig(_Strict):
     provider: str = "gemini"
     model: str = "gemini-2.5-flash"
-    api_key_env: str = "GEMINI_API_KEY"
+    api_key_env: str | None = "GEMINI_API_KEY"  # None: a keyless endpoint (Ollama, vLLM; provider openai)
     base_url: str | None = None
     rpm: float = Field(default=10, gt=0)
     max_concurrency: int = Field(default=4, ge=1)
@@ -148,6 +151,22 @@ class LLMConfig(_Strict):
     max_calls_per_run: int | None = Field(default=None, ge=1)
     max_cost_usd_per_day: float | None = Field(default=None, gt=0)
     prompts_dir: str | None = None
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, v: str) -> str:
+        if v not in PROVIDERS:
+            raise ValueError(
+                f"unknown provider {v!r} (choose one of: {', '.join(PROVIDERS)}; an OpenAI-compatible endpoint"
+                " such as DeepSeek, Qwen, Ollama or vLLM uses provider: openai with base_url)")
+        return v
+
+    @model_validator(mode="after")
+    def _key_env(self) -> LLMConfig:
+        if self.api_key_env is None and not (self.provider == "openai" and self.base_url):
+            raise ValueError("api_key_env is null (no key), which only suits provider: openai with a base_url;"
+                             " name the environment variable that holds the key")
+        return self
 
 
 class OutputConfig(_Strict):
@@ -190,12 +209,17 @@ class Config(_Strict):
         return ZoneInfo(self.timezone)
 
     def api_key(self) -> str:
-        """The LLM key from the environment variable named by llm.api_key_env ("" when unset)."""
-        return os.environ.get(self.llm.api_key_env, "").strip()
+        """The LLM key from the environment variable named by llm.api_key_env ("" when unset or keyless)."""
+        return os.environ.get(self.llm.api_key_env, "").strip() if self.llm.api_key_env else ""
 
     def llm_configured(self) -> bool:
-        """A key is set, or the endpoint is a keyless OpenAI-compatible server (Ollama, vLLM)."""
-        return bool(self.api_key()) or (self.llm.provider == "openai" and bool(self.llm.base_url))
+        """A key is set, or the endpoint is declared keyless (llm.api_key_env: null)."""
+        return self.llm.api_key_env is None or bool(self.api_key())
+
+    def key_not_set(self) -> str:
+        """The one message for a key variable that is unset."""
+        return (f"the environment variable {self.llm.api_key_env} is not set (llm.api_key_env); "
+                "set it to the API key for LLM analyses")
 
     def hf_categories(self) -> list[str]:
         """Categories an HF-only paper must have one of; [] means any."""

@@ -153,7 +153,7 @@ class Pipeline:
         picks = store.load_selection(date)
         session = self._session(store, date)
         if session is None:
-            raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to retry analyses")
+            raise AuthError(f"{self.cfg.key_not_set()}, then retry")
         if paper_ids:
             known = {pid for pid, _ in picks}
             unknown = [p for p in paper_ids if p not in known]
@@ -195,6 +195,7 @@ class Pipeline:
         provider = self._provider
         if provider is None:
             if not self.cfg.llm_configured():
+                log.warning("%s; writing a metadata-only digest", self.cfg.key_not_set())
                 return None
             provider = build_provider(self.cfg.llm, key or None)
         self.session = Session(self.cfg, provider=provider, store=store, date=date,

@@ -12,7 +12,6 @@ from digest.config import Config
 from digest.errors import InvalidOutput, QuotaExhausted
 from digest.jobs import analysis_job
 from digest.llm.base import Generation
-from digest.llm.fake import FakeLLM
 from digest.llm.ratelimit import Limiter
 from digest.models import Entry, Paper
 from digest.prompts import prompts_dir
@@ -20,6 +19,7 @@ from digest.schemas import Analysis
 from digest.store import Store
 from digest.validate import check_text, unverified_figures, validate
 from tests.fakes.answers import analysis
+from tests.fakes.fake_llm import FakeLLM
 
 DAY = dt.date(2025, 6, 2)
 ABSTRACT = ("We propose FastSR, a super-resolution network. It improves PSNR by 0.35 dB on Set5 and runs "

@@ -10,10 +10,10 @@ from digest.config import LLMConfig
 from digest.errors import AuthError, BadRequest, QuotaExhausted, RateLimited, TransientError
 from digest.llm import build_provider
 from digest.llm.base import Generation, Usage
-from digest.llm.fake import FakeLLM, example_text
 from digest.llm.policy import CallRecord, backoff_delay, call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.schemas import Analysis, Rerank
+from tests.fakes.fake_llm import FakeLLM, example_text
 from tests.fakes.llm_server import FakeLLMServer, Reply
 
 KEY = "AIzaSyFAKE-policy-key-0123456789abcd"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 # Importing the modules registers their providers; google-genai itself loads only when a Gemini
 # provider is built.
-from digest.llm import fake, gemini, openai_compat  # noqa: F401
+from digest.llm import gemini, openai_compat  # noqa: F401
 from digest.llm.base import Attachment, Generation, Provider, Usage, get_factory, provider_names, register
 
 if TYPE_CHECKING:
@@ -16,13 +16,5 @@ __all__ = ["Attachment", "Generation", "Provider", "Usage", "build_provider", "p
 
 
 def build_provider(cfg: LLMConfig, api_key: str | None) -> Provider:
-    """The provider named by cfg.provider; ConfigError for an unknown name."""
-    from digest.errors import ConfigError
-
-    try:
-        factory = get_factory(cfg.provider)
-    except KeyError:
-        raise ConfigError(
-            f"llm.provider: unknown provider {cfg.provider!r} (choose one of: {', '.join(provider_names())})"
-        ) from None
-    return factory(cfg, api_key)
+    """The provider named by cfg.provider (the config checked the name at load)."""
+    return get_factory(cfg.provider)(cfg, api_key)

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from digest.llm.fake import example_json
+from tests.fakes.fake_llm import example_json
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 _GEMINI_PATH = re.compile(r"^/(?P<ver>v1[a-z0-9]*)/models/(?P<model>[^/:]+):generateContent$")

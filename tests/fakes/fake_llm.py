@@ -1,4 +1,4 @@
-"""A scriptable in-process provider for tests, and placeholder answers built from a schema."""
+"""A scriptable in-process provider for tests (passed in, never selectable by config), and placeholder answers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from digest.llm.base import Attachment, Generation, Usage, register
+from digest.llm.base import Attachment, Generation, Usage
 
 # What a responder may return: raw text, a full Generation, or (raise) an LLMError.
 Responder = Callable[[str, "type[BaseModel] | None", "list[Attachment]"], "str | Generation"]
@@ -120,8 +120,3 @@ class FakeLLM:
         """How many times generate() was called."""
         with self._lock:
             return len(self.calls)
-
-
-@register("fake")
-def _build_fake(cfg: Any, api_key: str | None = None) -> FakeLLM:
-    return FakeLLM(model=getattr(cfg, "model", "fake-model"))
