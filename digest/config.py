@@ -121,7 +121,7 @@ class SelectionConfig(_Strict):
     analyze: int = Field(default=10, ge=0)
     deep_dive: int = Field(default=2, ge=0)
     min_score: float = Field(default=0.0, ge=0, le=100)
-    always_include_hf_top: int = Field(default=0, ge=0)
+    always_include_hf_top: int = Field(default=1, ge=0)
     prefer_interest_matches: bool = True
 
 

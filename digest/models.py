@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -80,6 +80,18 @@ class Scored(BaseModel):
     id: str
     score: float
     reasons: list[Reason] = Field(default_factory=list)
+
+
+# Why a paper is among the analysed ones: it matched an interest (picked first), its score, it was the
+# day's top HF paper (selection.always_include_hf_top), or the reader asked for it (`digest analyze`).
+PickReason = Literal["interest", "score", "hf_top", "asked"]
+
+
+class Pick(NamedTuple):
+    """A paper chosen for analysis and why it was chosen."""
+
+    id: str
+    reason: PickReason
 
 
 class DayPapers(BaseModel):

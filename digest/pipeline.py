@@ -138,8 +138,8 @@ class Pipeline:
         session = self._session(store, date)
         scored = self._score(day, session)
         store.save_scores(date, scored)
-        picks = self._select(day, scored)
-        store.save_selection(date, picks)
+        picks, reasons = self._select(day, scored)
+        store.save_selection(date, picks, reasons)
         store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
                            | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
         if session is not None:
@@ -228,10 +228,11 @@ class Pipeline:
                                                    self.cfg.scoring, language=self.cfg.language)
         return sorted(merged.values(), key=lambda s: (-s.score, s.id))
 
-    def _select(self, day: DayPapers, scored: list[Scored]) -> list[tuple[str, str]]:
-        ids = select(day.entries, scored, self.cfg.selection)
-        deep = set(deep_dive_ids(ids, self.cfg.selection.deep_dive))
-        return [(pid, "deep_dive" if pid in deep else "analysis") for pid in ids]
+    def _select(self, day: DayPapers, scored: list[Scored]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        chosen = select(day.entries, scored, self.cfg.selection)
+        deep = set(deep_dive_ids([p.id for p in chosen], self.cfg.selection.deep_dive))
+        picks = [(p.id, "deep_dive" if p.id in deep else "analysis") for p in chosen]
+        return picks, {p.id: p.reason for p in chosen}
 
     def _analyse(self, session: Session, day: DayPapers, picks: list[tuple[str, str]], *, force: bool,
                  all_picks: list[tuple[str, str]] | None = None) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from digest.config import ScoringConfig, SelectionConfig
-from digest.models import Entry, Paper, Reason, Scored
+from digest.models import Entry, Paper, Pick, PickReason, Reason, Scored
 
 # Reader-facing reason texts by language (`language` in config); the kind, not the text, is what code reads.
 REASON_TEXT: dict[str, dict[str, str]] = {
@@ -335,21 +335,21 @@ def rerank_batches(ranked_ids: Sequence[str], top: int, size: int = 40) -> list[
     return out
 
 
-def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionConfig) -> list[str]:
-    """Ids to analyse, best score first.
+def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionConfig) -> list[Pick]:
+    """Papers to analyse with why each was picked, best score first.
 
     HF's top `always_include_hf_top` papers by upvotes take their slots first, whatever their score;
-    the rest of the `analyze` budget goes to the best papers scoring at least `min_score`.
-    The budget is a hard limit: with always_include_hf_top > analyze only `analyze` HF papers are taken.
+    the rest of the `analyze` budget goes to the best papers scoring at least `min_score` (interest
+    matches first when `prefer_interest_matches`). The budget is a hard limit, HF picks included.
     """
     by_id = {s.id: s for s in scored}
     budget = sel.analyze
-    chosen: list[str] = []
+    chosen: dict[str, PickReason] = {}
     if sel.always_include_hf_top and budget:
         hf = [e.paper for e in entries if e.paper.hf_upvotes is not None and e.paper.id in by_id]
         hf.sort(key=lambda p: (-(p.hf_upvotes or 0), -by_id[p.id].score, p.id))
-        chosen = list(dict.fromkeys(p.id for p in hf))[: min(sel.always_include_hf_top, budget)]
-    taken = set(chosen)
+        for pid in list(dict.fromkeys(p.id for p in hf))[: min(sel.always_include_hf_top, budget)]:
+            chosen[pid] = "hf_top"
     ranked = sorted(scored, key=lambda s: (-s.score, s.id))
     if sel.prefer_interest_matches:
         # The reader named what they read: papers matching an interest go first, the rest fill the gaps.
@@ -357,10 +357,9 @@ def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionCon
     for s in ranked:
         if len(chosen) >= budget:
             break
-        if s.id not in taken and s.score >= sel.min_score:
-            chosen.append(s.id)
-            taken.add(s.id)
-    return sorted(chosen, key=lambda i: (-by_id[i].score, i))
+        if s.id not in chosen and s.score >= sel.min_score:
+            chosen[s.id] = "interest" if sel.prefer_interest_matches and matches_interest(s) else "score"
+    return [Pick(pid, chosen[pid]) for pid in sorted(chosen, key=lambda i: (-by_id[i].score, i))]
 
 
 def matches_interest(scored: Scored) -> bool:

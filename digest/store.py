@@ -65,6 +65,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (id, version));
     ALTER TABLE day_papers ADD COLUMN data TEXT;
     """,
+    # 4: why each paper was picked for analysis (models.PickReason; NULL for selections made before)
+    """
+    ALTER TABLE selections ADD COLUMN reason TEXT;
+    """,
 ]
 
 
@@ -202,18 +206,25 @@ class Store:
             for r in self._q("SELECT * FROM scores WHERE date = ?", (date.isoformat(),))
         }
 
-    def save_selection(self, date: dt.date, picks: list[tuple[str, str]]) -> None:
-        """Replace the selection of a date: (paper id, template) in rank order."""
+    def save_selection(self, date: dt.date, picks: list[tuple[str, str]],
+                       reasons: dict[str, str] | None = None) -> None:
+        """Replace the selection of a date: (paper id, template) in rank order, with why each was picked."""
         d = date.isoformat()
+        why = reasons or {}
         with self.tx() as db:
             db.execute("DELETE FROM selections WHERE date = ?", (d,))
-            db.executemany("INSERT INTO selections VALUES (?, ?, ?, ?)",
-                           [(d, pid, rank, tpl) for rank, (pid, tpl) in enumerate(picks)])
+            db.executemany("INSERT INTO selections (date, paper_id, rank, template, reason) VALUES (?, ?, ?, ?, ?)",
+                           [(d, pid, rank, tpl, why.get(pid)) for rank, (pid, tpl) in enumerate(picks)])
 
     def load_selection(self, date: dt.date) -> list[tuple[str, str]]:
         """(paper id, template) in rank order."""
         return [(r["paper_id"], r["template"]) for r in
                 self._q("SELECT * FROM selections WHERE date = ? ORDER BY rank", (date.isoformat(),))]
+
+    def selection_reasons(self, date: dt.date) -> dict[str, str | None]:
+        """Why each selected paper of a date was picked (models.PickReason), in rank order; None if unknown."""
+        return {r["paper_id"]: r["reason"] for r in
+                self._q("SELECT paper_id, reason FROM selections WHERE date = ? ORDER BY rank", (date.isoformat(),))}
 
     # -- tasks, cache, call log ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import ScoringConfig, ScoringWeights, SelectionConfig
-from digest.models import Entry, Paper, Scored
+from digest.models import Entry, Paper, Reason, Scored
 from digest.score import (
     apply_rerank,
     code_kind,
@@ -330,10 +330,15 @@ def sel_fixture() -> tuple[list[Entry], list[Scored]]:
     return entries, scored
 
 
+def ids(picks: list) -> list[str]:
+    return [p.id for p in picks]
+
+
 def test_select_top_n_with_min_score() -> None:
     entries, scored = sel_fixture()
-    assert select(entries, scored, SelectionConfig(analyze=2)) == ["a", "b"]
-    assert select(entries, scored, SelectionConfig(analyze=10, min_score=25)) == ["a", "b", "c", "d"]
+    assert ids(select(entries, scored, SelectionConfig(analyze=2, always_include_hf_top=0))) == ["a", "b"]
+    got = select(entries, scored, SelectionConfig(analyze=10, min_score=25, always_include_hf_top=0))
+    assert ids(got) == ["a", "b", "c", "d"]
     assert select(entries, scored, SelectionConfig(analyze=0)) == []
 
 
@@ -341,11 +346,28 @@ def test_select_always_includes_hf_top_within_budget() -> None:
     entries, scored = sel_fixture()
     # e (50 upvotes, score 20, below min_score) takes a slot first; the rest go by score
     got = select(entries, scored, SelectionConfig(analyze=3, min_score=50, always_include_hf_top=1))
-    assert got == ["a", "b", "e"]
+    assert ids(got) == ["a", "b", "e"]
     got2 = select(entries, scored, SelectionConfig(analyze=3, always_include_hf_top=2))
-    assert got2 == ["a", "e", "f"]
+    assert ids(got2) == ["a", "e", "f"]
     # the budget is a hard limit
-    assert select(entries, scored, SelectionConfig(analyze=1, always_include_hf_top=3)) == ["e"]
+    assert ids(select(entries, scored, SelectionConfig(analyze=1, always_include_hf_top=3))) == ["e"]
+
+
+def test_hf_top_is_included_by_default() -> None:
+    entries, scored = sel_fixture()
+    assert SelectionConfig().always_include_hf_top == 1
+    assert "e" in ids(select(entries, scored, SelectionConfig(analyze=3)))
+
+
+def test_select_records_why_each_paper_was_picked() -> None:
+    entries, scored = sel_fixture()
+    interest = Reason(points=6, text="兴趣: x (标题) +6", kind="interest")
+    scored = [s.model_copy(update={"reasons": [interest]}) if s.id == "c" else s for s in scored]
+    picks = select(entries, scored, SelectionConfig(analyze=3, always_include_hf_top=1))
+    assert [(p.id, p.reason) for p in picks] == [("a", "score"), ("c", "interest"), ("e", "hf_top")]
+    plain = select(entries, scored, SelectionConfig(analyze=2, always_include_hf_top=0,
+                                                    prefer_interest_matches=False))
+    assert [(p.id, p.reason) for p in plain] == [("a", "score"), ("b", "score")]
 
 
 def test_deep_dive_ids_are_the_first_n() -> None:
@@ -371,9 +393,13 @@ def test_interest_matches_are_selected_before_hot_off_topic_papers():
                               categories=["cs.CV"], primary_category="cs.CV"))
     scored = score_all([hot, match], cfg, categories=["cs.CV"])
     assert scored[0].id == "2506.00001"  # the hot paper scores higher
-    assert select([hot, match], scored, SelectionConfig(analyze=1)) == ["2506.00002"]
-    assert select([hot, match], scored, SelectionConfig(analyze=1, prefer_interest_matches=False)) == ["2506.00001"]
-    assert select([hot, match], scored, SelectionConfig(analyze=2)) == ["2506.00001", "2506.00002"]
+    no_hf = {"always_include_hf_top": 0}
+    assert ids(select([hot, match], scored, SelectionConfig(analyze=1, **no_hf))) == ["2506.00002"]
+    assert ids(select([hot, match], scored, SelectionConfig(analyze=1, prefer_interest_matches=False,
+                                                              **no_hf))) == ["2506.00001"]
+    assert ids(select([hot, match], scored, SelectionConfig(analyze=2))) == ["2506.00001", "2506.00002"]
+    # by default the hot paper, HF's top of the day, keeps one slot whatever the interests
+    assert select([hot, match], scored, SelectionConfig(analyze=1)) == [("2506.00001", "hf_top")]
 
 
 def test_reasons_follow_the_language_and_code_reads_their_kind():
@@ -391,6 +417,6 @@ def test_reasons_follow_the_language_and_code_reads_their_kind():
     assert "兴趣: super-resolution (标题) +5" in [r.text for r in zh.reasons]
     assert "interest: super-resolution (title) +5" in [r.text for r in en.reasons]
     assert "HF 🔥 7 upvotes" in " ".join(r.text for r in en.reasons)
-    assert matches_interest(en) and select([e], [en], SelectionConfig(analyze=1)) == ["2506.00009"]
+    assert matches_interest(en) and ids(select([e], [en], SelectionConfig(analyze=1))) == ["2506.00009"]
     reranked = apply_rerank(apply_rerank(en, 8, "close", cfg, language="en"), 4, "less", cfg, language="en")
     assert [r.text for r in reranked.reasons if r.kind == "rerank"] == ["LLM relevance 4/10: less +12"]
