@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from digest.config import Config, load_config
+from digest.config import CONFIG_ENV, DEFAULT_CONFIG, Config, load_config
 from digest.errors import ConfigError, DigestError
 
 log = logging.getLogger("digest")
@@ -83,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(verbose)
     try:
         cfg = load_config(getattr(args, "config", None))
+        if cfg.source is None:
+            print(f"digest: no config file (./{DEFAULT_CONFIG} not found, ${CONFIG_ENV} unset): using the built-in "
+                  f"defaults; output goes to {cfg.output.dir} (pass --config PATH)", file=sys.stderr)
         if cfg.llm.api_key_env:
             _KEY_ENVS.add(cfg.llm.api_key_env)
         if args.command == "schedule" and cfg.schedule.log_file:

@@ -10,7 +10,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from digest.errors import ConfigError
 
@@ -202,6 +210,12 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     _tz = field_validator("timezone")(_check_tz)
+    _source: Path | None = PrivateAttr(default=None)  # the file it was loaded from (None: built-in defaults)
+
+    @property
+    def source(self) -> Path | None:
+        """The config file this was loaded from, or None for the built-in defaults."""
+        return self._source
 
     @property
     def tz(self) -> ZoneInfo:
@@ -235,11 +249,28 @@ def resolve_path(path: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else Path(DEFAULT_CONFIG)
 
 
+def _anchored(value: str | None, base: Path) -> str | None:
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+def _anchor_paths(cfg: Config, base: Path) -> Config:
+    """store.path, output.dir, llm.prompts_dir and schedule.log_file made absolute against base."""
+    cfg.store.path = _anchored(cfg.store.path, base) or cfg.store.path
+    cfg.output.dir = _anchored(cfg.output.dir, base) or cfg.output.dir
+    cfg.llm.prompts_dir = _anchored(cfg.llm.prompts_dir, base)
+    cfg.schedule.log_file = _anchored(cfg.schedule.log_file, base)
+    return cfg
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load and validate the config file; raise ConfigError naming the file and key path."""
+    """Load and validate the config file, its relative paths anchored at its directory; ConfigError if bad."""
     file = resolve_path(path)
     if not file.exists() and not path and not os.environ.get(CONFIG_ENV):
-        return Config()  # no ./config.yaml and none named: the documented defaults
+        # No ./config.yaml and none named: the documented defaults, paths under the working directory.
+        return _anchor_paths(Config(), Path.cwd())
     if not file.exists():
         raise ConfigError(f"{file}: config file not found (pass --config PATH or set ${CONFIG_ENV})")
     try:
@@ -255,7 +286,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: top level must be a mapping of keys, got {type(data).__name__}")
     try:
-        return Config.model_validate(data)
+        cfg = Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
@@ -265,3 +296,5 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         msg = msg.removeprefix("Value error, ")
         more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
         raise ConfigError(f"{file}: {key}: {msg}{more}") from exc
+    cfg._source = file.resolve()
+    return _anchor_paths(cfg, cfg._source.parent)
