@@ -38,7 +38,8 @@ class Job:
     verify_against: str | None = None  # text the answer's figures must come from (the abstract)
     meta: dict[str, Any] = field(default_factory=dict)
     force: bool = False  # ignore the cache
-    check: Callable[[BaseModel], None] | None = None  # extra validation; raises InvalidOutput
+    # Extra validation: raises InvalidOutput (re-ask), may tidy the result in place and return warnings.
+    check: Callable[[BaseModel], list[str] | None] | None = None
     attachment_tag: str = ""  # stands for the attachments in the cache key (e.g. "2506.01234v1.pdf")
     load_attachments: Callable[[], list[Attachment] | None] | None = None  # only on a cache miss
     fallback: Job | None = None  # used when load_attachments gives None
@@ -240,13 +241,11 @@ class Session:
                 raise _Failed(exc.kind, _short(str(exc)), last_raw) from exc
             try:
                 result = validate(gen, job.schema, language=self.cfg.language)
-                if job.check is not None:
-                    job.check(result)
+                warnings = list(job.check(result) or []) if job.check is not None else []
             except InvalidOutput as exc:
                 reason, last_msg, last_raw = str(exc), str(exc), gen.text
                 log.info("%s %s: re-asking (%s)", job.template, job.key, reason)
                 continue
-            warnings: list[str] = []
             if job.verify_against is not None:
                 figures = unverified_figures(result, job.verify_against)
                 if figures and not figures_reasked and task.attempts < max_attempts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,12 +11,15 @@ from pydantic import BaseModel
 from digest.analyze import Job
 from digest.config import Config
 from digest.errors import InvalidOutput
+from digest.ids import try_normalise_id
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
 from digest.prompts import render_prompt
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary, Rerank
 
 SUMMARY_TEMPLATE = "executive_summary"
+DROPPED_PICK = "dropped_pick: "
+log = logging.getLogger("digest.jobs")
 
 
 def summary_key(date: str) -> str:
@@ -96,11 +100,23 @@ def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, p
     prompt = render_prompt("executive_summary", directory=prompts, date=date, papers=items,
                            interests=interests_text(cfg))
 
-    def check(result: BaseModel) -> None:
+    def check(result: BaseModel) -> list[str]:
+        # Picks are compared as ids (arXiv:ID, IDv2 name a listed paper) and stored normalised; a pick
+        # naming no listed paper is dropped with a warning rather than costing the summary a re-ask.
         assert isinstance(result, ExecutiveSummary)
-        unknown = [pk.paper_id for pk in result.picks if pk.paper_id not in ids]
-        if unknown:
-            raise InvalidOutput(f"picks name paper ids that are not in the list: {', '.join(unknown)}")
+        kept, dropped = [], []
+        for pick in result.picks:
+            pid = try_normalise_id(pick.paper_id)
+            if pid not in ids:
+                dropped.append(pick.paper_id)
+            elif pid not in {k.paper_id for k in kept}:  # the same paper twice adds nothing
+                kept.append(pick.model_copy(update={"paper_id": pid}))
+        if not kept:  # nothing left to recommend: the section would be empty, so ask again
+            raise InvalidOutput(f"picks must name paper ids from the list; none did: {', '.join(dropped)}")
+        result.picks = kept
+        for pid in dropped:
+            log.warning("executive summary of %s: dropped a pick naming no listed paper: %s", date, pid)
+        return [f"{DROPPED_PICK}{pid}" for pid in dropped]
 
     return Job(key=summary_key(date), template=SUMMARY_TEMPLATE, prompt=prompt, schema=ExecutiveSummary, check=check)
 
@@ -116,6 +132,8 @@ def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> J
         # A dropped or repeated id is tolerated (the merge keeps the cheap score / the first judgement),
         # so the rerank stays within ceil(M/40) calls; a reply missing most ids is re-asked.
         assert isinstance(result, Rerank)
+        for item in result.items:  # "arXiv:ID" and "IDv2" judge the listed paper
+            item.id = try_normalise_id(item.id) or item.id
         missing = sorted(set(ids) - {it.id for it in result.items})
         if len(missing) > len(ids) // 2:
             raise InvalidOutput(f"every id must appear exactly once; {len(missing)} of {len(ids)} ids are "

@@ -44,6 +44,9 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
                 failures.append({"paper": pid, "template": tpl, "kind": t.error_kind, "attempts": t.attempts,
                                  "last_error": (t.last_error or "")[:200]})
         summary_task = tasks.get((summary_key(date.isoformat()), SUMMARY_TEMPLATE))
+        ok = summary_task is not None and summary_task.status == "ok"
+        cached = store.cache_latest(summary_key(date.isoformat()), SUMMARY_TEMPLATE) if ok else None
+        warnings += [{"paper": "summary", "warning": w} for w in (cached[1].get("warnings") or [])] if cached else []
         summary = summary_task.status if summary_task else ("pending" if picks and tasks else "none")
         stats = store.call_stats(date)
         llm = dict(stats, est_cost_usd=round(estimate_cost(stats, cfg), 6), model=cfg.llm.model)
