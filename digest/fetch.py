@@ -16,6 +16,14 @@ from digest.sources.hf import HFPaper, fetch_hf, parse_hf
 from digest.sources.http import one_line
 
 RSS_TYPES = ("new", "cross")  # replacements are old papers: never part of a day's digest
+# A search finding less than this share of what the RSS feed or a stored copy lists is still being
+# indexed: arXiv's search lags the announcement by hours on some days, while the feed is complete at
+# release. Half leaves room for the feed's cross-lists of older papers, which the window search misses.
+INDEXED_SHARE = 0.5
+
+
+class SearchLagging(FetchError):
+    """arXiv's search does not list the announcement (yet): nothing is stored, a later run fetches again."""
 
 
 def _entry(paper: Paper, categories: list[str], **fields: object) -> Entry:
@@ -47,21 +55,28 @@ def _rss_items(arxiv: ArxivClient, category: str, listing_date: dt.date) -> list
     return [i for i in feed.items if i.announce_type in RSS_TYPES]
 
 
-def _announced(cfg: Config, announcement: Announcement, arxiv: ArxivClient) -> tuple[dict[str, Entry], bool]:
-    """The announcement's entries by id (export API, completed from RSS) and whether RSS was used."""
+def _announced(cfg: Config, day: dt.date, announcement: Announcement, arxiv: ArxivClient, *, stored: int
+               ) -> tuple[dict[str, Entry], bool]:
+    """The announcement's entries by id (export API, completed from RSS) and whether RSS was used.
+
+    Raises SearchLagging when the search finds nothing or far fewer papers than the feed or the stored copy.
+    """
     cats = list(cfg.sources.arxiv.categories)
     entries: dict[str, Entry] = {}
     for cat in cats:
         for paper in arxiv.search_window(cat, announcement.window_start, announcement.window_end):
             entries.setdefault(paper.id, _entry(paper, cats))
+    searched = len(entries)
 
     rss_used = False
+    listed: set[str] = set()
     missing: dict[str, RssItem] = {}
     for cat in cats:
         items = _rss_items(arxiv, cat, announcement.listing_date)
         if items is None:
             continue
         rss_used = True
+        listed.update(i.id for i in items)
         for item in items:
             # With several categories a paper is "new" in one feed and "cross" in another: new wins.
             if item.id in entries:
@@ -69,6 +84,7 @@ def _announced(cfg: Config, announcement: Announcement, arxiv: ArxivClient) -> t
                     entries[item.id].announce_type = item.announce_type
             elif item.id not in missing or item.announce_type == "new":
                 missing[item.id] = item
+    _check_indexed(day, searched, rss=len(listed) if rss_used else None, stored=stored)
     found, _ = _hydrate(arxiv, list(missing))  # on failure the feed's own fields are enough
     for paper_id, item in missing.items():
         paper = found.get(paper_id) or item.to_paper()
@@ -77,6 +93,21 @@ def _announced(cfg: Config, announcement: Announcement, arxiv: ArxivClient) -> t
     if not cfg.sources.arxiv.include_cross_lists:
         entries = {k: e for k, e in entries.items() if not e.cross_list}
     return entries, rss_used
+
+
+def _check_indexed(digest_date: dt.date, searched: int, *, rss: int | None, stored: int) -> None:
+    """Raise SearchLagging unless the search found at least INDEXED_SHARE of what the feed or store list."""
+    if searched == 0 and rss != 0:  # an empty feed for the listing date is a day without announcement
+        raise SearchLagging(f"arXiv's search returned 0 papers for the announcement of {digest_date}; "
+                            "its index may lag; try again later")
+    others = [(n, what) for n, what in ((rss or 0, "arXiv's RSS feed lists"),
+                                        (stored, f"the stored copy of {digest_date} lists")) if n]
+    if not others:
+        return
+    expected, what = max(others)
+    if searched < INDEXED_SHARE * expected:
+        raise SearchLagging(f"arXiv's search returned {searched} papers for the announcement of {digest_date} "
+                            f"but {what} {expected}; its index may lag; try again later")
 
 
 def _hf_list(cfg: Config, day: dt.date, http: httpx.Client, arxiv: ArxivClient
@@ -98,13 +129,42 @@ def _matches(paper: Paper, wanted: list[str]) -> bool:
 
 
 def collect_day(cfg: Config, day: dt.date, announcement: Announcement | None, *, arxiv: ArxivClient,
-                http: httpx.Client) -> DayPapers:
-    """Every paper of digest date `day`: announced arXiv papers, then HuggingFace-only ones."""
+                http: httpx.Client, stored: DayPapers | None = None) -> DayPapers:
+    """Every paper of digest date `day`: announced arXiv papers, then HuggingFace-only ones.
+
+    A stored copy of the day is only ever added to: its papers stay, and a search that finds far
+    fewer than it lists raises SearchLagging (see _check_indexed).
+    """
     entries: dict[str, Entry] = {}
     rss_used = False
     if announcement is not None:
-        entries, rss_used = _announced(cfg, announcement, arxiv)
+        known = sum(e.source == "arxiv" for e in stored.entries) if stored else 0
+        entries, rss_used = _announced(cfg, day, announcement, arxiv, stored=known)
+    for entry in stored.entries if stored else []:
+        if entry.source == "arxiv":  # merged before HF so that HF enriches them too
+            entries.setdefault(entry.paper.id, entry.model_copy(deep=True))
+    fresh = _with_hf(cfg, day, announcement, entries, arxiv=arxiv, http=http, rss_used=rss_used)
+    return add_entries(fresh, stored.entries) if stored else fresh
 
+
+def add_hf(cfg: Config, stored: DayPapers, *, arxiv: ArxivClient, http: httpx.Client) -> DayPapers:
+    """The stored day with HuggingFace's list merged in (upvotes, links, HF-only papers); arXiv not searched."""
+    entries = {e.paper.id: e.model_copy(deep=True) for e in stored.entries if e.source == "arxiv"}
+    merged = _with_hf(cfg, stored.date, stored.announcement, entries, arxiv=arxiv, http=http,
+                      rss_used=stored.rss_used)
+    return add_entries(merged, stored.entries)
+
+
+def add_entries(day: DayPapers, extra: list[Entry]) -> DayPapers:
+    """`day` plus the entries of `extra` it does not list yet, in digest order."""
+    have = {e.paper.id for e in day.entries}
+    entries = _ordered([*day.entries, *(e for e in extra if e.paper.id not in have)])
+    return day.model_copy(update={"entries": entries})
+
+
+def _with_hf(cfg: Config, day: dt.date, announcement: Announcement | None, entries: dict[str, Entry], *,
+             arxiv: ArxivClient, http: httpx.Client, rss_used: bool) -> DayPapers:
+    """The day's announced entries enriched by HuggingFace's list, plus HF-only papers, in digest order."""
     hf_papers, hf_status, hf_error = _hf_list(cfg, day, http, arxiv)
     outsiders: list[HFPaper] = []
     for hf in hf_papers:
@@ -126,9 +186,13 @@ def collect_day(cfg: Config, day: dt.date, announcement: Announcement | None, *,
         paper = base.model_copy(update=hf.extras()) if base is not None else hf.to_paper()
         if _matches(paper, wanted):  # unknown categories (lookup failed) pass only when any category is wanted
             hf_only.append(_entry(paper, cats, source="huggingface", on_hf=True))
+    return DayPapers(date=day, announcement=announcement, entries=_ordered([*entries.values(), *hf_only]),
+                     hf_status=hf_status, hf_error=hf_error, rss_used=rss_used)
 
-    announced = sorted(entries.values(), key=lambda e: id_sort_key(e.paper.id))
-    hf_only.sort(key=lambda e: (-(e.paper.hf_upvotes or 0), id_sort_key(e.paper.id)))
-    ordered = [e for e in announced if not e.cross_list] + [e for e in announced if e.cross_list] + hf_only
-    return DayPapers(date=day, announcement=announcement, entries=ordered, hf_status=hf_status,
-                     hf_error=hf_error, rss_used=rss_used)
+
+def _ordered(entries: list[Entry]) -> list[Entry]:
+    """New submissions in id order, then cross-lists, then HF-only papers by upvotes."""
+    announced = sorted((e for e in entries if e.source == "arxiv"), key=lambda e: id_sort_key(e.paper.id))
+    hf_only = sorted((e for e in entries if e.source != "arxiv"),
+                     key=lambda e: (-(e.paper.hf_upvotes or 0), id_sort_key(e.paper.id)))
+    return [e for e in announced if not e.cross_list] + [e for e in announced if e.cross_list] + hf_only

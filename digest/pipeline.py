@@ -16,7 +16,7 @@ from digest.analyze import Outcome, Session
 from digest.calendar import announcement_for
 from digest.config import Config
 from digest.errors import AuthError, ConfigError, DigestError
-from digest.fetch import collect_day
+from digest.fetch import SearchLagging, add_hf, collect_day
 from digest.fulltext import PdfFetcher
 from digest.jobs import SUMMARY_TEMPLATE, analysis_job, deep_dive_job, rerank_job, summary_job, summary_key
 from digest.llm import build_provider
@@ -122,23 +122,32 @@ class Pipeline:
                                      message=report.message)
 
     def _run(self, store: Store, date: dt.date, *, refresh: bool, refresh_analyses: bool) -> RunReport:
-        day = None if refresh else store.load_day(date)
+        stored = store.load_day(date)
+        day = None if refresh else stored
+        refetched = False
         if day is not None and day.hf_status == "unavailable" and self.cfg.sources.huggingface.enabled:
             day = self._refetch_for_hf(store, date, day)
+            refetched = day is not stored
         if day is None:
             try:
-                day = self._fetch(date)
+                day = self._fetch(date, stored=stored)  # a lagging search raises: the stored day stays
             except NotYetAnnounced as exc:
                 return RunReport(date, "nothing", f"{exc}: no digest written")
             if day.announcement is None and not day.entries:
                 return RunReport(date, "nothing", _nothing_message(date, day))
             store.save_day(day)
-        if day.announcement is None and not day.entries:
-            return RunReport(date, "nothing", _nothing_message(date, day))
         session = self._session(store, date)
         scored = self._score(day, session)
         store.save_scores(date, scored)
         picks, reasons = self._select(day, scored)
+        if refetched:  # HF's upvotes move scores, but a re-fetch never drops or redoes an answer already made
+            done = {pid: tpl for pid, tpl in store.load_selection(date)
+                    if stored_answer(store, date, pid, tpl) is not None}
+            earlier = store.selection_reasons(date)
+            picks = [(pid, done.get(pid, tpl)) for pid, tpl in picks]
+            kept = [(pid, tpl) for pid, tpl in done.items() if pid not in {p for p, _ in picks}]
+            picks += kept
+            reasons.update({pid: why for pid, _ in kept if (why := earlier.get(pid))})
         store.save_selection(date, picks, reasons)
         store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
                            | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
@@ -166,9 +175,12 @@ class Pipeline:
         return self._render(store, date)
 
     def _refetch_for_hf(self, store: Store, date: dt.date, stored: DayPapers) -> DayPapers:
-        """HuggingFace was down when the day was fetched: try again, keeping the stored day if that fails."""
+        """HuggingFace was down when the day was fetched: add its list to the stored day, never dropping papers."""
         try:
-            day = self._fetch(date)
+            day = self._fetch(date, stored=stored)
+        except SearchLagging as exc:
+            log.warning("%s; keeping the stored arXiv papers and adding HuggingFace's list", exc)
+            day = add_hf(self.cfg, stored, arxiv=self.arxiv, http=self.http)
         except (DigestError, NotYetAnnounced) as exc:
             log.warning("could not fetch %s again for HuggingFace (%s); keeping the stored papers", date, exc)
             return stored
@@ -177,13 +189,13 @@ class Pipeline:
         store.save_day(day)
         return day
 
-    def _fetch(self, date: dt.date) -> DayPapers:
+    def _fetch(self, date: dt.date, *, stored: DayPapers | None = None) -> DayPapers:
         ann = announcement_for(date, self.cfg)
         if ann is not None and ann.released > dt.datetime.now(dt.UTC):
             raise NotYetAnnounced(
                 f"the arXiv announcement for {date} is released at {ann.released:%Y-%m-%d %H:%M %Z} "
                 f"({ann.released.astimezone(self.cfg.tz):%Y-%m-%d %H:%M} {self.cfg.timezone}); run after that")
-        day = collect_day(self.cfg, date, ann, arxiv=self.arxiv, http=self.http)
+        day = collect_day(self.cfg, date, ann, arxiv=self.arxiv, http=self.http, stored=stored)
         if day.hf_status == "unavailable":
             log.warning("HuggingFace daily papers unavailable (%s); the digest has arXiv papers only", day.hf_error)
         elif day.hf_error:

@@ -189,6 +189,7 @@ class FakeServices:
     api_faults: list[object] = field(default_factory=list)  # per API request: status, "connect", "empty"
     id_list_status: int | None = None  # answer every id_list request with this status
     hf_status: int | None = None  # answer every HF request with this status
+    indexed: int | None = None  # the search index lags: a window search finds at most this many papers
     style: str = "root"
     log: list[Request] = field(default_factory=list)
 
@@ -227,6 +228,8 @@ class FakeServices:
             found = sorted((r for r in self.records if cat in r["categories"]
                             and low <= r["published"].astimezone(dt.UTC).strftime("%Y%m%d%H%M") <= high),
                            key=lambda r: r["published"])
+            if self.indexed is not None:
+                found = found[:self.indexed]
         start, size = int(params.get("start", 0)), int(params.get("max_results", 10))
         page = [] if fault == "empty" else found[start:start + size]
         return httpx.Response(200, text=atom_feed(page, total=len(found), start=start, per_page=size,

@@ -43,11 +43,12 @@ def _cfg(*, arxiv: dict | None = None, hf: dict | None = None) -> Config:
 
 
 def _run(services: FakeServices, cfg: Config | None = None, *, announcement: object = ANNOUNCEMENT,
-         day: dt.date = DAY, real_http: bool = False) -> DayPapers:
+         day: dt.date = DAY, real_http: bool = False, stored: DayPapers | None = None) -> DayPapers:
     cfg = cfg or _cfg()
     with (httpx.Client(trust_env=False) if real_http else services.client()) as http:
         arxiv = ArxivClient(cfg.sources.arxiv, http, sleep=services.clock.sleep, clock=services.clock)
-        return collect_day(cfg, day, announcement, arxiv=arxiv, http=http)  # type: ignore[arg-type]
+        return collect_day(cfg, day, announcement, arxiv=arxiv, http=http,  # type: ignore[arg-type]
+                           stored=stored)
 
 
 def _ids(day: DayPapers, **where: object) -> list[str]:
@@ -227,3 +228,27 @@ def test_arxiv_failure_propagates() -> None:
     services.handle = broken  # type: ignore[method-assign]
     with pytest.raises(ParseError, match="malformed Atom"):
         _run(services)
+
+
+def test_search_lagging_against_feed_and_stored_copy_but_not_on_an_empty_listing() -> None:
+    from digest.fetch import SearchLagging
+
+    services = standard_services(indexed=60)  # 60 of 152: far fewer than the feed's 153
+    with pytest.raises(SearchLagging, match="returned 60 papers .* but arXiv's RSS feed lists 153"):
+        _run(services)
+    assert services.requests("hf") == []  # nothing more is asked once the day is known to be incomplete
+
+    services = standard_services(indexed=0)
+    services.rss["cs.CV"] = fixture("arxiv_rss_empty_holiday.xml").replace(
+        "Wed, 31 Dec 2025", "Mon, 02 Jun 2025")  # the feed says: no announcement on this listing date
+    day = _run(services)
+    assert _ids(day, source="arxiv") == [] and day.rss_used
+
+
+def test_a_fetch_with_a_stored_copy_only_adds() -> None:
+    full = _run(standard_services())
+    services = standard_services(indexed=120)  # over half of the 153 stored: indexed, yet 32 short
+    del services.rss["cs.CV"]
+    day = _run(services, stored=full)
+    assert [e.paper.id for e in day.entries] == [e.paper.id for e in full.entries]
+    assert day.hf_status == "ok"
