@@ -136,6 +136,8 @@ class Pipeline:
             if day.announcement is None and not day.entries:
                 return RunReport(date, "nothing", _nothing_message(date, day))
             store.save_day(day)
+        if day.announcement is None and not day.entries:
+            return RunReport(date, "nothing", _nothing_message(date, day))
         session = self._session(store, date)
         scored = self._score(day, session)
         store.save_scores(date, scored)
