@@ -41,7 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--refresh-analyses", action="store_true", help="ask the LLM again instead of using the cache")
     retry = sub.add_parser("retry", parents=[common], help="re-run failed/pending analyses of a date, then re-render")
     retry.add_argument("--date", type=_date, required=True)
-    retry.add_argument("--paper", action="append", metavar="ID", help="re-run exactly this paper (repeatable)")
+    retry.add_argument("--paper", action="extend", nargs="+", metavar="ID",
+                       help="re-run exactly these papers (any paper listed that day; repeatable)")
+    analyze = sub.add_parser("analyze", parents=[common],
+                             help="analyse papers of a date on demand (any paper listed that day), re-render")
+    analyze.add_argument("--date", type=_date, required=True)
+    analyze.add_argument("ids", nargs="+", metavar="ID",
+                         help="2506.30017, 2506.30017v1, arXiv:2506.30017 or an arxiv.org abs/pdf URL")
     status = sub.add_parser("status", parents=[common], help="what the store holds for a date")
     status.add_argument("--date", type=_date, help="default: today in `timezone`")
     status.add_argument("--json", action="store_true", help="one JSON object")
@@ -150,6 +156,8 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
                                   refresh_analyses=args.refresh_analyses)
             elif args.command == "retry":
                 report = pipe.retry(args.date, args.paper)
+            elif args.command == "analyze":
+                report = pipe.analyze(args.date, args.ids)
             elif args.command == "render":
                 report = pipe.render(args.date)
             else:  # pragma: no cover - argparse rejects unknown commands

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from digest.llm import build_provider
 from digest.llm.base import Provider
 from digest.llm.policy import short_error
 from digest.models import DayPapers, Scored
+from digest.ondemand import resolve_ids, with_asked
 from digest.prompts import prompts_dir
 from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
 from digest.sources.arxiv import ArxivClient
@@ -73,6 +74,10 @@ class Pipeline:
     def retry(self, date: dt.date, paper_ids: list[str] | None = None) -> RunReport:
         """Re-run failed/pending analyses (or exactly the named papers), then re-render. No fetching."""
         return self._recorded(date, "retry", lambda store: self._retry(store, date, paper_ids))
+
+    def analyze(self, date: dt.date, paper_ids: list[str]) -> RunReport:
+        """Analyse papers listed on a date (any, not only the picks), update the summary, re-render."""
+        return self._recorded(date, "analyze", lambda store: self._named(store, date, paper_ids, rerun_picks=False))
 
     def render(self, date: dt.date) -> RunReport:
         """Re-render the digest of a date from the store; no network."""
@@ -150,6 +155,10 @@ class Pipeline:
             kept = [(pid, tpl) for pid, tpl in done.items() if pid not in {p for p, _ in picks}]
             picks += kept
             reasons.update({pid: why for pid, _ in kept if (why := earlier.get(pid))})
+        # Papers the reader asked for (`digest analyze`) stay analysed when the day is selected again.
+        listed = {e.paper.id for e in day.entries}
+        asked = [pid for pid, why in store.selection_reasons(date).items() if why == "asked" and pid in listed]
+        picks, reasons = with_asked(picks, reasons, asked)
         store.save_selection(date, picks, reasons)
         store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
                            | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
@@ -158,22 +167,33 @@ class Pipeline:
         return self._render(store, date)
 
     def _retry(self, store: Store, date: dt.date, paper_ids: list[str] | None) -> RunReport:
+        if paper_ids:
+            return self._named(store, date, paper_ids, rerun_picks=True)
         day = store.load_day(date)
         if day is None:
             return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
-        picks = store.load_selection(date)
         session = self._session(store, date)
         if session is None:
-            raise AuthError(f"{self.cfg.key_not_set()}, then retry")
-        if paper_ids:
-            known = {pid for pid, _ in picks}
-            unknown = [p for p in paper_ids if p not in known]
-            if unknown:
-                raise ConfigError(f"not analysed on {date}: {', '.join(unknown)} (see `digest status --date {date}`)")
-            todo = [(pid, tpl) for pid, tpl in picks if pid in paper_ids]
-            self._analyse(session, day, todo, force=True, all_picks=picks)
-        else:
-            self._analyse(session, day, picks, force=False)
+            raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to retry analyses")
+        self._analyse(session, day, store.load_selection(date), force=False)
+        return self._render(store, date)
+
+    def _named(self, store: Store, date: dt.date, paper_ids: list[str], *, rerun_picks: bool) -> RunReport:
+        """Analyse the named papers of a date: a paper not yet picked is added as asked for (cached answers
+        reused); with rerun_picks (retry --paper) the picks among them are asked again."""
+        day = store.load_day(date)
+        if day is None:
+            raise ConfigError(f"nothing stored for {date}; run `digest run --date {date}` first")
+        ids = resolve_ids(store, day, paper_ids)
+        before = store.load_selection(date)
+        session = self._session(store, date)
+        if session is None:
+            raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to analyse papers")
+        picks, reasons = with_asked(before, store.selection_reasons(date), ids)
+        store.save_selection(date, picks, reasons)
+        forced = {pid for pid, _ in before} & set(ids) if rerun_picks else set()
+        self._analyse(session, day, [(pid, tpl) for pid, tpl in picks if pid in ids], force=False, forced=forced,
+                      all_picks=picks)
         return self._render(store, date)
 
     def _refetch_for_hf(self, store: Store, date: dt.date, stored: DayPapers) -> DayPapers:
@@ -249,7 +269,7 @@ class Pipeline:
         return picks, {p.id: p.reason for p in chosen}
 
     def _analyse(self, session: Session, day: DayPapers, picks: list[tuple[str, str]], *, force: bool,
-                 all_picks: list[tuple[str, str]] | None = None) -> None:
+                 forced: Collection[str] = (), all_picks: list[tuple[str, str]] | None = None) -> None:
         by_id = {e.paper.id: e for e in day.entries}
         prompts = session.prompts
         pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
@@ -258,9 +278,9 @@ class Pipeline:
             entry = by_id[pid]
             job = (deep_dive_job(entry, self.cfg, prompts, pdfs.fetch) if tpl == "deep_dive"
                    else analysis_job(entry, self.cfg, prompts))
-            job.force = force
+            job.force = force or pid in forced
             if job.fallback is not None:
-                job.fallback.force = force
+                job.fallback.force = job.force
             jobs.append(job)
         session.run(jobs)
         # The summary covers every analysed paper; its prompt changes (and it is redone) when they change.

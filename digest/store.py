@@ -181,6 +181,11 @@ class Store:
         return DayPapers(date=date, announcement=ann, entries=entries, hf_status=day["hf_status"],
                          hf_error=day["hf_error"], rss_used=bool(day["rss_used"]))
 
+    def paper_dates(self, paper_id: str) -> list[dt.date]:
+        """Every stored date listing this paper, oldest first."""
+        return [dt.date.fromisoformat(r[0]) for r in
+                self._q("SELECT date FROM day_papers WHERE paper_id = ? ORDER BY date", (paper_id,))]
+
     def dates(self) -> list[dt.date]:
         """Every date with a stored fetch, oldest first."""
         return [dt.date.fromisoformat(r[0]) for r in self._q("SELECT date FROM days ORDER BY date")]
