@@ -40,7 +40,7 @@ def _paper_context(p: Paper, language: str) -> dict[str, object]:
     else:
         authors = ", ".join(p.authors[:10]) + (f" et al. ({len(p.authors)} authors)" if more else "") or "unknown"
     return {
-        "title": " ".join(p.title.split()),
+        "title": p.title,
         "authors": authors,
         "categories": ", ".join(p.categories) or (p.primary_category or ""),
         "comment": " ".join((p.comment or "").split()),
@@ -96,7 +96,7 @@ def summary_digest_line(result: BaseModel, language: str = "zh") -> str:
 def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, prompts: Path) -> Job:
     """One executive summary over all analysed papers."""
     ids = {p.id for p, _ in papers}
-    items = [{"id": p.id, "title": " ".join(p.title.split()), "summary": summary_digest_line(r, cfg.language)} for p, r in papers]
+    items = [{"id": p.id, "title": p.title, "summary": summary_digest_line(r, cfg.language)} for p, r in papers]
     prompt = render_prompt("executive_summary", directory=prompts, date=date, papers=items,
                            interests=interests_text(cfg))
 
@@ -124,7 +124,7 @@ def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, p
 def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> Job:
     """One batched relevance judgement over up to 40 papers."""
     ids = [p.id for p in papers]
-    items = [{"id": p.id, "title": " ".join(p.title.split()), "snippet": _first_sentences(p.abstract, 2)}
+    items = [{"id": p.id, "title": p.title, "snippet": _first_sentences(p.abstract, 2)}
              for p in papers]
     prompt = render_prompt("rerank", directory=prompts, papers=items, interests=interests_text(cfg))
 

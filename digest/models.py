@@ -7,6 +7,8 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
+from digest.text import SafeName, SafeText
+
 Source = Literal["arxiv", "huggingface"]
 
 
@@ -15,22 +17,22 @@ class Paper(BaseModel):
 
     id: str  # arXiv id without version, e.g. "2505.23883"
     version: int | None = None
-    title: str
-    authors: list[str] = Field(default_factory=list)
-    abstract: str = ""
-    categories: list[str] = Field(default_factory=list)  # arXiv categories only (ACM/MSC classes dropped)
-    primary_category: str | None = None
-    comment: str | None = None
-    journal_ref: str | None = None
+    title: SafeName  # may be "" (the renderer then shows the id)
+    authors: list[SafeName] = Field(default_factory=list)
+    abstract: SafeText = ""
+    categories: list[SafeName] = Field(default_factory=list)  # arXiv categories only (ACM/MSC classes dropped)
+    primary_category: SafeName | None = None
+    comment: SafeText | None = None
+    journal_ref: SafeName | None = None
     published: dt.datetime | None = None
     updated: dt.datetime | None = None
     # HuggingFace daily papers
     hf_upvotes: int | None = None
-    github_repo: str | None = None
+    github_repo: SafeName | None = None
     github_stars: int | None = None
-    project_page: str | None = None
-    ai_keywords: list[str] = Field(default_factory=list)
-    ai_summary: str | None = None
+    project_page: SafeName | None = None
+    ai_keywords: list[SafeName] = Field(default_factory=list)
+    ai_summary: SafeText | None = None
 
     @property
     def abs_url(self) -> str:
@@ -49,7 +51,7 @@ class Entry(BaseModel):
     paper: Paper
     source: Source = "arxiv"  # where it entered the day: the announcement, or HF only
     cross_list: bool = False  # primary category outside the configured categories
-    announce_type: str | None = None  # from RSS when known: new, cross
+    announce_type: SafeName | None = None  # from RSS when known: new, cross
     on_hf: bool = False  # also in the HF daily list
 
 
@@ -70,7 +72,7 @@ class Reason(BaseModel):
     """One line of a score's explanation."""
 
     points: float
-    text: str
+    text: SafeName
     kind: str = ""  # base, interest, interest_neg, cap, upvotes, code, page, venue, primary, author, rerank
 
 
@@ -101,5 +103,5 @@ class DayPapers(BaseModel):
     announcement: Announcement | None
     entries: list[Entry]
     hf_status: Literal["ok", "unavailable", "disabled", "empty"] = "ok"
-    hf_error: str | None = None
+    hf_error: SafeName | None = None
     rss_used: bool = False

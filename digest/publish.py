@@ -37,7 +37,7 @@ def _top(store: Store, date: dt.date, n: int = 3) -> list[tuple[str, str, float]
     day = store.load_day(date)
     if day is None:
         return []
-    titles = {e.paper.id: " ".join(e.paper.title.split()) for e in day.entries}
+    titles = {e.paper.id: e.paper.title or e.paper.id for e in day.entries}
     scores = store.load_scores(date)
     picked = [pid for pid, _ in store.load_selection(date)]
     order = picked or sorted(scores, key=lambda i: (-scores[i].score, i))

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from digest import text as tx
 from digest.ids import try_normalise_id
 from digest.labels import labels
-from digest.models import Announcement, Entry, Scored
+from digest.models import Announcement, Entry, Paper, Scored
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary
 
 PLACEHOLDER = labels("zh")["placeholder"]
@@ -106,6 +106,11 @@ def _num(x: float) -> str:
 def _reason(r) -> str:
     # The scorer's reason text already carries its points ("兴趣: diffusion (标题) +8").
     return tx.collapse(r.text)
+
+
+def _title(paper: Paper) -> str:
+    """The title as shown; a paper whose title is empty (or only markup) is shown as its id."""
+    return tx.clean_latex(paper.title).strip() or paper.id
 
 
 def _score_value(view: DigestView, pid: str) -> float | None:
@@ -199,7 +204,7 @@ def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Se
         links.append((L["project"], project))
     links = [(label, u) for label, url in links if (u := tx.safe_url(url))]
     return _Section(
-        entry=entry, anchor=anchor, title=tx.clean_latex(p.title), abs_url=tx.safe_url(p.abs_url) or "",
+        entry=entry, anchor=anchor, title=_title(p), abs_url=tx.safe_url(p.abs_url) or "",
         score=_num(score.score) if score else "—", badge=badge, mode=mode,
         kind="deep_dive" if isinstance(analysis, DeepDive) else "analysis", analysis=analysis,
         analysis_heading=heading, meta=meta, abstract=tx.clean_latex(tx.unwrap(p.abstract)),
@@ -218,7 +223,7 @@ def _row(view: DigestView, entry: Entry) -> _Row:
     # The most telling reason: the base points every paper gets say nothing.
     telling = [r for r in score.reasons if r.kind != "base"] if score else []
     top = max(telling, key=lambda r: r.points, default=None)
-    return _Row(title=tx.clean_latex(entry.paper.title), url=tx.safe_url(entry.paper.abs_url) or "",
+    return _Row(title=_title(entry.paper), url=tx.safe_url(entry.paper.abs_url) or "",
                 score=_num(score.score) if score else "—", reason=_reason(top) if top else "",
                 flags=_flags(entry, labels(view.language)))
 
@@ -234,7 +239,7 @@ def _summary(view: DigestView, entries: dict[str, Entry], anchors: dict[str, str
         if entry is None:  # an id the model made up: a link would point at some other paper
             continue
         target = f"#{anchors[pid]}" if pid in anchors else tx.safe_url(entry.paper.abs_url) or ""
-        picks.append({"title": tx.clean_latex(entry.paper.title), "target": target,
+        picks.append({"title": _title(entry.paper), "target": target,
                       "reason": pick.reason, "audience": pick.audience})
     return _Summary(themes=s.themes, highlights=s.highlights, directions=s.directions, picks=picks)
 

@@ -1,10 +1,54 @@
-"""Text helpers for the digest: Markdown escaping, LaTeX cleaning, key-finding extraction."""
+"""Text helpers for the digest: outside text made safe, Markdown escaping, LaTeX cleaning, key findings."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Annotated
 from urllib.parse import quote
+
+from pydantic import BeforeValidator
+
+# ---------------------------------------------------------------- outside text made safe (once, on entry)
+
+# C0 controls but tab and newline, DEL and C1 (BEL, ESC, NUL...): they break XML and terminals. Lone
+# surrogates and U+FFFE/U+FFFF (JSON can carry them) cannot be written as UTF-8 or XML at all.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Bidi embeddings, overrides and isolates reorder what a reader sees; prose never needs them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# In titles and names also marks and zero-width characters, which hide text or make look-alikes.
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# A run of three backticks or tildes opens a code block at a line start, in a list item or a quote.
+_FENCE_RUN = re.compile(r"`{3,}|~{3,}")
+_INFO_STRING = re.compile(r"[A-Za-z0-9_+#.-]*")  # a fence line's language tag ("```python"): not content
+
+
+def _unfence(line: str) -> str | None:
+    """The line without fence markers; None when it held nothing but a fence (and its language tag)."""
+    if not _FENCE_RUN.search(line):
+        return line
+    rest = _FENCE_RUN.sub("", line)
+    return None if _INFO_STRING.fullmatch(rest.strip()) else rest
+
+
+def safe_text(s: str) -> str:
+    """Prose from outside made safe: no control characters but newline and tab, no bidi controls, no fences."""
+    text = _BIDI.sub("", _CONTROL.sub("", s.replace("\r\n", "\n").replace("\r", "\n")))
+    return "\n".join(line for line in map(_unfence, text.split("\n")) if line is not None)
+
+
+def safe_name(s: str) -> str:
+    """A title, name or id from outside made safe: one line, no control, bidi or zero-width characters."""
+    return " ".join(_INVISIBLE.sub("", _CONTROL.sub("", s)).split())
+
+
+def _when_str(clean):
+    return lambda value: clean(value) if isinstance(value, str) else value
+
+
+# Field types: applied when data arrives and again when the store or the cache is read back.
+SafeText = Annotated[str, BeforeValidator(_when_str(safe_text))]
+SafeName = Annotated[str, BeforeValidator(_when_str(safe_name))]
 
 # ---------------------------------------------------------------- Markdown escaping
 

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import sqlite3
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from digest.cli import main
-from tests.e2e_helpers import DAY, Reply, llm_server, read_digest, status_json, write_config
+from digest.models import Entry, Paper
+from digest.render import render_digest
+from tests.e2e_helpers import (
+    DAY,
+    LocalServer,
+    Reply,
+    llm_server,
+    multi_day_services,
+    read_digest,
+    status_json,
+    write_config,
+)
 from tests.fakes.answers import answer_for, executive_summary, template_of
 
 
@@ -59,3 +73,106 @@ def test_a_pick_naming_no_listed_paper_is_dropped_not_reasked(tmp_path, arxiv, c
     st = status_json(capsys, cfg)
     assert st["summary"] == "ok"
     assert any("2999.99999" in w["warning"] for w in st["warnings"])
+
+
+# ---------------------------------------------------------------- 9.2 outside text made safe once
+
+FENCED = "第一段说明了方法的核心。\n```python\nprint('代码')\n```\n之后的说明仍是正文内容。"
+TILDED = "   ~~~~ text\n方法细节在这里展开说明。\n~~~"
+CONTROL = "潜在影响\x07很大，\x1b[31m值得\x00关注\x9b。"
+
+
+def _rendered_html(md: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").render(md)
+
+
+def _assert_page_intact(md: str) -> None:
+    """No fence on the page, and every in-page link lands on an anchor the parser sees as HTML."""
+    assert not re.search(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)*(```|~~~)", md, re.M)
+    html = _rendered_html(md)
+    assert "<pre>" not in html and "<code" not in html.split("</summary>")[0]
+    anchors = set(re.findall(r"<a id='([^']+)'></a>", html))
+    targets = re.findall(r'href="#([^"]+)"', html)
+    assert targets and set(targets) <= anchors
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", md)
+
+
+def _hostile(req):
+    kind = template_of(req.prompt)
+    data = json.loads(answer_for(req.prompt))
+    if kind == "analysis":
+        data.update(contributions=FENCED, innovations=TILDED, impact=CONTROL, one_line="```一句话总结内容")
+    elif kind == "deep_dive":
+        data["inspiration"] = FENCED
+        data["summary"]["quick_pipeline"] = ["```步骤一", "~~~ 步骤二", "步骤三\x07"]
+    elif kind == "executive_summary":
+        data["themes"] = ["```主题", "主题二\x1b[0m\x00"]
+        data["directions"] = ["~~~方向\x07"]
+    return Reply(text=json.dumps(data, ensure_ascii=False))
+
+
+@pytest.mark.usefixtures("key")
+def test_model_prose_with_fences_and_control_characters_cannot_break_the_page_or_feed(tmp_path, arxiv):
+    with llm_server(responder=_hostile) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    md = read_digest(tmp_path).text
+    assert "print('代码')" in md and "值得关注" in md  # the content stays, only the markers go
+    _assert_page_intact(md)
+    ET.parse(tmp_path / "output" / "feed.xml")
+
+
+def test_control_characters_in_an_old_stored_title_do_not_break_the_feed_of_later_days(tmp_path, no_key):
+    days = ["2025-06-02", "2025-06-03"]
+    with LocalServer(multi_day_services(days)) as server:
+        cfg = write_config(tmp_path, arxiv_url=server.url)
+        assert main(["run", "--date", days[0], "--config", str(cfg)]) == 0
+        with sqlite3.connect(tmp_path / "output" / "digest.db") as con:  # a store written before the fix
+            bad = "json_set(data, '$.title', 'Bad' || char(7) || char(27) || char(0) || ' title')"
+            con.execute(f"UPDATE day_papers SET data = {bad} WHERE date = ?", (days[0],))
+            con.execute(f"UPDATE papers SET data = {bad}")
+        assert main(["run", "--date", days[1], "--config", str(cfg)]) == 0
+        assert main(["render", "--date", days[0], "--config", str(cfg)]) == 0
+    feed = (tmp_path / "output" / "feed.xml").read_text(encoding="utf-8")
+    ET.fromstring(feed)
+    assert "Bad title" in feed
+    _assert_page_intact(read_digest(tmp_path, days[0]).text)
+
+
+def _view(*papers: Paper):
+    from digest.render import DigestView
+
+    return DigestView(date=dt.date.fromisoformat(DAY), entries=[Entry(paper=p) for p in papers],
+                      selected=[p.id for p in papers])
+
+
+def test_bidi_and_zero_width_characters_are_stripped_from_titles_and_names():
+    p = Paper(id="2506.00001", title="Safe\u202e txt.exe\u202c Ti\u200btle\u2066x\u2069\ufeff",
+              authors=["Ali\u200dce\u200f", "B\x07ob"])
+    assert p.title == "Safe txt.exe Titlex"
+    assert p.authors == ["Alice", "Bob"]
+    md = render_digest(_view(p))
+    assert not re.search("[\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]", md)
+
+
+def test_an_empty_title_is_shown_as_the_paper_id():
+    from digest.publish import write_archive  # noqa: F401 - the archive shares the renderer's rule
+
+    p = Paper(id="2506.00009", title="\x07\u200b ")
+    assert p.title == ""
+    md = render_digest(_view(p))
+    toc = [line for line in md.splitlines() if "](#2506.00009)" in line]
+    assert toc and "[2506.00009](#2506.00009)" in toc[0]
+    assert "## [2506.00009](https://arxiv.org/abs/2506.00009)" in md
+
+
+def test_answers_loaded_from_an_old_cache_are_made_safe():
+    from digest.schemas import ExecutiveSummary
+
+    s = ExecutiveSummary.model_validate({"themes": ["```json\x07"], "highlights": ["亮点\x00一"],
+                                         "directions": ["~~~"], "picks": [{"paper_id": "2506.00001\x1b",
+                                                                           "reason": "理由", "audience": "读者"}]})
+    assert s.highlights == ["亮点一"] and s.picks[0].paper_id == "2506.00001"
+    assert not any(re.search(r"```|~~~|[\x00-\x1f]", t) for t in s.themes + s.directions)
