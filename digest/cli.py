@@ -24,6 +24,15 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("digest")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     # SUPPRESS: `digest --config X run` and `digest run --config X` both work; the subcommand's own
     # default would otherwise overwrite the value given before it.
@@ -34,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="debug logs and tracebacks")
     p = argparse.ArgumentParser(prog="digest", description="Daily Chinese digest of new computer-vision papers.",
                                 parents=[common])
+    p.add_argument("--version", action="version", version=f"digest {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", parents=[common], help="fetch, score, analyse and render the digest of a date")
     run.add_argument("--date", type=_date, help="digest date YYYY-MM-DD (default: today in `timezone`)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from pydantic import BaseModel
 
 from digest.errors import ConfigError
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# Package data: in a source tree digest/prompt_templates links to the top-level prompts/, in a wheel it
+# holds copies. digest is a regular package, so files() is a real directory and jinja2 can load from it.
+SHIPPED_DIR = Path(str(resources.files("digest") / "prompt_templates"))
 
 
 @lru_cache(maxsize=8)

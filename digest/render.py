@@ -335,7 +335,7 @@ def _context(view: DigestView) -> dict[str, object]:
 
 def _environment(language: str = "zh") -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        loader=jinja2.PackageLoader("digest", "templates"),  # package data, read through importlib.resources
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
