@@ -15,12 +15,13 @@ from pydantic import BaseModel
 
 from digest.config import Config
 from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted, RateLimited
+from digest.labels import labels
 from digest.llm.base import Attachment, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.prompts import prompt_sha, render_prompt
 from digest.store import Store, Task
-from digest.validate import unverified_figures, validate
+from digest.validate import invalid, unverified_figures, validate
 
 log = logging.getLogger("digest.analyze")
 FIGURE_WARNING = "unverified_figure: "
@@ -43,6 +44,7 @@ class Job:
     attachment_tag: str = ""  # stands for the attachments in the cache key (e.g. "2506.01234v1.pdf")
     load_attachments: Callable[[], list[Attachment] | None] | None = None  # only on a cache miss
     fallback: Job | None = None  # used when load_attachments gives None
+    links: frozenset[str] = frozenset()  # links the paper gives (validate.links_in); others are dropped
 
 
 @dataclass
@@ -207,14 +209,16 @@ class Session:
 
     def _ask(self, job: Job, sha: str, task: Task) -> tuple[BaseModel, list[str], int]:
         max_attempts = self.cfg.llm.max_attempts
-        reason: str | None = None
+        language = self.cfg.language
+        problem: InvalidOutput | None = None  # what the previous answer got wrong, quoted by the re-ask
         figures_reasked = False
         last_msg, last_raw = "", None
         on_call = self._logger(job, sha, task)
         while task.attempts < max_attempts:
             self._check_caps()
-            prompt = job.prompt if reason is None else render_prompt(
-                "reask", directory=self.prompts, prompt=job.prompt, reason=reason)
+            prompt = job.prompt if problem is None else render_prompt(
+                "reask", directory=self.prompts, prompt=job.prompt, field=problem.field, rule=problem.rule,
+                evidence=problem.evidence)
             try:
                 gen = call_with_policy(
                     self.provider, prompt, schema=job.schema, attachments=job.attachments or None,
@@ -240,18 +244,17 @@ class Session:
                     raise Stopped(self.stop_reason) from exc
                 raise _Failed(exc.kind, _short(str(exc)), last_raw) from exc
             try:
-                result = validate(gen, job.schema, language=self.cfg.language)
+                result = validate(gen, job.schema, language=language, links=job.links)
                 warnings = list(job.check(result) or []) if job.check is not None else []
             except InvalidOutput as exc:
-                reason, last_msg, last_raw = str(exc), str(exc), gen.text
-                log.info("%s %s: re-asking (%s)", job.template, job.key, reason)
+                problem, last_msg, last_raw = exc, str(exc), gen.text
+                log.info("%s %s: re-asking (%s)", job.template, job.key, exc)
                 continue
             if job.verify_against is not None:
                 figures = unverified_figures(result, job.verify_against)
                 if figures and not figures_reasked and task.attempts < max_attempts:
                     figures_reasked = True
-                    reason = ("这些数字在论文摘要中并不存在，请删除或改为摘要中的原始数字："
-                              + "、".join(figures))
+                    problem = invalid("figure", language=language, evidence=labels(language)["list_sep"].join(figures))
                     log.info("%s %s: re-asking about figures %s", job.template, job.key, figures)
                     continue
                 if figures:

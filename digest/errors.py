@@ -73,9 +73,22 @@ class BadRequest(LLMError):
 
 
 class InvalidOutput(LLMError):
-    """The model answered but the answer failed validation; re-ask with the reason."""
+    """The model answered but the answer failed validation; re-ask with the field, rule and evidence.
+
+    `kind` is one of refusal, filler, not_json, schema, language, truncated, shape (or figure, secret);
+    `field` the JSON path ("" for the whole answer); `rule` one sentence in the digest's language saying
+    which rule was broken; `evidence` the offending snippet, short. str(exc) is an English line for logs.
+    """
 
     kind = "invalid_output"
+
+    def __init__(self, message: str, *, kind: str = "schema", field: str = "", rule: str = "",
+                 evidence: str = "", raw: str | None = None) -> None:
+        super().__init__(message, raw=raw)
+        self.kind = kind
+        self.field = field
+        self.rule = rule
+        self.evidence = evidence
 
 
 class BudgetExceeded(DigestError):

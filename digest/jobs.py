@@ -10,12 +10,12 @@ from pydantic import BaseModel
 
 from digest.analyze import Job
 from digest.config import Config
-from digest.errors import InvalidOutput
 from digest.ids import try_normalise_id
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
 from digest.prompts import render_prompt
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary, Rerank
+from digest.validate import invalid, links_in
 
 SUMMARY_TEMPLATE = "executive_summary"
 DROPPED_PICK = "dropped_pick: "
@@ -48,12 +48,17 @@ def _paper_context(p: Paper, language: str) -> dict[str, object]:
     }
 
 
+def paper_links(p: Paper) -> frozenset[str]:
+    """The links an answer may cite: those in the abstract and comment, and HF's repository and page."""
+    return frozenset(links_in(p.abstract, p.comment, p.github_repo, p.project_page))
+
+
 def analysis_job(entry: Entry, cfg: Config, prompts: Path) -> Job:
     """Abstract-based analysis of one paper."""
     ctx = _paper_context(entry.paper, cfg.language)
     prompt = render_prompt("analysis", directory=prompts, interests=interests_text(cfg), **ctx)
     return Job(key=entry.paper.id, template="analysis", prompt=prompt, schema=Analysis,
-               verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}")
+               verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}", links=paper_links(entry.paper))
 
 
 def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
@@ -66,7 +71,7 @@ def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
         key=p.id, template="deep_dive", schema=DeepDive, meta={"fulltext": False},
         prompt=render_prompt("deep_dive", directory=prompts, interests=interests, fulltext=False,
                              fulltext_text="", **ctx),
-        verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}",
+        verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}", links=paper_links(p),
     )
     if load_pdf is None:
         return fallback
@@ -80,7 +85,7 @@ def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
         key=p.id, template="deep_dive", schema=DeepDive, meta={"fulltext": True},
         prompt=render_prompt("deep_dive", directory=prompts, interests=interests, fulltext=True,
                              fulltext_text="", **ctx),
-        attachment_tag=name, load_attachments=load, fallback=fallback,
+        attachment_tag=name, load_attachments=load, fallback=fallback, links=paper_links(p),
     )
 
 
@@ -112,7 +117,7 @@ def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, p
             elif pid not in {k.paper_id for k in kept}:  # the same paper twice adds nothing
                 kept.append(pick.model_copy(update={"paper_id": pid}))
         if not kept:  # nothing left to recommend: the section would be empty, so ask again
-            raise InvalidOutput(f"picks must name paper ids from the list; none did: {', '.join(dropped)}")
+            raise invalid("schema", language=cfg.language, field="picks", rule="ids", evidence=", ".join(dropped))
         result.picks = kept
         for pid in dropped:
             log.warning("executive summary of %s: dropped a pick naming no listed paper: %s", date, pid)
@@ -132,12 +137,10 @@ def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> J
         # A dropped or repeated id is tolerated (the merge keeps the cheap score / the first judgement),
         # so the rerank stays within ceil(M/40) calls; a reply missing most ids is re-asked.
         assert isinstance(result, Rerank)
-        for item in result.items:  # "arXiv:ID" and "IDv2" judge the listed paper
-            item.id = try_normalise_id(item.id) or item.id
         missing = sorted(set(ids) - {it.id for it in result.items})
         if len(missing) > len(ids) // 2:
-            raise InvalidOutput(f"every id must appear exactly once; {len(missing)} of {len(ids)} ids are "
-                                "missing: " + ", ".join(missing[:10]))
+            raise invalid("schema", language=cfg.language, field="items", rule="ids",
+                          evidence=", ".join(missing[:10]))  # the ids the answer left out
 
     return Job(key=f"rerank:{index}", template="rerank", prompt=prompt, schema=Rerank, check=check)
 

@@ -4,32 +4,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from digest.errors import InvalidOutput
+from digest.ids import try_normalise_id
+from digest.lexicon import LEXICON
 from digest.llm.base import Generation
 
-# Fields whose content is a name, link or id rather than prose: no language check.
-_NO_LANG_CHECK = {"code_url", "url", "name", "paper_id", "id", "field"}
-# Optional prose that may be left empty.
-_MAY_BE_EMPTY = {"purpose"}
-_REFUSALS = (
-    "请提供", "请上传", "无法访问", "无法获取论文", "没有提供论文", "未提供论文", "我无法", "抱歉", "对不起",
-    "please provide", "i cannot", "i can't", "i'm sorry", "i am sorry", "as an ai", "unable to access",
-)
-_FILLER = ("好的", "作为一名", "作为一个", "作为一位", "当然", "以下是", "下面是", "sure,", "certainly", "here is", "here's")
-# Checked only in English answers, so the Chinese checks stay exactly as they were.
-_REFUSALS_EN = (
-    "i'm unable to", "i am unable to", "i do not have access", "i don't have access", "could you provide",
-    "could you share", "please share", "please upload", "please supply",
-)
-_FILLER_EN = (
-    "sure.", "sure!", "sure thing", "okay,", "ok,", "of course", "absolutely", "great question", "as an ai",
-    "as an expert", "as a senior", "as an experienced", "as a computer vision", "as a researcher",
-    "below is", "let me", "in this response",
-)
+_IDS = {"paper_id", "id"}  # normalised to the canonical id, never rejected (the job checks membership)
+_LINKS = {"code_url", "url"}  # kept only when the paper itself gives the link, else dropped
+_SHORT = {"field", "name"}  # a name, not prose: a shape, no language check
+_MAY_BE_EMPTY = {"purpose"}  # optional prose that may be left empty
+_NAME_MAX = 80
+_SNIPPET = 60
+# Markdown markers, list numbers and quotes before a line's first word.
+_LINE_LEAD = re.compile(r"^(?:\s|[>#*_`\-+•·“”\"'「『【]|\d{1,2}[.)、])*")
+# URLs in a paper's texts: any http(s) URL, and the scheme-less code hosts and project pages abstracts use.
+_URL = re.compile(r"https?://[^\s<>()\[\]{}\"'“”]+|(?<![\w./])(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|"
+                  r"[\w-]+\.github\.io)/?[^\s<>()\[\]{}\"'“”]*", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
@@ -56,13 +52,24 @@ def _leaf(path: str) -> str:
     return re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
 
 
-def parse_json(gen: Generation) -> object:
+def invalid(kind: str, *, language: str, field: str = "", evidence: str = "", rule: str | None = None,
+            raw: str | None = None) -> InvalidOutput:
+    """An InvalidOutput whose rule is quoted from the language table (rule name defaults to the kind)."""
+    name = rule or kind
+    evidence = _snip(evidence)
+    message = f"{kind} in {field or 'the answer'}: {LEXICON['en']['rules'][name]}"  # type: ignore[index]
+    if evidence:
+        message += f" (found: {evidence})"
+    return InvalidOutput(message, kind=kind, field=field, rule=_table(language)["rules"][name],
+                         evidence=evidence, raw=raw)
+
+
+def parse_json(gen: Generation, *, language: str = "zh") -> object:
     """The JSON value in the answer; InvalidOutput if truncated, blocked or not JSON."""
     if gen.finish_reason == "max_tokens":
-        raise InvalidOutput("the answer was truncated (finish reason MAX_TOKENS); answer more concisely",
-                            raw=gen.text)
+        raise invalid("truncated", language=language, evidence=gen.text[-_SNIPPET:], raw=gen.text)
     if gen.finish_reason == "safety" or not gen.text.strip():
-        raise InvalidOutput("the answer was empty or blocked", raw=gen.text)
+        raise invalid("not_json", language=language, evidence="(empty or blocked answer)", raw=gen.text)
     text = gen.text.strip()
     m = _FENCE.match(text)
     if m:
@@ -70,42 +77,71 @@ def parse_json(gen: Generation) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidOutput(f"the answer was not valid JSON ({exc.msg} at char {exc.pos})", raw=gen.text) from exc
+        raise invalid("not_json", language=language, evidence=text, raw=gen.text) from exc
+
+
+def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOutput | None:
+    """Why `text` is a refusal or filler rather than content (kind and evidence), or None."""
+    # Every language's patterns apply: an English refusal in a Chinese digest is a refusal, not just English.
+    tables = [_compiled(language)] + [_compiled(other) for other in LEXICON if other != language]
+    lines = [_LINE_LEAD.sub("", line) for line in text.splitlines()] or [""]
+    for kind, key, anchored in (("refusal", "refusal", False), ("filler", "filler_opening", True),
+                                ("filler", "filler_anywhere", False)):
+        for pattern in (p for table in tables for p in table[key]):
+            for line in lines:
+                m = pattern.match(line) if anchored else pattern.search(line)
+                if m:
+                    return invalid(kind, language=language, field=field, evidence=line[m.start():])
+    return None
 
 
 def check_text(data: object, *, language: str = "zh") -> None:
-    """Reject refusals, filler openings, empty sections and prose not in `language` (zh | en)."""
-    refusals = _REFUSALS + (_REFUSALS_EN if language == "en" else ())
-    filler = _FILLER + (_FILLER_EN if language == "en" else ())
+    """Reject refusals, filler, misshapen short fields, empty sections and prose not in `language`."""
+    table = _table(language)
     for path, value in _strings(data):
         text = value.strip()
-        low = text.lower()
         leaf = _leaf(path)
-        if leaf in _NO_LANG_CHECK or (not text and leaf in _MAY_BE_EMPTY):
+        if leaf in _IDS or leaf in _LINKS or (not text and leaf in _MAY_BE_EMPTY):
             continue
         if not text:
-            raise InvalidOutput(f"section {path} is empty")
-        if any(r in low for r in refusals):
-            raise InvalidOutput(f"section {path} is a refusal or asks for material instead of analysing the paper")
-        if any(low.startswith(f) for f in filler):
-            raise InvalidOutput(f"section {path} opens with filler ({text[:8]}…); state the content directly")
-        if language == "zh":
+            raise invalid("shape", language=language, field=path, rule="empty")
+        problem = meta_talk(text, language=language, field=path)
+        if problem is not None:
+            raise problem
+        if leaf in _SHORT:
+            limit = table["field_max"] if leaf == "field" else _NAME_MAX
+            punct = set(table["field_punct"] if leaf == "field" else "。！？!?")
+            # A Latin letter is half a Chinese character wide: "3D Gaussian Splatting" is as short as "三维高斯泼溅".
             cjk = len(_CJK.findall(text))
-            latin = len(_LATIN.findall(text))
-            if cjk < 2 or cjk < 0.15 * latin:
-                raise InvalidOutput(f"section {path} is not written in Chinese")
-        elif language == "en" and len(_CJK.findall(text)) > len(_LATIN.findall(text)):
-            raise InvalidOutput(f"section {path} is not written in English")
+            if cjk + (len(text) - cjk) / 2 > limit or punct & set(text) or text.endswith("."):  # type: ignore[operator]
+                raise invalid("shape", language=language, field=path, rule=leaf, evidence=text)
+            continue
+        cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
+        if (language == "zh" and (cjk < 2 or cjk < 0.15 * latin)) or (language == "en" and cjk > latin):
+            raise invalid("language", language=language, field=path, evidence=text)
 
 
-def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh") -> BaseModel:
-    """Parse, schema-check and content-check one answer."""
-    data = parse_json(gen)
+def links_in(*texts: str | None) -> set[str]:
+    """The URLs a paper gives (abstract, comment, HF repository and project page), as comparison keys."""
+    return {_link_key(m.group(0)) for t in texts if t for m in _URL.finditer(t)}
+
+
+def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh",
+             links: set[str] | frozenset[str] = frozenset()) -> BaseModel:
+    """Parse, schema-check and content-check one answer; ids normalised, links not in `links` dropped."""
+    data = parse_json(gen, language=language)
     try:
         model = schema.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'top level'}: {e['msg']}" for e in exc.errors()[:5])
-        raise InvalidOutput(f"the JSON did not match the schema: {problems}", raw=gen.text) from exc
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise invalid("schema", language=language, field=where, evidence=first["msg"], raw=gen.text) from exc
+    for owner, key, path, value in _slots(model):
+        leaf = _leaf(path)
+        if leaf in _IDS and isinstance(value, str):
+            _set(owner, key, try_normalise_id(value) or value)
+        elif leaf in _LINKS and value is not None and not _link_allowed(value, links):
+            _set(owner, key, None)  # a link the paper does not give is likely invented: drop, do not re-ask
     try:
         check_text(model.model_dump(), language=language)
     except InvalidOutput as exc:
@@ -114,13 +150,66 @@ def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh") 
     return model
 
 
+def _table(language: str) -> dict[str, Any]:
+    return LEXICON[language] if language in LEXICON else LEXICON["zh"]
+
+
+@lru_cache(maxsize=4)
+def _compiled(language: str) -> dict[str, tuple[re.Pattern[str], ...]]:
+    table = _table(language)
+    return {key: tuple(re.compile(p, re.I) for p in table[key])
+            for key in ("refusal", "filler_opening", "filler_anywhere")}
+
+
+def _snip(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET] + "…"
+
+
+def _slots(obj: object, path: str = "") -> Iterator[tuple[Any, Any, str, object]]:
+    """(container, key, JSON path, value) of every scalar inside a model, for in-place fixes."""
+    if isinstance(obj, BaseModel):
+        items: Iterable[tuple[Any, object]] = ((k, getattr(obj, k)) for k in type(obj).model_fields)
+    elif isinstance(obj, list):
+        items = enumerate(obj)
+    else:
+        return
+    for key, value in items:
+        sub = f"{path}[{key}]" if isinstance(obj, list) else (f"{path}.{key}" if path else str(key))
+        if isinstance(value, (BaseModel, list)):
+            yield from _slots(value, sub)
+        else:
+            yield obj, key, sub, value
+
+
+def _set(owner: Any, key: Any, value: object) -> None:
+    if isinstance(owner, list):
+        owner[key] = value
+    else:
+        setattr(owner, key, value)
+
+
+def _link_key(url: str) -> str:
+    """Scheme, www., case, trailing punctuation, slash and .git do not make two links different."""
+    key = re.sub(r"^(https?://)?(www\.)?", "", url.strip().lower()).rstrip(".,;:!?)]}>'\"")
+    return re.sub(r"(\.git)?/*$", "", key)
+
+
+def _link_allowed(url: str, allowed: set[str] | frozenset[str]) -> bool:
+    if not re.match(r"^https?://\S+$", url.strip(), re.I):
+        return False
+    key = _link_key(url)
+    # A deeper link into a repository or page the paper gives (…/tree/main) is the same link.
+    return any(key == a or ("/" in a and key.startswith(a + "/")) for a in allowed)
+
+
 def unverified_figures(model: BaseModel, source: str) -> list[str]:
     """Figures in the answer (23%, 2.5×, 35.2 dB, 0.91) whose number does not occur in the source text."""
     known = set(_NUMBER.findall(source.replace(",", "")))
     known |= {n.rstrip("0").rstrip(".") for n in known if "." in n}
     found: list[str] = []
     for path, value in _strings(model.model_dump()):
-        if _leaf(path) in _NO_LANG_CHECK:
+        if _leaf(path) in _IDS | _LINKS | _SHORT:
             continue
         for m in _FIGURE.finditer(value.replace(",", "")):
             number = m.group(1) or m.group(3)

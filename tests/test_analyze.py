@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -22,6 +23,7 @@ from tests.fakes.answers import analysis
 from tests.fakes.fake_llm import FakeLLM
 
 DAY = dt.date(2025, 6, 2)
+CJK = re.compile(r"[\u4e00-\u9fff]")
 ABSTRACT = ("We propose FastSR, a super-resolution network. It improves PSNR by 0.35 dB on Set5 and runs "
             "2.5x faster, with 23% fewer parameters.")
 
@@ -43,19 +45,25 @@ def _job(tmp_path) -> Job:
     return analysis_job(entry, Config(), prompts_dir(None))
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ({"contributions": "x"}, "did not match the schema"),
-    ("not json at all", "not valid JSON"),
-    ('{"contributions": "截', "not valid JSON"),
-    (dict(analysis(), contributions="请提供论文的具体内容"), "refusal"),
-    (dict(analysis(), contributions="Please provide the full paper."), "refusal"),
-    (dict(analysis(), impact="好的，作为一名研究员，我认为该方法很好。"), "filler"),
-    (dict(analysis(), impact="This method improves quality substantially on benchmarks."), "not written in Chinese"),
-    (dict(analysis(), limitations="  "), "empty"),
+@pytest.mark.parametrize("bad, kind, field", [
+    ({"contributions": "x"}, "schema", "field"),
+    ("not json at all", "not_json", ""),
+    ('{"contributions": "截', "not_json", ""),
+    (dict(analysis(), contributions="请提供论文的具体内容"), "refusal", "contributions"),
+    (dict(analysis(), contributions="Please provide the full paper."), "refusal", "contributions"),
+    (dict(analysis(), impact="好的，作为一名研究员，我认为该方法很好。"), "filler", "impact"),
+    (dict(analysis(), impact="This method improves quality substantially on benchmarks."), "language", "impact"),
+    (dict(analysis(), limitations="  "), "shape", "limitations"),
+    (dict(analysis(), field="请提供您希望我分析的论文内容"), "refusal", "field"),
+    (dict(analysis(), innovation_points=["好的，以下是我对创新点的总结"]), "filler", "innovation_points[0]"),
 ])
-def test_validate_rejects_with_a_reason(bad, reason):
-    with pytest.raises(InvalidOutput, match=reason):
+def test_validate_rejects_with_kind_field_rule_and_evidence(bad, kind, field):
+    with pytest.raises(InvalidOutput) as caught:
         validate(_gen(bad), Analysis)
+    exc = caught.value
+    assert (exc.kind, exc.field) == (kind, field)
+    assert exc.rule and CJK.search(exc.rule)  # the rule is said in the digest's language
+    assert exc.raw is not None and len(exc.evidence) <= 61
 
 
 def test_validate_accepts_fenced_json_and_truncation_is_named():
@@ -83,9 +91,23 @@ def test_invented_figure_gets_one_reask_then_a_warning(tmp_path):
     session = _session(tmp_path, llm)
     out = session.run_one(_job(tmp_path))
     assert out.status == "ok" and len(llm.calls) == 2
-    assert "9.9 dB" in llm.calls[1].prompt and "不存在" in llm.calls[1].prompt
+    assert "9.9 dB" in llm.calls[1].prompt and "摘要中出现过的数字" in llm.calls[1].prompt
     meta = session.store.cache_latest("2506.00001", "analysis")[1]
     assert meta["warnings"] == ["unverified_figure: 9.9 dB"]
+
+
+def test_figure_reask_is_in_english_when_the_digest_is(tmp_path):
+    from tests.test_language_en import en_analysis
+
+    invented = dict(en_analysis(), contributions="It improves PSNR by 9.9 dB on Set5.")
+    llm = FakeLLM([_gen(invented), _gen(en_analysis())])
+    cfg = Config.model_validate({"language": "en", "llm": {"max_attempts": 4}})
+    session = Session(cfg, provider=llm, store=Store(tmp_path / "d.db"), date=DAY,
+                      prompts=prompts_dir(None, language="en"), limiter=Limiter(10_000, 2))
+    entry = Entry(paper=Paper(id="2506.00001", title="FastSR", abstract=ABSTRACT, categories=["cs.CV"]))
+    assert session.run_one(analysis_job(entry, cfg, prompts_dir(None, language="en"))).status == "ok"
+    reask = llm.calls[1].prompt
+    assert "9.9 dB" in reask and "appear in the paper's abstract" in reask and not CJK.search(reask)
 
 
 def test_reask_until_valid_then_cache_hit(tmp_path):
@@ -94,7 +116,9 @@ def test_reask_until_valid_then_cache_hit(tmp_path):
     job = _job(tmp_path)
     assert session.run_one(job).status == "ok"
     assert len(llm.calls) == 3
-    assert "未通过校验" in llm.calls[1].prompt  # the re-ask names the reason
+    assert "未通过校验" in llm.calls[1].prompt and "「请提供论文」" in llm.calls[1].prompt  # quotes the evidence
+    assert "违反的规则：只输出一个 JSON 对象" in llm.calls[1].prompt
+    assert "出问题的字段：field" in llm.calls[2].prompt  # names the field
     again = session.run_one(_job(tmp_path))
     assert again.status == "ok" and again.cached and len(llm.calls) == 3
 

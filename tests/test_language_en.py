@@ -171,7 +171,8 @@ def test_every_english_template_renders_with_what_jobs_pass():
         summary_job(DAY, [(paper, Analysis.model_validate(en_analysis()))], cfg, en).prompt,
         rerank_job(0, [paper], cfg, en).prompt,
     ]
-    prompts.append(render_prompt("reask", directory=en, prompt=prompts[0], reason="the JSON was cut off"))
+    prompts.append(render_prompt("reask", directory=en, prompt=prompts[0], field="impact", rule="Write in English.",
+                                 evidence="the JSON was cut off"))
     assert [en_template_of(p) for p in prompts] == ["analysis", "deep_dive", "deep_dive", "executive_summary",
                                                     "rerank", "analysis"]
     for p in prompts:

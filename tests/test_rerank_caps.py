@@ -63,7 +63,7 @@ def test_rerank_reply_missing_most_ids_is_reasked(tmp_path, arxiv):
                            scoring__rerank_top=30)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         reranks = [r for r in llm.requests if template_of(r.prompt) == "rerank"]
-    assert len(reranks) == 2 and "ids are missing" in reranks[1].prompt
+    assert len(reranks) == 2 and "每个编号恰好出现一次" in reranks[1].prompt
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
