@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from digest.config import CONFIG_ENV, DEFAULT_CONFIG, Config, load_config
@@ -94,6 +95,7 @@ def _today(cfg: Config) -> dt.date:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `digest` command."""
+    started = time.monotonic()
     args = _parser().parse_args(argv)
     verbose = bool(getattr(args, "verbose", False))
     _setup_logging(verbose)
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _KEY_ENVS.add(cfg.llm.api_key_env)
         if args.command == "schedule" and cfg.schedule.log_file:
             _setup_logging(verbose, cfg.schedule.log_file)
-        return _dispatch(args, cfg)
+        return _dispatch(args, cfg, started)
     except DigestError as exc:
         if verbose:
             log.exception("failed")
@@ -137,7 +139,7 @@ def _redact(text: str) -> str:
 _KEY_ENVS: set[str] = {"GEMINI_API_KEY"}
 
 
-def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
+def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
     from digest.pipeline import Pipeline
 
     if args.command == "status":
@@ -157,8 +159,8 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
                                   min_score=args.min_score)
         print(f"wrote {path} ({rows} papers)")
         return 0
-    with _progress() as on_progress:
-        pipe = Pipeline(cfg, on_progress=on_progress)
+    with _Display() as display:
+        pipe = Pipeline(cfg, on_progress=display.advance, on_stage=display.stage)
         _install_signal_handlers(pipe)
         try:
             if args.command == "run":
@@ -174,8 +176,19 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
                 raise ConfigError(f"unknown command {args.command}")
         finally:
             pipe.close()
-    print(_redact(report.message), file=sys.stderr if report.status == "partial" else sys.stdout)
+    print(_redact(_closing_line(report, time.monotonic() - started)),
+          file=sys.stderr if report.status == "partial" else sys.stdout)
     return report.exit_code
+
+
+def _closing_line(report, elapsed_s: float) -> str:
+    """The command's last line: what it wrote, the day's counts, the LLM requests it sent, their cost, time."""
+    if report.digest_path is None:
+        return f"{report.message} · {elapsed_s:.1f} s"
+    c = report.counts
+    return (f"{report.message} · {report.papers} papers · analysed {c.get('ok', 0)}, failed {c.get('failed', 0)}, "
+            f"pending {c.get('pending', 0)} · {report.requests} LLM requests · est. {report.cost_usd:.4f} USD · "
+            f"{elapsed_s:.1f} s")
 
 
 def _install_signal_handlers(pipe) -> None:
@@ -193,28 +206,69 @@ def _install_signal_handlers(pipe) -> None:
         signal.signal(sig, handler)
 
 
-class _progress:
-    """A rich progress bar on a terminal; plain log lines otherwise."""
+class _Display:
+    """On a terminal, rich's progress: the stage, n/N LLM jobs, elapsed time and ETA, with log lines printed
+    above it through the same console. Otherwise (cron, pipes) plain log lines."""
 
-    def __enter__(self):
+    def __enter__(self) -> _Display:
         self._bar = None
-        if sys.stderr.isatty():
-            from rich.progress import Progress
+        self._plain: logging.Handler | None = None
+        if not sys.stderr.isatty():
+            return self
+        from rich.console import Console
+        from rich.logging import RichHandler
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-            self._bar = Progress(transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task("LLM", total=None)
+        console = Console(stderr=True)
+        self._bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                             TextColumn("{task.fields[count]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                             TimeRemainingColumn(), TextColumn("[dim]{task.fields[last]}"),
+                             console=console, transient=True)
+        # A handler holding the real stderr would write into the bar's line; this one prints above it.
+        root = logging.getLogger()
+        self._plain = next((h for h in root.handlers if type(h) is logging.StreamHandler), None)
+        rich_handler = RichHandler(console=console, show_path=False, log_time_format="%H:%M:%S")
+        rich_handler.setFormatter(logging.Formatter("%(message)s"))
+        if self._plain is not None:
+            root.removeHandler(self._plain)
+        root.addHandler(rich_handler)
+        self._rich = rich_handler
+        self._bar.start()
+        self._task = self._bar.add_task("starting", total=None, count="", last="")
+        return self
 
-        def on_progress(outcome) -> None:
-            label = f"{outcome.job.template} {outcome.job.key}: {outcome.status}" + (
-                " (cached)" if outcome.cached else "")
-            if self._bar is not None:
-                self._bar.update(self._task, advance=1, description=label)
-            else:
-                log.info(label)
+    def stage(self, name: str, jobs: int | None) -> None:
+        """A stage starts (fetch, score, analyse, render); `jobs` LLM jobs to run in it, if any."""
+        if self._bar is None:
+            # cron logs: a stage is worth a line when it sends requests (errors stay the one line of stderr)
+            log.log(logging.INFO if jobs else logging.DEBUG, "%s%s", name, f": {jobs} LLM jobs" if jobs else "")
+            return
+        self._bar.reset(self._task, total=jobs, description=name, count=f"0/{jobs}" if jobs else "", last="")
 
-        return on_progress
+    def advance(self, outcome) -> None:
+        """One LLM job ended."""
+        label = f"{outcome.job.template} {outcome.job.key}: {outcome.status}" + (
+            " (cached)" if outcome.cached else "")
+        if self._bar is None:
+            log.info(label)
+            return
+        self._bar.advance(self._task)
+        task = self._bar.tasks[0]
+        count = f"{int(task.completed)}/{int(task.total)}" if task.total else ""
+        self._bar.update(self._task, count=count, last=label, refresh=True)
 
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is None:
+            return
+        self._bar.stop()
+        root = logging.getLogger()
+        root.removeHandler(self._rich)
+        if self._plain is not None:
+            root.addHandler(self._plain)

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from digest import publish
-from digest.analyze import Outcome, Session
+from digest.analyze import Outcome, Session, estimate_cost
 from digest.calendar import announcement_for
 from digest.config import Config
 from digest.errors import AuthError, ConfigError, DigestError
@@ -44,6 +44,9 @@ class RunReport:
     digest_path: Path | None = None
     stop_reason: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    papers: int = 0  # listed that day
+    requests: int = 0  # LLM requests this command sent
+    cost_usd: float = 0.0  # their estimated cost (llm.price_per_million)
 
     @property
     def exit_code(self) -> int:
@@ -55,11 +58,14 @@ class Pipeline:
     """The stages wired to a config; tests inject http, provider and a progress callback."""
 
     def __init__(self, cfg: Config, *, http: httpx.Client | None = None, provider: Provider | None = None,
-                 on_progress: Callable[[Outcome], None] | None = None) -> None:
+                 on_progress: Callable[[Outcome], None] | None = None,
+                 on_stage: Callable[[str, int | None], None] | None = None) -> None:
         self.cfg = cfg
         self.http = http or httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=True)
         self._provider = provider
         self.on_progress = on_progress
+        self.on_stage = on_stage  # (stage name, how many LLM jobs it runs or None) as each stage starts
+        self._calls_before = 0  # the call log's last id when this command took the store
         self.session: Session | None = None
         self._stop_requested: str | None = None
         self.arxiv = ArxivClient(cfg.sources.arxiv, self.http)  # one politeness gate for all arXiv traffic
@@ -102,6 +108,7 @@ class Pipeline:
     def _locked_store(self) -> Iterator[Store]:
         with store_lock(self.cfg.store.path, timeout_s=self.cfg.store.lock_timeout_s):
             store = Store(self.cfg.store.path)
+            self._calls_before = store.last_call_id()
             try:
                 yield store
             finally:
@@ -144,6 +151,8 @@ class Pipeline:
         if day.announcement is None and not day.entries:
             return RunReport(date, "nothing", _nothing_message(date, day))
         session = self._session(store, date)
+        if session is None:
+            log.warning("%s; LLM analyses skipped, writing a metadata-only digest", self.cfg.key_not_set())
         scored = self._score(day, session)
         store.save_scores(date, scored)
         picks, reasons = self._select(day, scored)
@@ -211,7 +220,12 @@ class Pipeline:
         store.save_day(day)
         return day
 
+    def _stage(self, name: str, jobs: int | None = None) -> None:
+        if self.on_stage is not None:
+            self.on_stage(name, jobs)
+
     def _fetch(self, date: dt.date, *, stored: DayPapers | None = None) -> DayPapers:
+        self._stage("fetch")
         ann = announcement_for(date, self.cfg)
         if ann is not None and ann.released > dt.datetime.now(dt.UTC):
             raise NotYetAnnounced(
@@ -229,7 +243,6 @@ class Pipeline:
         provider = self._provider
         if provider is None:
             if not self.cfg.llm_configured():
-                log.warning("%s; writing a metadata-only digest", self.cfg.key_not_set())
                 return None
             provider = build_provider(self.cfg.llm, key or None)
         self.session = Session(self.cfg, provider=provider, store=store, date=date,
@@ -241,6 +254,7 @@ class Pipeline:
         return self.session
 
     def _score(self, day: DayPapers, session: Session | None) -> list[Scored]:
+        self._stage("score")
         cats = self.cfg.sources.arxiv.categories
         scored = score_all(day.entries, self.cfg.scoring, categories=cats, language=self.cfg.language)
         if not (self.cfg.scoring.llm_rerank and session is not None):
@@ -249,6 +263,7 @@ class Pipeline:
         batches = rerank_batches([s.id for s in scored], self.cfg.scoring.rerank_top)
         jobs = [rerank_job(i, [by_id[pid] for pid in batch], self.cfg, session.prompts)
                 for i, batch in enumerate(batches)]
+        self._stage("score", len(jobs))
         merged = {s.id: s for s in scored}
         for out in session.run(jobs):
             if out.status != "ok":
@@ -282,6 +297,7 @@ class Pipeline:
             if job.fallback is not None:
                 job.fallback.force = job.force
             jobs.append(job)
+        self._stage("analyse", len(jobs) + 1)  # + the summary
         session.run(jobs)
         # The summary covers every analysed paper; its prompt changes (and it is redone) when they change.
         done = []
@@ -293,6 +309,7 @@ class Pipeline:
             session.run([summary_job(session.date.isoformat(), done, self.cfg, prompts)])
 
     def _render(self, store: Store, date: dt.date) -> RunReport:
+        self._stage("render")
         view = build_view(self.cfg, store, date)
         path = digest_path(self.cfg, date)
         publish.write_all(self.cfg, store, date, view)
@@ -312,7 +329,9 @@ class Pipeline:
             msg = f"wrote {path} ({counts['failed']} failed, {counts['pending']} pending"
         if status == "partial":
             msg += (f": {stop}" if stop else "") + f"; run `digest retry --date {date}` later)"
-        return RunReport(date, status, msg, digest_path=path, stop_reason=stop, counts=counts)
+        calls = store.call_stats_after(self._calls_before)
+        return RunReport(date, status, msg, digest_path=path, stop_reason=stop, counts=counts,
+                         papers=len(view.entries), requests=calls["calls"], cost_usd=estimate_cost(calls, self.cfg))
 
 
 class NotYetAnnounced(Exception):

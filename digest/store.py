@@ -305,6 +305,14 @@ class Store:
         """The same, over the calls made since an aware moment, whatever their digest date."""
         return self._stats("ts >= ?", (moment.astimezone(dt.UTC).isoformat(timespec="seconds"),))
 
+    def last_call_id(self) -> int:
+        """The id of the newest logged LLM request (0 when none): what a command made comes after it."""
+        return int(self._q("SELECT COALESCE(MAX(id), 0) FROM llm_calls")[0][0])
+
+    def call_stats_after(self, call_id: int) -> dict[str, Any]:
+        """call_stats over the requests logged after `call_id` (one command's, under the store lock)."""
+        return self._stats("id > ?", (call_id,))
+
     def recent_call_ages(self, seconds: float) -> list[float]:
         """How many seconds ago each LLM request of the last `seconds` was logged (any date, any process)."""
         now = dt.datetime.now(dt.UTC)
