@@ -157,7 +157,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
 
         path, rows = write_survey(cfg, since=args.since, until=args.until, field=args.field,
                                   min_score=args.min_score)
-        print(f"wrote {path} ({rows} papers)")
+        print(f"wrote {path} ({rows} papers) · 0 LLM requests · {time.monotonic() - started:.1f} s")
         return 0
     with _Display() as display:
         pipe = Pipeline(cfg, on_progress=display.advance, on_stage=display.stage)

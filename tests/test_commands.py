@@ -129,3 +129,7 @@ def test_an_id_from_another_day_names_that_day(tmp_path, recorded, no_key, capsy
     assert "2101.99999 is not listed on 2025-06-04" in capsys.readouterr().err
     assert main(["analyze", "--date", DAY, "not-an-id", "--config", str(cfg)]) == 2
     assert "not an arXiv id" in capsys.readouterr().err
+    [listed] = table_papers(cfg, 1)
+    assert main(["analyze", "--date", DAY, listed, "--config", str(cfg)]) == 2  # listed, but no key to ask with
+    assert "DIGEST_TEST_KEY" in capsys.readouterr().err
+    assert listed not in picks_of(cfg)
