@@ -13,18 +13,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from digest.config import Config
+from digest.config import Config, estimate_cost
 from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted, RateLimited
 from digest.labels import labels
 from digest.llm.base import Attachment, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
+from digest.models import PaperWarning
 from digest.prompts import prompt_sha, render_prompt
 from digest.store import Store, Task
 from digest.validate import invalid, unverified_figures, validate
 
 log = logging.getLogger("digest.analyze")
-FIGURE_WARNING = "unverified_figure: "
 
 
 @dataclass
@@ -258,7 +258,7 @@ class Session:
                     log.info("%s %s: re-asking about figures %s", job.template, job.key, figures)
                     continue
                 if figures:
-                    warnings.append(FIGURE_WARNING + ", ".join(figures))
+                    warnings.append(PaperWarning(figures=figures).model_dump())
             return result, warnings, task.attempts
         raise _Failed("invalid_output", _short(last_msg) or "no valid answer", last_raw)
 
@@ -271,10 +271,3 @@ class _Failed(Exception):
 
 def _short(text: str) -> str:
     return short_error(" ".join(text.split()))
-
-
-def estimate_cost(stats: dict[str, Any], cfg: Config) -> float:
-    """USD estimate from token counts and llm.price_per_million."""
-    price = cfg.llm.price_per_million
-    out = stats["tokens_out"] + stats.get("tokens_thinking", 0)  # thinking tokens bill as output
-    return stats["tokens_in"] / 1e6 * price.input + out / 1e6 * price.output

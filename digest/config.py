@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -298,3 +298,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{file}: {key}: {msg}{more}") from exc
     cfg._source = file.resolve()
     return _anchor_paths(cfg, cfg._source.parent)
+
+
+def estimate_cost(stats: dict[str, Any], cfg: Config) -> float:
+    """USD estimate from token counts and llm.price_per_million."""
+    price = cfg.llm.price_per_million
+    out = stats["tokens_out"] + stats.get("tokens_thinking", 0)  # thinking tokens bill as output
+    return stats["tokens_in"] / 1e6 * price.input + out / 1e6 * price.output

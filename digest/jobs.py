@@ -14,17 +14,11 @@ from digest.ids import try_normalise_id
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
 from digest.prompts import render_prompt
-from digest.schemas import Analysis, DeepDive, ExecutiveSummary, Rerank
+from digest.schemas import SUMMARY_TEMPLATE, Analysis, DeepDive, ExecutiveSummary, Rerank, summary_key
 from digest.validate import invalid, links_in
 
-SUMMARY_TEMPLATE = "executive_summary"
 DROPPED_PICK = "dropped_pick: "
 log = logging.getLogger("digest.jobs")
-
-
-def summary_key(date: str) -> str:
-    """Task and cache key of a date's executive summary (one per date)."""
-    return f"summary:{date}"
 
 
 def interests_text(cfg: Config) -> str:

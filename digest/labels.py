@@ -7,6 +7,8 @@ filled with str.format (in templates through the `fill` filter).
 
 from __future__ import annotations
 
+from digest.models import Reason
+
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         # punctuation
@@ -24,19 +26,34 @@ LABELS: dict[str, dict[str, str]] = {
         "directions": "新兴研究方向",
         "picks": "建议精读",
         "audience": "（适合：{}）",
-        "summary_note": "> 执行摘要暂缺（将自动重试）",
+        "summary_pending": "> ⏳ 执行摘要尚未生成，将在下次运行 `digest retry --date {}`（或 `digest schedule` 的定时重试）时补全。",
+        "summary_failed": "> ❌ 执行摘要生成失败：{}。重新生成：`digest retry --date {}`",
         "toc_heading": "目录 (Table of Contents)",
         "no_papers": "今日没有可收录的论文。",
-        "toc_selected": "精选解读",
-        "toc_top": "评分最高的论文",
+        "picks_heading": "今日精选 (Today's Picks)",
+        "rule_top": "选文规则：评分最高的 {} 篇",
+        "rule_interest": "选文规则：先选命中兴趣关键词的论文，再按评分补足，共 {} 篇",
+        "rule_score": "选文规则：按评分依次选取，共 {} 篇",
+        "rule_min": "（评分不低于 {}）",
+        "rule_hf": "；HuggingFace 当日最热的 {} 篇必选",
+        "rule_order": "；按评分排序",
+        "rule_meta": "。未启用 AI 解读，此处仅列出元数据",
         "toc_score": "评分 {}",
+        "why": "理由",
+        "back_to_top": "↑ 目录",
+        "nav_prev": "← 上一期 {}",
+        "nav_next": "下一期 {} →",
+        "nav_index": "归档",
         "others": "其他论文（{} 篇，按评分排序）",
-        "others_header": "| 评分 | 标题 | 主要理由 | 标记 |",
+        "others_header": "| 评分 | 标题 | 作者 | 代码 | 评分理由 |",
+        "et_al": " 等",
         # one paper's section
         "abstract_details": "英文摘要 (Abstract)",
         "no_abstract": "（无摘要）",
         "abstract": "摘要",
-        "placeholder": "> 分析暂缺（将自动重试）",
+        "pending_note": "> ⏳ 分析尚未完成（上次运行在分析它之前停止：配额、预算或中断），将在下次运行 `digest retry --date {}`（或 `digest schedule` 的定时重试）时补全。",
+        "failed_note": "> ❌ 分析失败：{}（已尝试 {} 次）。重新分析：`digest retry --date {} --paper {}`",
+        "badge_failed": "分析失败",
         "key_findings": "关键发现",
         "links": "链接",
         "analysis": "论文解读",
@@ -108,14 +125,12 @@ LABELS: dict[str, dict[str, str]] = {
         "ov_hf_only": "仅 HuggingFace {} 篇",
         "ov_on_hf": "，其中 {} 篇登上 HF 热榜",
         "ov_scanned": "今日扫描 {} 篇论文（{}{}）",
-        "ov_skipped_word": "跳过",
-        "ov_skipped": "AI 解读已跳过：{}",
-        "ov_skipped_bare": "AI 解读已跳过",
+        "ov_skipped": "AI 解读已跳过",
         "ov_env_hint": "，设置环境变量 `{}` 后重新运行即可补全",
-        "ov_top": "{}；下列 {} 篇为评分最高的论文",
         "ov_analysed": "AI 解读 {}/{} 篇",
         "ov_deep": "（含深度解读 {} 篇）",
-        "ov_missing": "，{} 篇暂缺将自动重试",
+        "ov_failed": "，失败 {} 篇",
+        "ov_pending": "，待补 {} 篇",
         "ov_model": "，模型 {}",
         "ov_no_announcement": "arXiv 今日无新论文公告，本期仅含 HuggingFace 论文",
         "hf_unavailable": "HuggingFace 今日不可用，仅含 arXiv",
@@ -125,8 +140,7 @@ LABELS: dict[str, dict[str, str]] = {
         "archive_title": "计算机视觉论文日报 · 归档",
         "archive_intro": "共 {} 期，最新在前。订阅：[feed.xml](feed.xml)",
         "archive_header": "| 日期 | 论文数 | 今日前三 |",
-        "feed_top": "今日前三：",
-        "feed_pick": "- {}：{}（{}）",
+        "feed_top": "今日前三",
         # survey (survey.py)
         "survey_title": "论文调研表",
         "survey_intro": "共 {} 篇，按日期与评分排序。由 `digest survey` 从已存储的分析生成。",
@@ -147,18 +161,33 @@ LABELS: dict[str, dict[str, str]] = {
         "directions": "Emerging research directions",
         "picks": "Recommended reading",
         "audience": " (for: {})",
-        "summary_note": "> Executive summary pending (will be retried automatically)",
+        "summary_pending": "> ⏳ Executive summary not written yet: the next `digest retry --date {}` (or `digest schedule`'s periodic retry) writes it.",
+        "summary_failed": "> ❌ Executive summary failed: {}. To write it again: `digest retry --date {}`",
         "toc_heading": "Table of Contents",
         "no_papers": "No papers to list today.",
-        "toc_selected": "Selected analyses",
-        "toc_top": "Top-scored papers",
+        "picks_heading": "Today's Picks",
+        "rule_top": "How these were picked: the {} highest-scoring papers",
+        "rule_interest": "How these were picked: papers matching your interests first, then by score; {} in all",
+        "rule_score": "How these were picked: by score; {} in all",
+        "rule_min": " (score at least {})",
+        "rule_hf": "; HuggingFace's top {} of the day always",
+        "rule_order": "; listed by score",
+        "rule_meta": ". AI analyses are off: metadata only",
         "toc_score": "score {}",
+        "why": "Why",
+        "back_to_top": "↑ Contents",
+        "nav_prev": "← previous: {}",
+        "nav_next": "next: {} →",
+        "nav_index": "archive",
         "others": "Other papers ({}, by score)",
-        "others_header": "| Score | Title | Main reason | Flags |",
+        "others_header": "| Score | Title | Authors | Code | Score reasons |",
+        "et_al": " et al.",
         "abstract_details": "Abstract",
         "no_abstract": "(no abstract)",
         "abstract": "Abstract",
-        "placeholder": "> Analysis pending (will be retried automatically)",
+        "pending_note": "> ⏳ Analysis not done yet (the last run stopped before it: quota, budget or interruption); the next `digest retry --date {}` (or `digest schedule`'s periodic retry) adds it.",
+        "failed_note": "> ❌ Analysis failed: {} (after {} attempts). To re-run it: `digest retry --date {} --paper {}`",
+        "badge_failed": "analysis failed",
         "key_findings": "Key findings",
         "links": "Links",
         "analysis": "Analysis",
@@ -225,14 +254,12 @@ LABELS: dict[str, dict[str, str]] = {
         "ov_hf_only": "HuggingFace only: {}",
         "ov_on_hf": "; on the HF daily list: {}",
         "ov_scanned": "Papers scanned today: {} ({}{})",
-        "ov_skipped_word": "skipped",
-        "ov_skipped": "AI analyses skipped: {}",
-        "ov_skipped_bare": "AI analyses skipped",
+        "ov_skipped": "AI analyses skipped",
         "ov_env_hint": " (set the environment variable `{}` and run again to add them)",
-        "ov_top": "{}. Below are the top-scored papers ({})",
         "ov_analysed": "AI analyses: {} of {}",
         "ov_deep": " (deep dives: {})",
-        "ov_missing": ", pending: {} (retried automatically)",
+        "ov_failed": ", failed: {}",
+        "ov_pending": ", pending: {}",
         "ov_model": ", model: {}",
         "ov_no_announcement": "No arXiv announcement today; this issue has HuggingFace papers only",
         "hf_unavailable": "HuggingFace unavailable today; arXiv papers only",
@@ -241,8 +268,7 @@ LABELS: dict[str, dict[str, str]] = {
         "archive_title": "Computer Vision Paper Digest · Archive",
         "archive_intro": "Issues: {}, newest first. Subscribe: [feed.xml](feed.xml)",
         "archive_header": "| Date | Papers | Top three |",
-        "feed_top": "Top three:",
-        "feed_pick": "- {}: {} ({})",
+        "feed_top": "Top three",
         "survey_title": "Paper survey",
         "survey_intro": "Papers: {}, by date and score. Generated by `digest survey` from the stored analyses.",
         "survey_header": "| Name | Link | Date | Field | Code | Innovations | Weaknesses |",
@@ -250,7 +276,57 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+# Score reasons, worded from their kind and detail (models.Reason); `short` is the table's compact form.
+REASONS: dict[str, dict[str, tuple[str, str]]] = {
+    "zh": {"base": ("基础分", "基础"), "interest": ("兴趣: {kw} ({where})", "{kw}"),
+           "interest_neg": ("兴趣(降权): {kw} ({where})", "{kw}"), "cap": ("兴趣分封顶 {cap}", "封顶"),
+           "upvotes": ("HF 🔥 {n} 赞", "🔥{n}"), "code": ("开源代码", "代码"), "page": ("项目主页", "主页"),
+           "venue": ("{venue} 录用", "{venue}"), "primary": ("主类别 {cat}", "{cat}"),
+           "author": ("关注作者: {names}", "作者 {names}"), "rerank": ("LLM 相关性 {rel}/10", "LLM {rel}/10")},
+    "en": {"base": ("base score", "base"), "interest": ("interest: {kw} ({where})", "{kw}"),
+           "interest_neg": ("interest (down-weighted): {kw} ({where})", "{kw}"),
+           "cap": ("interests capped at {cap}", "cap"), "upvotes": ("HF 🔥 {n} upvotes", "🔥{n}"),
+           "code": ("code released", "code"), "page": ("project page", "page"),
+           "venue": ("accepted at {venue}", "{venue}"), "primary": ("primary category {cat}", "{cat}"),
+           "author": ("watched author: {names}", "author {names}"), "rerank": ("LLM relevance {rel}/10", "LLM {rel}/10")},
+}
+WHERE = {"zh": {"title": "标题", "abstract": "摘要"}, "en": {"title": "title", "abstract": "abstract"}}
+
+# Why an analysis failed, by the error kind its task stored.
+FAILURES: dict[str, dict[str, str]] = {
+    "zh": {"invalid_output": "模型多次未给出合格的回答", "bad_request": "服务拒绝了请求", "transient": "服务多次暂时不可用",
+           "rate_limited": "请求一直被限流", "quota_exhausted": "配额已用完", "auth": "API 密钥无效",
+           "llm_error": "模型调用出错", "error": "处理时出现意外错误"},
+    "en": {"invalid_output": "the model gave no usable answer", "bad_request": "the service rejected the request",
+           "transient": "the service kept failing", "rate_limited": "requests kept being rate limited",
+           "quota_exhausted": "the quota was used up", "auth": "the API key was rejected",
+           "llm_error": "the model call failed", "error": "an unexpected error while processing it"},
+}
+
 
 def labels(language: str) -> dict[str, str]:
     """The label table of a language (zh | en)."""
     return LABELS[language]
+
+
+def reason_text(reason: Reason, language: str, *, short: bool = False) -> str:
+    """A score reason in words with its points: `兴趣: diffusion (标题) +8` (short: `diffusion+8`)."""
+    wording = REASONS[language].get(reason.kind)
+    if wording is None or (reason.text and not reason.detail):
+        return reason.text  # stored before reasons were data, or a kind this version does not know
+    fields = dict(reason.detail)
+    if "where" in fields:
+        fields["where"] = WHERE[language].get(fields["where"], fields["where"])
+    try:
+        text = wording[1 if short else 0].format(**fields)
+    except KeyError:
+        return reason.text
+    if reason.kind == "rerank" and fields.get("why") and not short:
+        text += f": {fields['why']}"
+    return f"{text}{'' if short else ' '}{reason.points:+g}"
+
+
+def failure_text(kind: str | None, language: str) -> str:
+    """An error kind in the reader's words."""
+    words = FAILURES[language]
+    return words.get(kind or "error", words["error"])

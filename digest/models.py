@@ -69,11 +69,19 @@ class Announcement(BaseModel):
 
 
 class Reason(BaseModel):
-    """One line of a score's explanation."""
+    """One part of a score, as data: worded per language at render time (labels.reason_text)."""
 
     points: float
-    text: SafeName
     kind: str = ""  # base, interest, interest_neg, cap, upvotes, code, page, venue, primary, author, rerank
+    detail: dict[str, SafeName] = Field(default_factory=dict)  # the facts its wording needs: kw, where, n, venue...
+    text: SafeName = ""  # only in scores stored before reasons were data: shown as it was written
+
+
+class PaperWarning(BaseModel):
+    """Something the reader should check in an analysis (stored with the answer, worded at render time)."""
+
+    kind: Literal["unverified_figure"] = "unverified_figure"
+    figures: list[str] = Field(default_factory=list)  # numbers the abstract does not contain
 
 
 class Scored(BaseModel):

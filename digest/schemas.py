@@ -113,6 +113,14 @@ class Rerank(BaseModel):
     items: list[RerankItem]
 
 
+SUMMARY_TEMPLATE = "executive_summary"
+
+
+def summary_key(date: str) -> str:
+    """Task and cache key of a date's executive summary (one per date)."""
+    return f"summary:{date}"
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "analysis": Analysis,
     "deep_dive": DeepDive,

@@ -12,19 +12,6 @@ from functools import lru_cache
 from digest.config import ScoringConfig, SelectionConfig
 from digest.models import Entry, Paper, Pick, PickReason, Reason, Scored
 
-# Reader-facing reason texts by language (`language` in config); the kind, not the text, is what code reads.
-REASON_TEXT: dict[str, dict[str, str]] = {
-    "zh": {"base": "基础分", "interest": "兴趣: {kw} ({where})", "interest_neg": "兴趣(降权): {kw} ({where})",
-           "title": "标题", "abstract": "摘要", "cap": "兴趣分封顶 {cap}", "upvotes": "HF 🔥 {n} 赞",
-           "code": "开源代码", "page": "项目主页", "venue": "{venue} 录用", "primary": "主类别 {cat}",
-           "author": "关注作者: {names}", "rerank": "LLM 相关性 {rel}/10"},
-    "en": {"base": "base score", "interest": "interest: {kw} ({where})",
-           "interest_neg": "interest (down-weighted): {kw} ({where})", "title": "title", "abstract": "abstract",
-           "cap": "interests capped at {cap}", "upvotes": "HF 🔥 {n} upvotes", "code": "code released",
-           "page": "project page", "venue": "accepted at {venue}", "primary": "primary category {cat}",
-           "author": "watched author: {names}", "rerank": "LLM relevance {rel}/10"},
-}
-
 # Hyphens, dashes, underscores, slashes and spaces are all the same to an interest; zero of them too
 # ("super-resolution" = "super resolution" = "superresolution").
 _SEP = r"[\s\-\u2010-\u2015_/]*"
@@ -155,38 +142,31 @@ def matcher_for(cfg: ScoringConfig) -> Matcher:
     return _build_matcher(tuple(cfg.interests.items()), tuple(cfg.authors))
 
 
-def _fmt(points: float) -> str:
-    return f"{points:+g}"
+def _reason(points: float, kind: str, **fields: object) -> Reason:
+    return Reason(points=round(points, 1), kind=kind, detail={k: str(v) for k, v in fields.items()})
 
 
-def _reason(points: float, kind: str, language: str, **fields: object) -> Reason:
-    points = round(points, 1)
-    text = REASON_TEXT.get(language, REASON_TEXT["zh"])[kind].format(**fields)
-    return Reason(points=points, text=f"{text} {_fmt(points)}", kind=kind)
-
-
-def _interest_reasons(paper: Paper, matcher: Matcher, cfg: ScoringConfig, language: str) -> list[Reason]:
-    words = REASON_TEXT.get(language, REASON_TEXT["zh"])
+def _interest_reasons(paper: Paper, matcher: Matcher, cfg: ScoringConfig) -> list[Reason]:
     w = cfg.weights
     body = " ".join([paper.abstract, " ; ".join(paper.ai_keywords)])
     pos: list[Reason] = []
     neg: list[Reason] = []
     for it in matcher.interests:
         if it.pattern.search(paper.title):
-            where, mult = words["title"], w.interest_title
+            where, mult = "title", w.interest_title
         elif it.pattern.search(body):
-            where, mult = words["abstract"], w.interest_abstract
+            where, mult = "abstract", w.interest_abstract
         else:
             continue
         points = it.weight * mult
         if points > 0:
-            pos.append(_reason(points, "interest", language, kw=it.keyword, where=where))
+            pos.append(_reason(points, "interest", kw=it.keyword, where=where))
         elif points < 0:
-            neg.append(_reason(points, "interest_neg", language, kw=it.keyword, where=where))
+            neg.append(_reason(points, "interest_neg", kw=it.keyword, where=where))
     total = sum(r.points for r in pos)
     if total > w.interest_cap:
         # Keep each match visible and let the reasons still add up to the score.
-        pos.append(_reason(w.interest_cap - total, "cap", language, cap=f"{w.interest_cap:g}"))
+        pos.append(_reason(w.interest_cap - total, "cap", cap=f"{w.interest_cap:g}"))
     return pos + neg
 
 
@@ -262,34 +242,34 @@ def is_primary(entry: Entry, categories: Sequence[str]) -> bool:
     return primary in categories
 
 
-def score_entry(entry: Entry, cfg: ScoringConfig, *, categories: list[str], language: str = "zh") -> Scored:
+def score_entry(entry: Entry, cfg: ScoringConfig, *, categories: list[str]) -> Scored:
     """Score one paper 0-100; the reasons' points add up to the unclipped score."""
     paper = entry.paper
     w = cfg.weights
     matcher = matcher_for(cfg)
     reasons: list[Reason] = []
     if w.base:
-        reasons.append(_reason(w.base, "base", language))
-    reasons.extend(_interest_reasons(paper, matcher, cfg, language))
+        reasons.append(_reason(w.base, "base"))
+    reasons.extend(_interest_reasons(paper, matcher, cfg))
     up = upvote_points(paper.hf_upvotes, cfg)
     if up:
-        reasons.append(_reason(up, "upvotes", language, n=paper.hf_upvotes))
+        reasons.append(_reason(up, "upvotes", n=paper.hf_upvotes))
     kind = code_kind(paper)
     if kind and w.code:
-        reasons.append(_reason(w.code, "code" if kind == "code" else "page", language))
+        reasons.append(_reason(w.code, "code" if kind == "code" else "page"))
     venue = find_venue(paper.comment, paper.journal_ref)
     if venue:
         pts = w.venue_workshop if venue.workshop else w.venue
         if pts:
-            reasons.append(_reason(pts, "venue", language, venue=venue.label))
+            reasons.append(_reason(pts, "venue", venue=venue.label))
     if w.primary_category and is_primary(entry, categories):
         primary = paper.primary_category or (paper.categories[0] if paper.categories else categories[0])
-        reasons.append(_reason(w.primary_category, "primary", language, cat=primary))
+        reasons.append(_reason(w.primary_category, "primary", cat=primary))
     if matcher.authors and w.author:
         hits = [matcher.authors[n] for n in dict.fromkeys(_norm_name(a) for a in paper.authors)
                 if n in matcher.authors]
         if hits:
-            reasons.append(_reason(w.author, "author", language, names=", ".join(hits)))
+            reasons.append(_reason(w.author, "author", names=", ".join(hits)))
     return Scored(id=paper.id, score=_clip(sum(r.points for r in reasons)), reasons=reasons)
 
 
@@ -297,23 +277,17 @@ def _clip(total: float) -> float:
     return round(min(100.0, max(0.0, total)), 1)
 
 
-def score_all(entries: Iterable[Entry], cfg: ScoringConfig, *, categories: list[str],
-              language: str = "zh") -> list[Scored]:
+def score_all(entries: Iterable[Entry], cfg: ScoringConfig, *, categories: list[str]) -> list[Scored]:
     """Score every entry; best first, ties by id."""
-    scored = [score_entry(e, cfg, categories=categories, language=language) for e in entries]
+    scored = [score_entry(e, cfg, categories=categories) for e in entries]
     return sorted(scored, key=lambda s: (-s.score, s.id))
 
 
-def apply_rerank(scored: Scored, relevance: float, reason: str, cfg: ScoringConfig, *,
-                 language: str = "zh") -> Scored:
+def apply_rerank(scored: Scored, relevance: float, reason: str, cfg: ScoringConfig) -> Scored:
     """Add the LLM rerank's weights.rerank x relevance/10 points (replacing an earlier rerank)."""
     rel = min(10.0, max(0.0, float(relevance)))
-    why = " ".join(reason.split())
-    text = REASON_TEXT.get(language, REASON_TEXT["zh"])["rerank"].format(rel=f"{rel:g}") + (
-        f": {why}" if why else "")
     kept = [r for r in scored.reasons if r.kind != "rerank"]
-    points = round(cfg.weights.rerank * rel / 10, 1)
-    reasons = kept + [Reason(points=points, text=f"{text} {_fmt(points)}", kind="rerank")]
+    reasons = kept + [_reason(cfg.weights.rerank * rel / 10, "rerank", rel=f"{rel:g}", why=" ".join(reason.split()))]
     return Scored(id=scored.id, score=_clip(sum(r.points for r in reasons)), reasons=reasons)
 
 
