@@ -179,6 +179,14 @@ class LLMConfig(_Strict):
 
 class OutputConfig(_Strict):
     dir: str = "output"
+    site_url: str | None = None  # where output/ is published; feed links are absolute under it
+
+    @field_validator("site_url")
+    @classmethod
+    def _site_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"https?://[^\s/]+", v):
+            raise ValueError(f"must be an http(s) URL such as https://example.org/digest/, got {v!r}")
+        return v
 
 
 class StoreConfig(_Strict):

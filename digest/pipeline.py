@@ -27,8 +27,8 @@ from digest.ondemand import resolve_ids, with_asked
 from digest.prompts import prompts_dir
 from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
 from digest.sources.arxiv import ArxivClient
+from digest.state import load_day_state, stored_answer
 from digest.store import Store, store_lock
-from digest.view import build_view, digest_path, is_complete, stored_answer
 
 log = logging.getLogger("digest.pipeline")
 USER_AGENT = "digest/0.1 (daily arXiv cs.CV digest; https://github.com/)"
@@ -256,7 +256,7 @@ class Pipeline:
     def _score(self, day: DayPapers, session: Session | None) -> list[Scored]:
         self._stage("score")
         cats = self.cfg.sources.arxiv.categories
-        scored = score_all(day.entries, self.cfg.scoring, categories=cats, language=self.cfg.language)
+        scored = score_all(day.entries, self.cfg.scoring, categories=cats)
         if not (self.cfg.scoring.llm_rerank and session is not None):
             return scored
         by_id = {e.paper.id: e.paper for e in day.entries}
@@ -273,8 +273,7 @@ class Pipeline:
             for item in out.result.items:
                 if item.id in merged and item.id not in judged:  # unknown ids and repeats are ignored
                     judged.add(item.id)
-                    merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason,
-                                                   self.cfg.scoring, language=self.cfg.language)
+                    merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason, self.cfg.scoring)
         return sorted(merged.values(), key=lambda s: (-s.score, s.id))
 
     def _select(self, day: DayPapers, scored: list[Scored]) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -310,10 +309,11 @@ class Pipeline:
 
     def _render(self, store: Store, date: dt.date) -> RunReport:
         self._stage("render")
-        view = build_view(self.cfg, store, date)
-        path = digest_path(self.cfg, date)
-        publish.write_all(self.cfg, store, date, view)
-        complete, counts = is_complete(view)
+        state = load_day_state(self.cfg, store, date)
+        if state is None:
+            return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
+        path = publish.write_all(self.cfg, store, state)
+        complete, counts = state.analyses_done, state.counts()
         stop = self.session.stop_reason if self.session else None
         if self.session is not None and self.session.auth_error is not None:
             raise self.session.auth_error

@@ -1,88 +1,163 @@
-"""Write a date's digest and regenerate the archive index and the Atom feed, all atomically."""
+"""Write a date's digest, then the archive index and the Atom feed, all atomically.
+
+Index and feed read one small record per written digest (store table `digests`), not every archived day.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import Any
+from urllib.parse import quote
 
 from digest.config import Config
+from digest.files import atomic_write
+from digest.ids import try_normalise_id
 from digest.labels import labels
-from digest.render import DigestView, atomic_write, render_digest
+from digest.render import page_plan, render_digest
+from digest.state import DayState, digest_path, load_day_state
 from digest.store import Store
-from digest.text import md_escape
-from digest.view import stored_summary
+from digest.text import clean_latex, collapse, md_escape
 
 FEED_ENTRIES = 60
+TOP = 3
+ATOM = "http://www.w3.org/2005/Atom"
+# Characters XML 1.0 does not allow, even escaped: a feed containing one is not well-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
-def write_all(cfg: Config, store: Store, date: dt.date, view: DigestView) -> Path:
-    """Write output/D.md, then index.md and feed.xml."""
-    path = Path(cfg.output.dir) / f"{date.isoformat()}.md"
-    atomic_write(path, render_digest(view))
+def write_all(cfg: Config, store: Store, state: DayState) -> Path:
+    """Write output/D.md, link the previous digest to it, then regenerate index.md and feed.xml."""
+    path = digest_path(cfg, state.date)
+    atomic_write(path, render_digest(state))
+    store.save_digest_record(state.date, digest_record(state))
+    if state.prev_date is not None:
+        prev = digest_path(cfg, state.prev_date)
+        if f"]({state.date.isoformat()}.md)" not in prev.read_text(encoding="utf-8"):
+            # The previous digest was written before this one existed: give it its "next" link.
+            older = load_day_state(cfg, store, state.prev_date)
+            if older is not None:
+                atomic_write(prev, render_digest(older))
     write_archive(cfg, store)
     return path
 
 
-def _days(cfg: Config, store: Store) -> list[tuple[dt.date, Path]]:
+def digest_record(state: DayState) -> dict[str, Any]:
+    """What the index and the feed show of a digest: paper count, top papers, the summary and its picks."""
+    _, chosen, anchors = page_plan(state)
+    titles = {e.paper.id: collapse(clean_latex(e.paper.title)) for e in state.entries}
+    top = [{"id": pid, "title": titles[pid], "anchor": anchors[pid]} for pid in chosen[:TOP]]
+    summary = state.summary.model_dump(mode="json") if state.summary is not None else None
+    if summary is not None:
+        for pick in summary["picks"]:
+            pid = try_normalise_id(pick["paper_id"]) or pick["paper_id"].strip()
+            pick.update(paper_id=pid, title=titles.get(pid, ""), anchor=anchors.get(pid, ""))
+    return {"papers": len(titles), "top": top, "summary": summary}
+
+
+def _records(cfg: Config, store: Store) -> list[tuple[dt.date, dict[str, Any], str]]:
+    """Every digest on disk with its record, newest first; digests written before records get one now."""
+    records = store.digest_records()
     out = []
     for d in store.dates():
-        p = Path(cfg.output.dir) / f"{d.isoformat()}.md"
-        if p.exists():
-            out.append((d, p))
-    return sorted(out, reverse=True)
-
-
-def _top(store: Store, date: dt.date, n: int = 3) -> list[tuple[str, str, float]]:
-    day = store.load_day(date)
-    if day is None:
-        return []
-    titles = {e.paper.id: e.paper.title or e.paper.id for e in day.entries}
-    scores = store.load_scores(date)
-    picked = [pid for pid, _ in store.load_selection(date)]
-    order = picked or sorted(scores, key=lambda i: (-scores[i].score, i))
-    return [(pid, titles.get(pid, pid), scores[pid].score if pid in scores else 0.0) for pid in order[:n]]
+        if not digest_path(cfg, d).exists():
+            continue
+        if d not in records:
+            state = load_day_state(cfg, store, d)
+            if state is None:
+                continue
+            store.save_digest_record(d, digest_record(state))
+            records = {**records, d: (digest_record(state), dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))}
+        data, written_at = records[d]
+        out.append((d, data, written_at))
+    return sorted(out, key=lambda r: r[0], reverse=True)
 
 
 def write_archive(cfg: Config, store: Store) -> None:
-    """Regenerate output/index.md and output/feed.xml from the store and the digests on disk."""
-    days = _days(cfg, store)
+    """Regenerate output/index.md and output/feed.xml from the digest records."""
+    days = _records(cfg, store)
     L = labels(cfg.language)
     lines = [f"# {L['archive_title']}", "", L["archive_intro"].format(len(days)), "",
              L["archive_header"], "|---|---|---|"]
-    for d, p in days:
-        day = store.load_day(d)
-        count = len(day.entries) if day else 0
-        top = "<br>".join(f"[{md_escape(t)}]({p.name}#{pid})" for pid, t, _ in _top(store, d))
-        lines.append(f"| [{d.isoformat()}]({p.name}) | {count} | {top or '—'} |")
-    atomic_write(Path(cfg.output.dir) / "index.md", "\n".join(lines) + "\n")
-    atomic_write(Path(cfg.output.dir) / "feed.xml", _feed(store, days[:FEED_ENTRIES], language=cfg.language))
+    for d, data, _ in days:
+        name = f"{d.isoformat()}.md"
+        top = "<br>".join(f"[{md_escape(t['title'])}]({name}#{t['anchor']})" for t in data["top"])
+        lines.append(f"| [{d.isoformat()}]({name}) | {data['papers']} | {top or '—'} |")
+    out = Path(cfg.output.dir)
+    atomic_write(out / "index.md", "\n".join(lines) + "\n")
+    feed = build_feed(days[:FEED_ENTRIES], language=cfg.language, site_url=cfg.output.site_url)
+    atomic_write(out / "feed.xml", feed, check=lambda tmp: ET.parse(tmp))  # never publish a broken feed
 
 
-def _feed(store: Store, days: list[tuple[dt.date, Path]], *, language: str = "zh") -> str:
-    def stamp(p: Path) -> str:
-        return dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _url(site_url: str | None, name: str) -> str:
+    """A link to a file of output/: absolute under site_url when it is set."""
+    return f"{site_url.rstrip('/')}/{quote(name, safe='/#:.-_')}" if site_url else name
+
+
+def _x(text: object) -> str:
+    return _NOT_XML.sub("", str(text or ""))
+
+
+def _entry_html(d: dt.date, data: dict[str, Any], L: dict[str, str], site_url: str | None) -> str:
+    """The entry's content: the summary, then the picks with titles and links (escaped HTML)."""
+    e = html.escape
+    name = f"{d.isoformat()}.md"
+    parts: list[str] = []
+    summary = data.get("summary")
+    if summary:
+        for key in ("themes", "highlights", "directions"):
+            items = "".join(f"<li>{e(collapse(x))}</li>" for x in summary[key])
+            parts.append(f"<h3>{e(L[key])}</h3><ul>{items}</ul>")
+        picks = []
+        for pk in summary["picks"]:
+            if not pk.get("title"):
+                continue  # an id the model made up
+            target = _url(site_url, f"{name}#{pk['anchor']}") if pk.get("anchor") else \
+                f"https://arxiv.org/abs/{quote(pk['paper_id'])}"
+            audience = L["audience"].format(e(collapse(pk["audience"]))) if collapse(pk["audience"]) else ""
+            picks.append(f'<li><a href="{e(target)}">{e(pk["title"])}</a>{e(L["colon_sp"])}'
+                         f"{e(collapse(pk['reason']))}{audience}</li>")
+        if picks:
+            parts.append(f"<h3>{e(L['picks'])}</h3><ul>{''.join(picks)}</ul>")
+    else:
+        items = "".join(f'<li><a href="{e(_url(site_url, name + "#" + t["anchor"]))}">{e(t["title"])}</a></li>'
+                        for t in data["top"])
+        parts.append(f"<h3>{e(L['feed_top'])}</h3><ul>{items}</ul>")
+    return "".join(parts)
+
+
+def build_feed(days: list[tuple[dt.date, dict[str, Any], str]], *, language: str = "zh",
+               site_url: str | None = None) -> str:
+    """The Atom feed of the newest digests (well-formed whatever the text: built with ElementTree)."""
+    def stamp(written_at: str) -> str:
+        return dt.datetime.fromisoformat(written_at).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     L = labels(language)
-    updated = max((stamp(p) for _, p in days), default="1970-01-01T00:00:00Z")
-    out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-           f"  <title>{escape(L['title'])}</title>", "  <id>urn:digest:cv-daily</id>",
-           f"  <updated>{updated}</updated>", "  <author><name>digest</name></author>",
-           '  <link rel="alternate" href="index.md"/>']
-    for d, p in days:
-        summary = stored_summary(store, d)
-        if summary is not None:
-            body = "\n".join(
-                [L["themes"] + L["colon"]] + [f"- {x}" for x in summary.themes]
-                + [L["highlights"] + L["colon"]] + [f"- {x}" for x in summary.highlights]
-                + [L["directions"] + L["colon"]] + [f"- {x}" for x in summary.directions]
-                + [L["picks"] + L["colon"]]
-                + [L["feed_pick"].format(pk.paper_id, pk.reason, pk.audience) for pk in summary.picks])
-        else:
-            body = L["feed_top"] + "\n" + "\n".join(f"- {t} ({pid})" for pid, t, _ in _top(store, d))
-        out += ["  <entry>", f"    <title>{escape(L['title'])} | {d.isoformat()}</title>",
-                f"    <id>urn:digest:cv-daily:{d.isoformat()}</id>", f"    <updated>{stamp(p)}</updated>",
-                f'    <link rel="alternate" href="{escape(p.name)}"/>',
-                f'    <content type="text">{escape(body)}</content>', "  </entry>"]
-    out.append("</feed>")
-    return "\n".join(out) + "\n"
+    ET.register_namespace("", ATOM)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: _x(v) for k, v in attrib.items()})
+        if text is not None:
+            el.text = _x(text)
+        return el
+
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    sub(feed, "title", L["title"])
+    sub(feed, "id", "urn:digest:cv-daily")
+    sub(feed, "updated", max((stamp(w) for _, _, w in days), default="1970-01-01T00:00:00Z"))
+    sub(sub(feed, "author"), "name", "digest")
+    sub(feed, "link", rel="alternate", href=_url(site_url, "index.md"))
+    if site_url:
+        sub(feed, "link", rel="self", href=_url(site_url, "feed.xml"))
+    for d, data, written_at in days:
+        entry = sub(feed, "entry")
+        sub(entry, "title", f"{L['title']} | {d.isoformat()}")
+        sub(entry, "id", f"urn:digest:cv-daily:{d.isoformat()}")
+        sub(entry, "updated", stamp(written_at))
+        sub(entry, "link", rel="alternate", href=_url(site_url, f"{d.isoformat()}.md"))
+        sub(entry, "content", _entry_html(d, data, L, site_url), type="html")
+    return ET.tostring(feed, encoding="unicode", xml_declaration=False).join(
+        ['<?xml version="1.0" encoding="utf-8"?>\n', "\n"])

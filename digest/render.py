@@ -1,64 +1,31 @@
-"""Render one day's digest to Markdown (digest/templates/digest.md.j2) and write it atomically.
+"""Render one day's digest (DayState) to Markdown through digest/templates/digest.md.j2, atomically.
 
-Sections: when `selected` is non-empty, one section per selected paper (in that order) that is
-among the entries; otherwise (metadata-only digest) the top `metadata_sections` papers by score.
-Every other entry goes into the compact table of the table of contents.
+Page order: title, overview and previous/next links; the executive summary; today's picks (the
+contents: rank, title, one-line summary, score, badges, reasons, and the rule that picked them); one
+section per pick, each ending with a link back to the picks; then every other paper in a folded table.
+With nothing selected (a metadata-only digest) the top `metadata_sections` papers by score are the picks.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import jinja2
-from pydantic import BaseModel, Field
 
 from digest import text as tx
 from digest.ids import try_normalise_id
-from digest.labels import labels
-from digest.models import Announcement, Entry, Paper, Scored
-from digest.schemas import Analysis, DeepDive, ExecutiveSummary
+from digest.labels import failure_text, labels, reason_text
+from digest.models import Entry, Paper
+from digest.schemas import Analysis, DeepDive
+from digest.state import DayState, PaperResult
 
-PLACEHOLDER = labels("zh")["placeholder"]
 MAX_AUTHORS = 8
-Status = Literal["ok", "failed", "pending"]
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-class PaperResult(BaseModel):
-    """The LLM result for one selected paper, as the store holds it."""
-
-    kind: Literal["analysis", "deep_dive"] = "analysis"
-    status: Status = "pending"
-    analysis: Analysis | DeepDive | None = None
-    fulltext: bool = True  # False: the deep dive only saw the abstract
-    unverified: list[str] = Field(default_factory=list)  # figures the abstract does not contain
-
-
-class DigestView(BaseModel):
-    """Everything the digest template needs for one date."""
-
-    date: dt.date
-    announcement: Announcement | None = None
-    entries: list[Entry] = Field(default_factory=list)
-    scores: dict[str, Scored] = Field(default_factory=dict)
-    selected: list[str] = Field(default_factory=list)  # analysed paper ids, in order
-    results: dict[str, PaperResult] = Field(default_factory=dict)
-    summary: ExecutiveSummary | None = None
-    summary_status: Literal["ok", "failed", "pending", "none"] = "none"
-    hf_status: Literal["ok", "unavailable", "disabled", "empty"] = "ok"
-    llm_model: str | None = None
-    llm_disabled_reason: str | None = None  # set: no LLM configured, metadata-only digest
-    llm_key_env: str | None = None  # env var to name when the reason does not
-    language: Literal["zh", "en"] = "zh"  # headings and labels: digest/labels.py
-    pdf_url: str = "https://arxiv.org/pdf"
-    metadata_sections: int = Field(default=10, ge=0)  # sections in a digest with nothing selected
+TABLE_AUTHORS = 3
+TOP_REASONS = 3
+CONTENTS_ANCHOR = "contents"
 
 
 @dataclass
@@ -69,7 +36,8 @@ class _Section:
     abs_url: str
     score: str
     badge: str
-    mode: Literal["ok", "placeholder", "meta"]
+    mode: Literal["ok", "missing", "meta"]  # analysed; selected but failed/pending; metadata only
+    note: str  # what a missing analysis is waiting for, or that it failed and how to re-run it
     kind: Literal["analysis", "deep_dive"]
     analysis: Analysis | DeepDive | None
     analysis_heading: str
@@ -80,12 +48,24 @@ class _Section:
 
 
 @dataclass
+class _Pick:
+    anchor: str
+    title: str
+    score: str
+    badges: str  # already-escaped Markdown
+    one_line: str  # model text: through the `line` filter
+    note: str  # status of a missing analysis
+    reasons: str  # already-escaped Markdown
+
+
+@dataclass
 class _Row:
     title: str
     url: str
     score: str
-    reason: str
-    flags: str
+    authors: str  # already-escaped Markdown
+    code: str  # a Markdown link or —
+    reasons: str  # already-escaped Markdown
 
 
 @dataclass
@@ -103,36 +83,28 @@ def _num(x: float) -> str:
     return str(int(round(x))) if abs(x - round(x)) < 0.05 else f"{x:.1f}"
 
 
-def _reason(r) -> str:
-    # The scorer's reason text already carries its points ("兴趣: diffusion (标题) +8").
-    return tx.collapse(r.text)
-
-
 def _title(paper: Paper) -> str:
     """The title as shown; a paper whose title is empty (or only markup) is shown as its id."""
     return tx.clean_latex(paper.title).strip() or paper.id
 
 
-def _score_value(view: DigestView, pid: str) -> float | None:
-    s = view.scores.get(pid)
-    return s.score if s is not None else None
-
-
 def _anchor(pid: str, used: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9._-]", "-", pid) or "paper"
     anchor, n = base, 2
-    while anchor in used:
+    while anchor in used or anchor == CONTENTS_ANCHOR:
         anchor, n = f"{base}-{n}", n + 1
     used.add(anchor)
     return anchor
 
 
-def _authors(names: list[str], L: dict[str, str]) -> str:
+def _authors(names: list[str], L: dict[str, str], limit: int = MAX_AUTHORS) -> str:
     names = [tx.collapse(n) for n in names if tx.collapse(n)]
     if not names:
         return L["unknown_authors"]
-    shown = ", ".join(tx.md_escape(n) for n in names[:MAX_AUTHORS])
-    return shown if len(names) <= MAX_AUTHORS else L["more_authors"].format(shown, len(names))
+    shown = ", ".join(tx.md_escape(n) for n in names[:limit])
+    if len(names) <= limit:
+        return shown
+    return shown + L["et_al"] if limit < MAX_AUTHORS else L["more_authors"].format(shown, len(names))
 
 
 def _categories(entry: Entry, L: dict[str, str]) -> str:
@@ -156,41 +128,44 @@ def _code(entry: Entry, analysis: Analysis | DeepDive | None) -> str | None:
             or tx.safe_url(tx.find_code_url(p.comment, p.abstract)))
 
 
+def _missing_note(state: DayState, pid: str, res: PaperResult | None) -> str:
+    """Pending: when it will be tried again. Failed: why, and the command that re-runs it."""
+    L = labels(state.language)
+    if res is not None and res.status == "failed":
+        return L["failed_note"].format(failure_text(res.error_kind, state.language), res.attempts,
+                                       state.date.isoformat(), pid)
+    return L["pending_note"].format(state.date.isoformat())
+
+
 # ---------------------------------------------------------------- building blocks
 
 
-def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Section:
+def _section(state: DayState, entry: Entry, anchor: str, selected: bool) -> _Section:
     p = entry.paper
-    res = view.results.get(p.id) if selected else None
-    ok = res is not None and res.status == "ok" and res.analysis is not None
-    analysis = res.analysis if ok else None
-    if ok:
-        mode = "ok"
-    elif selected and view.llm_disabled_reason is None:
-        mode = "placeholder"
-    else:
-        mode = "meta"
-    L = labels(view.language)
+    res = state.results.get(p.id) if selected else None
+    analysis = res.analysis if res is not None and res.status == "ok" else None
+    mode = "ok" if analysis is not None else "missing" if selected and not state.llm_off else "meta"
+    L = labels(state.language)
     heading, badge = L["analysis"], ""
     if isinstance(analysis, DeepDive):
         heading = L["deep_full"] if res.fulltext else L["deep_abstract"]
         badge = L["badge_deep_full"] if res.fulltext else L["badge_deep_abstract"]
-    elif mode == "placeholder":
-        badge = L["badge_pending"]
-    score = view.scores.get(p.id)
+    elif mode == "missing":
+        badge = L["badge_failed"] if res is not None and res.status == "failed" else L["badge_pending"]
+    score = state.scores.get(p.id)
     meta = [(L["authors"], _authors(p.authors, L))]
     if p.published:
         meta.append((L["published"], p.published.date().isoformat()))
     meta += [(L["categories"], _categories(entry, L)), (L["source"], _source(entry, L))]
     if score is not None:
-        reasons = " · ".join(tx.md_escape(_reason(r)) for r in score.reasons)
+        reasons = " · ".join(tx.md_escape(reason_text(r, state.language)) for r in score.reasons)
         meta.append((L["score"], f"{_num(score.score)}/100" + (L["paren"].format(reasons) if reasons else "")))
     if analysis is not None and tx.collapse(analysis.field):
         meta.append((L["field"], tx.md_line(analysis.field)))
     if analysis is not None and res.unverified:
         figures = L["list_sep"].join(tx.md_escape(f) for f in res.unverified)
         meta.append((L["check"], L["unverified"].format(figures)))
-    links = [("PDF", f"{view.pdf_url.rstrip('/')}/{p.id}"), ("arXiv", p.abs_url)]
+    links = [("PDF", f"{state.pdf_url.rstrip('/')}/{p.id}"), ("arXiv", p.abs_url)]
     if entry.on_hf or entry.source == "huggingface":
         links.append(("HuggingFace", p.hf_url))
     code = _code(entry, analysis)
@@ -206,30 +181,50 @@ def _section(view: DigestView, entry: Entry, anchor: str, selected: bool) -> _Se
     return _Section(
         entry=entry, anchor=anchor, title=_title(p), abs_url=tx.safe_url(p.abs_url) or "",
         score=_num(score.score) if score else "—", badge=badge, mode=mode,
+        note=_missing_note(state, p.id, res) if mode == "missing" else "",
         kind="deep_dive" if isinstance(analysis, DeepDive) else "analysis", analysis=analysis,
         analysis_heading=heading, meta=meta, abstract=tx.clean_latex(tx.unwrap(p.abstract)),
         findings=tx.key_findings(p.abstract), links=links,
     )
 
 
-def _flags(entry: Entry, L: dict[str, str]) -> str:
-    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else "",
-             f"HF 🔥{entry.paper.hf_upvotes}" if entry.paper.hf_upvotes else ""]
-    return " · ".join(f for f in flags if f)
+def _badges(state: DayState, section: _Section) -> str:
+    """HF upvotes, code stars, venue, why it was picked, and the kind of analysis."""
+    L = labels(state.language)
+    p = section.entry.paper
+    score = state.scores.get(p.id)
+    venues = [r.detail["venue"] for r in score.reasons if r.kind == "venue" and "venue" in r.detail] if score else []
+    pick = {"hf_top": L["pick_hf_top"], "asked": L["pick_asked"]}.get(state.pick_reasons.get(p.id) or "", "")
+    items = [f"HF 🔥 {p.hf_upvotes}" if p.hf_upvotes else "", f"⭐ {p.github_stars}" if p.github_stars else "",
+             *(tx.md_escape(v) for v in venues), pick, section.badge]
+    return " · ".join(i for i in items if i)
 
 
-def _row(view: DigestView, entry: Entry) -> _Row:
-    score = view.scores.get(entry.paper.id)
-    # The most telling reason: the base points every paper gets say nothing.
-    telling = [r for r in score.reasons if r.kind != "base"] if score else []
-    top = max(telling, key=lambda r: r.points, default=None)
-    return _Row(title=_title(entry.paper), url=tx.safe_url(entry.paper.abs_url) or "",
-                score=_num(score.score) if score else "—", reason=_reason(top) if top else "",
-                flags=_flags(entry, labels(view.language)))
+def _pick(state: DayState, section: _Section) -> _Pick:
+    score = state.scores.get(section.entry.paper.id)
+    telling = sorted((r for r in score.reasons if r.kind != "base" and r.points > 0), key=lambda r: -r.points) \
+        if score else []
+    reasons = " · ".join(tx.md_escape(reason_text(r, state.language)) for r in telling[:TOP_REASONS])
+    res = state.results.get(section.entry.paper.id)
+    return _Pick(anchor=section.anchor, title=section.title, score=section.score, badges=_badges(state, section),
+                 one_line=res.one_line if res is not None and section.mode == "ok" else "",
+                 note=section.note.removeprefix("> "), reasons=reasons)
 
 
-def _summary(view: DigestView, entries: dict[str, Entry], anchors: dict[str, str]) -> _Summary | None:
-    s = view.summary
+def _row(state: DayState, entry: Entry, L: dict[str, str]) -> _Row:
+    p = entry.paper
+    score = state.scores.get(p.id)
+    reasons = [reason_text(r, state.language, short=True) for r in score.reasons if r.kind != "base"] if score else []
+    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else ""]
+    code = tx.safe_url(p.github_repo) or tx.safe_url(tx.find_code_url(p.comment))
+    return _Row(title=_title(p), url=tx.safe_url(p.abs_url) or "",
+                score=_num(score.score) if score else "—", authors=_authors(p.authors, L, TABLE_AUTHORS),
+                code=f"[{L['code']}]({code})" if code else "—",
+                reasons=" · ".join(tx.md_escape(x) for x in reasons + flags if x) or "—")
+
+
+def _summary(state: DayState, entries: dict[str, Entry], anchors: dict[str, str]) -> _Summary | None:
+    s = state.summary
     if s is None:
         return None
     picks = []
@@ -244,89 +239,119 @@ def _summary(view: DigestView, entries: dict[str, Entry], anchors: dict[str, str
     return _Summary(themes=s.themes, highlights=s.highlights, directions=s.directions, picks=picks)
 
 
-def _env_var(view: DigestView) -> str | None:
-    if view.llm_key_env:
-        return view.llm_key_env
-    m = re.search(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", view.llm_disabled_reason or "")
-    return m.group(0) if m else None
+def _summary_note(state: DayState, L: dict[str, str]) -> str | None:
+    if state.summary is not None or state.llm_off:
+        return None
+    if state.summary_status == "pending":
+        return L["summary_pending"].format(state.date.isoformat())
+    if state.summary_status == "failed":
+        return L["summary_failed"].format(failure_text(state.summary_error_kind, state.language),
+                                          state.date.isoformat())
+    return None
 
 
-def _skipped(view: DigestView, L: dict[str, str]) -> str:
-    """Why the analyses were skipped, with a hint naming the key's environment variable."""
-    reason = tx.md_escape(view.llm_disabled_reason).rstrip("。.")
-    env = _env_var(view)
-    foreign = view.language != "zh" and _CJK.search(reason)  # the store's note is Chinese: the hint says it
-    hint = L["ov_env_hint"].format(env) if env and (foreign or env not in reason) else ""
-    if foreign:
-        return L["ov_skipped_bare"] + hint
-    return (reason if L["ov_skipped_word"] in reason.lower() else L["ov_skipped"].format(reason)) + hint
+def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, str]) -> str:
+    """The one line saying how the picks were chosen; "highest-scoring" only when it is true."""
+    n = len(chosen)
+    if not n:
+        return ""
+    scores = {pid: s.score for pid, s in state.scores.items()}
+    lowest_pick = min((scores.get(pid, 0.0) for pid in chosen), default=0.0)
+    chosen_set = set(chosen)
+    best_other = next((scores.get(e.paper.id, 0.0) for e in ranked if e.paper.id not in chosen_set), None)
+    sel = state.selection
+    reasons = [state.pick_reasons.get(pid) for pid in chosen]
+    if best_other is None or lowest_pick >= best_other:
+        rule = L["rule_top"].format(n)
+    else:
+        rule = (L["rule_interest"] if sel.prefer_interest_matches else L["rule_score"]).format(n)
+        if sel.min_score > 0:
+            rule += L["rule_min"].format(_num(sel.min_score))
+    hf = reasons.count("hf_top")
+    if hf:
+        rule += L["rule_hf"].format(hf)
+    asked = reasons.count("asked")
+    if asked:
+        rule += L["rule_asked"].format(asked)
+    return rule + L["rule_order"] + (L["rule_meta"] if state.llm_off else "") + L["full_stop"]
 
 
-def _overview(view: DigestView, sections: list[_Section]) -> str:
-    L = labels(view.language)
-    entries = _unique_entries(view)
+def _overview(state: DayState, sections: list[_Section], entries: list[Entry]) -> str:
+    L = labels(state.language)
     new = sum(1 for e in entries if e.source == "arxiv" and not e.cross_list)
     cross = sum(1 for e in entries if e.source == "arxiv" and e.cross_list)
     hf_only = sum(1 for e in entries if e.source == "huggingface")
     parts = [L["ov_new"].format(new), L["ov_cross"].format(cross)]
-    if view.hf_status == "ok" or hf_only:
+    if state.hf_status == "ok" or hf_only:
         parts.append(L["ov_hf_only"].format(hf_only))
     on_hf = sum(1 for e in entries if e.source == "arxiv" and e.on_hf)
     tail = L["ov_on_hf"].format(on_hf) if on_hf else ""
     out = [L["ov_scanned"].format(len(entries), " · ".join(parts), tail)]
-    if view.llm_disabled_reason is not None:
-        out.append(L["ov_top"].format(_skipped(view, L), len(sections)))
+    if state.llm_off:
+        env = state.llm_key_env
+        out.append(L["ov_skipped"] + (L["ov_env_hint"].format(env) if env else ""))
     else:
         ok = sum(1 for s in sections if s.mode == "ok")
         deep = sum(1 for s in sections if isinstance(s.analysis, DeepDive))
-        missing = len(sections) - ok
+        failed = sum(1 for s in sections if s.mode == "missing" and s.badge == L["badge_failed"])
+        pending = len(sections) - ok - failed
         line = L["ov_analysed"].format(ok, len(sections)) + (L["ov_deep"].format(deep) if deep else "")
-        if missing:
-            line += L["ov_missing"].format(missing)
-        if view.llm_model:
-            line += L["ov_model"].format(tx.md_escape(view.llm_model))
+        line += (L["ov_failed"].format(failed) if failed else "") + (L["ov_pending"].format(pending) if pending else "")
+        if state.llm_model:
+            line += L["ov_model"].format(tx.md_escape(state.llm_model))
         out.append(line)
-    if view.announcement is None:
+    if state.announcement is None:
         out.append(L["ov_no_announcement"])
     out.append({"ok": "", "unavailable": L["hf_unavailable"], "disabled": L["hf_disabled"],
-                "empty": L["hf_empty"]}[view.hf_status])
+                "empty": L["hf_empty"]}[state.hf_status])
     return L["clause_sep"].join(x for x in out if x) + L["full_stop"]
 
 
-def _unique_entries(view: DigestView) -> list[Entry]:
+def _nav(state: DayState, L: dict[str, str]) -> str:
+    """Links to the previous and next digests and to the archive."""
+    items = []
+    if state.prev_date:
+        items.append(f"[{L['nav_prev'].format(state.prev_date.isoformat())}]({state.prev_date.isoformat()}.md)")
+    items.append(f"[{L['nav_index']}](index.md)")
+    if state.next_date:
+        items.append(f"[{L['nav_next'].format(state.next_date.isoformat())}]({state.next_date.isoformat()}.md)")
+    return " · ".join(items)
+
+
+def _unique_entries(state: DayState) -> list[Entry]:
     seen: dict[str, Entry] = {}
-    for e in view.entries:
+    for e in state.entries:
         seen.setdefault(e.paper.id, e)
     return list(seen.values())
 
 
-def _context(view: DigestView) -> dict[str, object]:
-    entries = _unique_entries(view)
+def page_plan(state: DayState) -> tuple[list[Entry], list[str], dict[str, str]]:
+    """The day's papers by score, the ids that get a section (in order), and their anchors."""
+    entries = _unique_entries(state)
     by_id = {e.paper.id: e for e in entries}
-    def rank(e: Entry) -> tuple[float, str]:
-        score = _score_value(view, e.paper.id)
-        return (-score if score is not None else 1.0, e.paper.id)  # unscored papers last
-
-    ranked = sorted(entries, key=rank)
-    chosen = list(dict.fromkeys(pid for pid in view.selected if pid in by_id))
-    is_selected = bool(view.selected)
-    if not is_selected:
-        chosen = [e.paper.id for e in ranked[: view.metadata_sections]]
+    scores = {pid: s.score for pid, s in state.scores.items()}
+    ranked = sorted(entries, key=lambda e: (-scores[e.paper.id] if e.paper.id in scores else 1.0, e.paper.id))
+    chosen = list(dict.fromkeys(pid for pid in state.selected if pid in by_id))
+    if not state.selected:
+        chosen = [e.paper.id for e in ranked[: state.metadata_sections]]
     used: set[str] = set()
-    anchors = {pid: _anchor(pid, used) for pid in chosen}
-    sections = [_section(view, by_id[pid], anchors[pid], is_selected) for pid in chosen]
-    others = [_row(view, e) for e in ranked if e.paper.id not in anchors]
-    summary = _summary(view, by_id, anchors)
-    L = labels(view.language)
-    summary_note = None
-    if summary is None and view.llm_disabled_reason is None and view.summary_status in ("failed", "pending"):
-        summary_note = L["summary_note"]
+    return ranked, chosen, {pid: _anchor(pid, used) for pid in chosen}
+
+
+def _context(state: DayState) -> dict[str, object]:
+    ranked, chosen, anchors = page_plan(state)
+    entries = _unique_entries(state)
+    by_id = {e.paper.id: e for e in entries}
+    sections = [_section(state, by_id[pid], anchors[pid], bool(state.selected)) for pid in chosen]
+    L = labels(state.language)
+    others = [_row(state, e, L) for e in ranked if e.paper.id not in anchors]
     return {
-        "date": view.date.isoformat(), "overview": _overview(view, sections), "summary": summary,
-        "summary_note": summary_note, "sections": sections, "others": others, "L": L,
-        "toc_heading": L["toc_selected"] if is_selected else L["toc_top"], "placeholder": L["placeholder"],
-        "sources": "arXiv" + (L["sources_hf"] if view.hf_status == "ok" else ""),
-        "model": view.llm_model if view.llm_disabled_reason is None else None,
+        "date": state.date.isoformat(), "overview": _overview(state, sections, entries), "nav": _nav(state, L),
+        "summary": _summary(state, by_id, anchors), "summary_note": _summary_note(state, L),
+        "rule": _rule(state, chosen, ranked, L), "picks": [_pick(state, s) for s in sections],
+        "sections": sections, "others": others, "L": L, "contents": CONTENTS_ANCHOR,
+        "sources": "arXiv" + (L["sources_hf"] if state.hf_status == "ok" else ""),
+        "model": None if state.llm_off else state.llm_model,
     }
 
 
@@ -355,40 +380,8 @@ def _labelled(value: object, label: str, *, colon: str = "：") -> str:
     return f"**{label}{colon}**{sep}{body}"
 
 
-def render_digest(view: DigestView) -> str:
+def render_digest(state: DayState) -> str:
     """Render the day's digest as Markdown."""
-    text = _environment(view.language).get_template("digest.md.j2").render(**_context(view))
+    text = _environment(state.language).get_template("digest.md.j2").render(**_context(state))
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip() + "\n"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write text to path atomically: temp file in the same directory, fsync, rename, fsync dir."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the digest is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable; not every platform lets a directory be opened.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest.config import Config
 from digest.errors import DigestError
 from digest.pipeline import Pipeline
-from digest.status import status_of
+from digest.state import load_day_state
 from digest.store import Store
 
 log = logging.getLogger("digest.scheduler")
@@ -51,6 +51,17 @@ class Daily:
             store.close()
         return runs[-1] if runs else None
 
+    def _unfinished(self, day: dt.date) -> bool:
+        """The digest of `day` is written and something in it is failed or pending (its DayState says)."""
+        if not Path(self.cfg.store.path).exists():
+            return False
+        store = Store(self.cfg.store.path)
+        try:
+            state = load_day_state(self.cfg, store, day)
+        finally:
+            store.close()
+        return state is not None and state.written and not state.complete
+
     def run_needed(self) -> bool:
         """Today's digest is due, not written, and no run found there was nothing to write."""
         now = self.now()
@@ -72,9 +83,7 @@ class Daily:
         day = self.last_date or self.now().date()
         if self.now().date() > day and self.now() >= self.due_time(self.now().date()):
             return  # the next day's run has taken over
-        st = status_of(self.cfg, day)
-        if st["digest_path"] is None or st["complete"] or not (st["analyses"]["failed"] or st["analyses"]["pending"]
-                                                              or st["summary"] in ("failed", "pending")):
+        if not self._unfinished(day):
             return
         self._guarded(lambda p, d: p.retry(d), day, "retry")
 

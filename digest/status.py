@@ -6,81 +6,79 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from digest.analyze import estimate_cost
-from digest.config import Config
-from digest.jobs import SUMMARY_TEMPLATE, summary_key
+from digest.config import Config, estimate_cost
+from digest.labels import failure_text
+from digest.state import DayState, digest_path, load_day_state
 from digest.store import Store
-from digest.view import digest_path
 
 
 def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
-    """The status object of a date (see README for its keys)."""
+    """The status object of a date (see README for its keys), read from the day's DayState."""
     path = digest_path(cfg, date)
     if not Path(cfg.store.path).exists():
-        return _empty(date, path)
+        return _empty(cfg, date, path)
     store = Store(cfg.store.path)
     try:
-        day = store.load_day(date)
-        if day is None:
-            return _empty(date, path)
-        by_source: dict[str, int] = {}
-        cross = 0
-        for e in day.entries:
-            by_source[e.source] = by_source.get(e.source, 0) + 1
-            cross += e.cross_list
-        picks = store.load_selection(date)
-        tasks = {(t.key, t.template): t for t in store.tasks(date)}
-        analyses = {"ok": 0, "failed": 0, "pending": 0}
-        failures = []
-        warnings = []
-        for pid, tpl in picks:
-            t = tasks.get((pid, tpl))
-            st = t.status if t is not None else "pending"
-            analyses[st] += 1
-            cached = store.cache_latest(pid, tpl) if st == "ok" else None
-            for w in (cached[1].get("warnings") or []) if cached else []:
-                warnings.append({"paper": pid, "warning": w})
-            if t is not None and st == "failed":
-                failures.append({"paper": pid, "template": tpl, "kind": t.error_kind, "attempts": t.attempts,
-                                 "last_error": (t.last_error or "")[:200]})
-        summary_task = tasks.get((summary_key(date.isoformat()), SUMMARY_TEMPLATE))
-        ok = summary_task is not None and summary_task.status == "ok"
-        cached = store.cache_latest(summary_key(date.isoformat()), SUMMARY_TEMPLATE) if ok else None
-        warnings += [{"paper": "summary", "warning": w} for w in (cached[1].get("warnings") or [])] if cached else []
-        summary = summary_task.status if summary_task else ("pending" if picks and tasks else "none")
+        state = load_day_state(cfg, store, date)
+        if state is None:
+            return _empty(cfg, date, path)
         stats = store.call_stats(date)
-        llm = dict(stats, est_cost_usd=round(estimate_cost(stats, cfg), 6), model=cfg.llm.model)
-        ann = day.announcement
-        runs = store.runs(date)
-        no_llm = not tasks
-        if no_llm:  # a metadata-only digest: nothing was asked of an LLM, nothing is pending
-            analyses = {"ok": 0, "failed": 0, "pending": 0}
-        complete = path.exists() and (no_llm or (analyses["failed"] == 0 and analyses["pending"] == 0
-                                                 and summary in ("ok", "none")))
-        return {
-            "date": date.isoformat(),
-            "announcement": None if ann is None else {
-                "released": ann.released.isoformat(), "window_start": ann.window_start.isoformat(),
-                "window_end": ann.window_end.isoformat()},
-            "papers": {"total": len(day.entries), "by_source": by_source, "cross_lists": cross,
-                       "hf_status": day.hf_status, "hf_error": day.hf_error},
-            "selected": len(picks),
-            "analyses": analyses,
-            "summary": summary,
-            "failures": failures,
-            "warnings": warnings,
-            "llm": llm,
-            "digest_path": str(path) if path.exists() else None,
-            "complete": complete,
-            "last_run": runs[-1] if runs else None,
-        }
     finally:
         store.close()
+    return status_from(cfg, state, stats)
 
 
-def _empty(date: dt.date, path: Path) -> dict[str, Any]:
+def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str, Any]:
+    """The status object of a loaded DayState and the date's call statistics."""
+    by_source: dict[str, int] = {}
+    cross = 0
+    for e in state.entries:
+        by_source[e.source] = by_source.get(e.source, 0) + 1
+        cross += e.cross_list
+    failures, warnings = [], _config_warnings(cfg)
+    for pid, r in state.results.items():
+        for w in r.warnings:
+            warnings.append({"paper": pid, "kind": w.kind, "figures": w.figures,
+                             "warning": f"{w.kind}: {', '.join(w.figures)}"})
+        if r.status == "failed":
+            failures.append({"paper": pid, "template": r.kind, "kind": r.error_kind, "attempts": r.attempts,
+                             "last_error": (r.last_error or "")[:200],
+                             "reason": failure_text(r.error_kind, "en"),
+                             "retry": f"digest retry --date {state.date} --paper {pid}"})
+    warnings += [{"paper": "summary", "kind": w.split(":", 1)[0], "warning": w} for w in state.summary_warnings]
+    llm = dict(stats, est_cost_usd=round(estimate_cost(stats, cfg), 6), model=cfg.llm.model)
+    ann = state.announcement
+    return {
+        "date": state.date.isoformat(),
+        "announcement": None if ann is None else {
+            "released": ann.released.isoformat(), "window_start": ann.window_start.isoformat(),
+            "window_end": ann.window_end.isoformat()},
+        "papers": {"total": len(state.entries), "by_source": by_source, "cross_lists": cross,
+                   "hf_status": state.hf_status, "hf_error": state.hf_error},
+        "selected": len(state.selected),
+        "analyses": state.counts(),
+        "summary": state.summary_status,
+        "failures": failures,
+        "warnings": warnings,
+        "llm": llm,
+        "digest_path": str(state.digest_path) if state.written else None,
+        "complete": state.complete,
+        "last_run": state.last_run,
+    }
+
+
+def _config_warnings(cfg: Config) -> list[dict[str, Any]]:
+    if cfg.output.site_url:
+        return []
+    return [{"paper": None, "kind": "feed_links_relative",
+             "warning": "output.site_url is not set: feed.xml links are relative and most feed readers "
+                        "cannot follow them; set it to where output/ is published"}]
+
+
+def _empty(cfg: Config, date: dt.date, path: Path) -> dict[str, Any]:
     return {"date": date.isoformat(), "announcement": None, "papers": {"total": 0, "by_source": {}},
-            "selected": 0, "analyses": {"ok": 0, "failed": 0, "pending": 0}, "summary": "none", "failures": [], "warnings": [],
+            "selected": 0, "analyses": {"ok": 0, "failed": 0, "pending": 0}, "summary": "none", "failures": [],
+            "warnings": _config_warnings(cfg),
             "llm": {"calls": 0, "errors_by_kind": {}, "tokens_in": 0, "tokens_out": 0, "est_cost_usd": 0.0},
             "digest_path": str(path) if path.exists() else None, "complete": False, "last_run": None}
 
@@ -104,8 +102,8 @@ def format_status(s: dict[str, Any]) -> str:
     if llm["errors_by_kind"]:
         lines.append("errors        " + ", ".join(f"{k} {v}" for k, v in llm["errors_by_kind"].items()))
     for w in s.get("warnings", []):
-        lines.append(f"  warning {w['paper']}: {w['warning']}")
+        lines.append(f"  warning {w['paper']}: {w['warning']}" if w["paper"] else f"  warning: {w['warning']}")
     for f in s["failures"]:
-        lines.append(f"  failed {f['paper']} ({f['template']}): {f['kind']} after {f['attempts']} attempts:"
-                     f" {f['last_error']}")
+        lines.append(f"  failed {f['paper']} ({f['template']}): {f['reason']} after {f['attempts']} attempts;"
+                     f" re-run: {f['retry']}")
     return "\n".join(lines)

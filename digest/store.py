@@ -69,6 +69,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE selections ADD COLUMN reason TEXT;
     """,
+    # 5: a small row per written digest (paper count, top papers, summary), so that index.md and feed.xml
+    # read one table instead of loading every archived day
+    """
+    CREATE TABLE digests (date TEXT PRIMARY KEY, data TEXT NOT NULL, written_at TEXT NOT NULL);
+    """,
 ]
 
 
@@ -328,6 +333,19 @@ class Store:
             "GROUP BY error_kind", args)}
         return {"calls": row["n"], "tokens_in": row["ti"], "tokens_out": row["tout"], "tokens_thinking": row["tth"],
                 "errors_by_kind": kinds}
+
+    # -- written digests -------------------------------------------------------------------------
+
+    def save_digest_record(self, date: dt.date, data: dict[str, Any]) -> None:
+        """Record what the archive index and the feed show of a digest just written."""
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO digests VALUES (?, ?, ?)",
+                       (date.isoformat(), json.dumps(data, ensure_ascii=False), _now()))
+
+    def digest_records(self) -> dict[dt.date, tuple[dict[str, Any], str]]:
+        """(data, written_at) of every recorded digest, by date."""
+        return {dt.date.fromisoformat(r["date"]): (json.loads(r["data"]), r["written_at"])
+                for r in self._q("SELECT * FROM digests")}
 
     # -- runs ------------------------------------------------------------------------------------
 

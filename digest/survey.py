@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.config import Config
+from digest.files import atomic_write
 from digest.labels import labels
 from digest.models import Paper
-from digest.render import atomic_write
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
 from digest.store import Store
 from digest.text import md_escape, safe_url

@@ -82,12 +82,13 @@ class Digest:
     def anchors(self) -> set[str]:
         return set(re.findall(r"<a id='([^']+)'></a>", self.text))
 
+    def sections(self) -> list[str]:
+        """Anchors of the paper sections, in order (not the picks' own anchor)."""
+        return [a for a in re.findall(r"<a id='([^']+)'></a>", self.text) if a != "contents"]
+
     @property
     def toc_targets(self) -> list[str]:
         return re.findall(r"\]\(#([^)\s]+)\)", self.text)
-
-    def sections(self) -> list[str]:
-        return re.findall(r"<a id='([^']+)'></a>", self.text)
 
 
 def read_digest(tmp: Path, day: str = DAY) -> Digest:

@@ -93,7 +93,7 @@ def test_invented_figure_gets_one_reask_then_a_warning(tmp_path):
     assert out.status == "ok" and len(llm.calls) == 2
     assert "9.9 dB" in llm.calls[1].prompt and "摘要中出现过的数字" in llm.calls[1].prompt
     meta = session.store.cache_latest("2506.00001", "analysis")[1]
-    assert meta["warnings"] == ["unverified_figure: 9.9 dB"]
+    assert meta["warnings"] == [{"kind": "unverified_figure", "figures": ["9.9 dB"]}]
 
 
 def test_figure_reask_is_in_english_when_the_digest_is(tmp_path):

@@ -95,7 +95,7 @@ def test_each_digest_has_its_own_summary_with_resolving_picks(three_days):
     assert main(["render", "--date", DAYS[0], "--config", str(cfg)]) == 0  # re-render an older date
     for day in DAYS:
         text = (tmp / "output" / f"{day}.md").read_text(encoding="utf-8")
-        summary = text.split("## 执行摘要", 1)[1].split("## 目录", 1)[0]
+        summary = text.split("## 执行摘要", 1)[1].split("## 今日精选", 1)[0]
         picks = re.findall(r"\]\(#([^)]+)\)", summary)
         assert len(picks) == 2
         for pid in picks:

@@ -56,7 +56,7 @@ def test_full_run_makes_exactly_eleven_calls_and_rerun_none(tmp_path, arxiv, key
         st = status_json(capsys, cfg)
     text = read_digest(tmp_path).text
     assert text == first
-    assert text.index("执行摘要") < text.index("目录")
+    assert text.index("执行摘要") < text.index("今日精选")
     for heading in ("主要贡献", "关键创新与方法", "潜在影响", "相关领域与应用", "局限性", "一句话总结",
                     "摘要翻译", "方法动机", "实验分析", "对我的启发"):
         assert heading in text
@@ -102,7 +102,7 @@ def test_per_day_quota_exit_3_then_retry_completes(tmp_path, arxiv, key, capsys)
         assert llm.stats.quota_exhausted == 1  # stopped at the first PerDay 429: no further call
         assert llm.stats.requests == 5
         text = read_digest(tmp_path).text
-        assert text.count("> 分析暂缺（将自动重试）") == 6
+        assert text.count("> ⏳ 分析尚未完成") == 6 and "自动重试" not in text
         assert "RESOURCE_EXHAUSTED" not in text and "429" not in text
         st = status_json(capsys, cfg)
         assert st["analyses"] == {"ok": 4, "failed": 0, "pending": 6} and st["complete"] is False
@@ -194,7 +194,7 @@ def test_openai_quota_gone_exit_3(tmp_path, arxiv, key):
                            llm__base_url=llm.openai_url, llm__max_concurrency=1)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.quota_exhausted == 1 and llm.stats.requests == 4
-    assert read_digest(tmp_path).text.count("> 分析暂缺（将自动重试）") == 7
+    assert read_digest(tmp_path).text.count("> ⏳ 分析尚未完成") == 7
 
 
 def test_unusable_pdf_falls_back_to_the_abstract_and_says_so(tmp_path, arxiv, key):
@@ -274,7 +274,8 @@ def test_invented_figure_is_reasked_once_then_flagged_in_digest_and_status(tmp_p
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 8 * 2 + 2 + 1  # one re-ask per analysis, none for deep dives
         st = status_json(capsys, cfg)
-    assert len(st["warnings"]) == 8 and "97.31 dB" in st["warnings"][0]["warning"]
+    figures = [w for w in st["warnings"] if w["kind"] == "unverified_figure"]
+    assert len(figures) == 8 and "97.31 dB" in figures[0]["warning"] and figures[0]["figures"]
     text = read_digest(tmp_path).text
     assert text.count("未在摘要中找到") == 8
 

@@ -26,13 +26,13 @@ def test_forced_rerun_stopped_by_the_quota_keeps_the_earlier_answers(tmp_path, a
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         before = read_digest(tmp_path).text
-        pid = before.split("<a id='")[1].split("'")[0]
+        pid = before.split("<a id='")[2].split("'")[0]  # [1] is the picks' anchor
         llm.per_day, llm._day_count = 0, 0
         assert main(["retry", "--date", DAY, "--paper", pid, "--config", str(cfg)]) == 3
         assert main(["run", "--date", DAY, "--refresh-analyses", "--config", str(cfg)]) == 3
     assert "not done, earlier answers kept" in capsys.readouterr().err
     after = read_digest(tmp_path).text
-    assert "分析暂缺" not in after and "执行摘要暂缺" not in after
+    assert "分析暂缺" not in after and "执行摘要尚未生成" not in after
     assert status_json(capsys, cfg)["analyses"] == {"ok": 10, "failed": 0, "pending": 0}
 
 

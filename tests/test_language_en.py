@@ -14,9 +14,9 @@ from digest.config import Config
 from digest.errors import InvalidOutput
 from digest.jobs import analysis_job, deep_dive_job, interests_text, rerank_job, summary_job
 from digest.labels import LABELS
-from digest.models import Entry, Paper, Reason, Scored
+from digest.models import Entry, Paper, PaperWarning, Reason, Scored
 from digest.prompts import SHIPPED_DIR, prompts_dir, render_prompt
-from digest.render import DigestView, PaperResult, render_digest
+from digest.render import render_digest
 from digest.schemas import (
     Analysis,
     Comparison,
@@ -30,6 +30,7 @@ from digest.schemas import (
     Pick,
     Practical,
 )
+from digest.state import DayState, PaperResult
 from digest.validate import check_text
 from tests.e2e_helpers import (
     DAY,
@@ -196,13 +197,13 @@ def test_english_validation_rejects_filler_refusals_and_chinese():
 # ---------------------------------------------------------------- rendering
 
 
-def _english_view(**overrides: object) -> DigestView:
+def _english_view(**overrides: object) -> DayState:
     deep = en_deep_dive()
     results = {
         "2506.00001": PaperResult(kind="analysis", status="ok",
                                   analysis=Analysis.model_validate({**en_analysis(),
                                                                     "code_url": "https://github.com/cora/cora"}),
-                                  unverified=["23%"]),
+                                  warnings=[PaperWarning(figures=["23%"])]),
         "2506.00002": PaperResult(kind="deep_dive", status="ok", fulltext=True, analysis=DeepDive(
             field="3D vision", abstract_zh=deep["abstract_zh"], motivation=Motivation(**deep["motivation"]),
             design=Design(**deep["design"]), comparison=Comparison(**deep["comparison"]),
@@ -211,13 +212,14 @@ def _english_view(**overrides: object) -> DigestView:
             datasets=[Dataset(name="ScanNet", url="http://www.scan-net.org/", purpose="evaluation")])),
         "2506.00003": PaperResult(kind="deep_dive", status="ok", fulltext=False,
                                   analysis=DeepDive.model_validate(en_deep_dive())),
-        "2506.00004": PaperResult(kind="analysis", status="failed"),
+        "2506.00004": PaperResult(kind="analysis", status="failed", error_kind="invalid_output", attempts=6),
         "2506.00005": PaperResult(kind="analysis", status="pending"),
-        "2506.00006": PaperResult(kind="analysis", status="failed"),
+        "2506.00006": PaperResult(kind="analysis", status="failed", error_kind="bad_request", attempts=1),
     }
     summary = ExecutiveSummary(themes=["Theme one."], highlights=["Highlight one."], directions=["Direction one."],
                                picks=[Pick(paper_id="2506.00002", reason="Solid method.", audience="3D researchers")])
-    scores = {pid: Scored(id=pid, score=s, reasons=[Reason(points=s, text=f"interest: diffusion +{s:g}")])
+    scores = {pid: Scored(id=pid, score=s, reasons=[Reason(points=s, kind="interest",
+                                                           detail={"kw": "diffusion", "where": "abstract"})])
               for pid, s in {"2506.00001": 90, "2506.00002": 85, "2506.00003": 80, "2506.00004": 70,
                              "2506.00005": 60, "2506.00006": 50, "2506.00007": 10}.items()}
     kw: dict[str, object] = dict(language="en", results=results, summary=summary, scores=scores)
@@ -230,7 +232,7 @@ def test_english_digest_has_english_headings_and_no_chinese_at_all():
     assert not CJK.search(md), CJK.findall(md)
     assert md.startswith("# Computer Vision Paper Digest | 2025-06-02\n")
     for heading in ("## Executive Summary", "### Main themes and trends", "### Recommended reading",
-                    "## Table of Contents", "### Selected analyses", "### Other papers (1, by score)",
+                    "## Today's Picks",
                     "#### Main contributions", "#### Key innovations and methods", "#### In one sentence",
                     "### Deep dive (full text)", "### Deep dive (abstract only)", "#### Motivation",
                     "#### Takeaways for me", "#### Datasets", "### Key findings", "### Links"):
@@ -239,17 +241,22 @@ def test_english_digest_has_english_headings_and_no_chinese_at_all():
         assert f"- **{label}:** " in md, label
     assert "**Driver:** Existing methods are expensive." in md
     assert "- [Deep Full Text](#2506.00002): Solid method. (for: 3D researchers)" in md
-    assert md.count("\n> Analysis pending (will be retried automatically)\n") == 3
-    assert "| Score | Title | Main reason | Flags |" in md
+    assert "<summary>Other papers (1, by score)</summary>" in md
+    assert md.count("\n> ❌ Analysis failed: ") == 2 and md.count("\n> ⏳ Analysis not done yet") == 1
+    assert "> ❌ Analysis failed: the model gave no usable answer (after 6 attempts). To re-run it: " \
+           "`digest retry --date 2025-06-02 --paper 2506.00004`" in md
+    assert "| Score | Title | Authors | Code | Score reasons |" in md and "| diffusion+10 |" in md
+    assert "Why: interest: diffusion (abstract) +90" in md and "[↑ Contents](#contents)" in md
+    assert "retried automatically" not in md
     assert "HuggingFace 🔥 42 upvotes" in md and "(cross-list)" in md and "et al. (20 authors)" in md
-    assert "AI analyses: 3 of 6 (deep dives: 2), pending: 3 (retried automatically), model: gemini-2.5-flash." in md
+    assert "AI analyses: 3 of 6 (deep dives: 2), failed: 2, pending: 1, model: gemini-2.5-flash." in md
 
 
 def test_english_scaffolding_stays_english_around_chinese_content():
     md = render_digest(full_view(language="en"))  # the test view's analyses and reasons are Chinese
     scaffolding = [line for line in md.splitlines()
-                   if line.startswith(("# ", "## ", "### ", "#### ", "> ", "| Score", "<details>", "*G"))
-                   or re.match(r"\d+\. \[", line)]
+                   if line.startswith(("# ", "## ", "### ", "#### ", "> ", "| Score", "<details>", "<summary>", "*G"))
+                   or re.match(r"\d+\. \*\*\[", line)]
     assert scaffolding
     for line in scaffolding:
         assert not CJK.search(line), line
@@ -258,18 +265,17 @@ def test_english_scaffolding_stays_english_around_chinese_content():
 
 
 def test_english_metadata_only_digest_explains_the_missing_key_in_english():
-    note = f"未设置环境变量 {KEY_ENV}，已跳过 LLM 分析（设置后运行 digest retry 或 digest run 即可补全）"
-    md = render_digest(_english_view(llm_disabled_reason=note, llm_model=None, results={}, summary=None,
+    md = render_digest(_english_view(llm_off=True, llm_key_env=KEY_ENV, llm_model=None, results={}, summary=None,
                                      summary_status="none"))
     overview = md.splitlines()[2]
     assert overview.startswith("> Papers scanned today: 7 ")
-    assert f"AI analyses skipped (set the environment variable `{KEY_ENV}`" in overview
-    assert not CJK.search(md) and "Analysis pending" not in md
+    assert f"AI analyses skipped (the environment variable {KEY_ENV} is not set" in overview
+    assert not CJK.search(md) and "Analysis not done" not in md
 
 
 def test_english_summary_pending_note():
     md = render_digest(_english_view(summary=None, summary_status="pending"))
-    assert "## Executive Summary\n\n> Executive summary pending (will be retried automatically)\n" in md
+    assert "## Executive Summary\n\n> ⏳ Executive summary not written yet: the next `digest retry --date 2025-06-02`" in md
 
 
 def test_label_tables_have_the_same_keys():
@@ -293,12 +299,12 @@ def test_english_run_end_to_end(tmp_path, monkeypatch, capsys):
         assert main(["survey", "--config", str(cfg)]) == 0
     text = read_digest(tmp_path).text
     assert text.startswith(f"# Computer Vision Paper Digest | {DAY}\n")
-    assert text.index("## Executive Summary") < text.index("## Table of Contents")
+    assert text.index("## Executive Summary") < text.index("## Today's Picks")
     for heading in ("Main contributions", "Key innovations and methods", "Potential impact", "Limitations",
                     "In one sentence", "The abstract in plain words", "Motivation", "Experiments",
                     "Takeaways for me", "Key findings", "Links"):
         assert f"#### {heading}" in text or f"### {heading}" in text, heading
-    assert "Analysis pending" not in text and "分析暂缺" not in text and "执行摘要" not in text
+    assert "Analysis not done" not in text and "分析尚未完成" not in text and "执行摘要" not in text
     for line in text.splitlines():
         if line.startswith("#") and not line.startswith("## ["):  # paper titles are the authors' own words
             assert not CJK.search(line), line

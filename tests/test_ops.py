@@ -54,7 +54,7 @@ def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_wor
             out = tmp / "output" / f"{DAY}.md"
             if out.exists():  # written by rename only: a file at the path is always a whole digest
                 whole = out.read_text(encoding="utf-8")
-                assert whole.startswith("# 计算机视觉论文日报") and "## 目录" in whole and whole.endswith("\n")
+                assert whole.startswith("# 计算机视觉论文日报") and "## 今日精选" in whole and whole.endswith("\n")
             stored = _cached_keys(tmp / "output" / "digest.db")
             before = llm.stats.requests
             asked_before = [r.prompt for r in llm.requests]
@@ -102,7 +102,7 @@ def test_retry_named_paper_reanalyses_only_that_paper(tmp_path, arxiv, monkeypat
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         text = read_digest(tmp_path).text
-        first_pick = text.split("<a id='")[1].split("'")[0]
+        first_pick = text.split("<a id='")[2].split("'")[0]  # [1] is the picks' anchor
         llm.reset()
         assert main(["retry", "--date", DAY, "--paper", first_pick, "--config", str(cfg)]) == 0
         # the named paper (even though it succeeded) and the summary, whose input did not change: cached

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from digest.files import atomic_write
 from digest.models import Announcement, Entry, Paper, Reason, Scored
-from digest.render import PLACEHOLDER, DigestView, PaperResult, atomic_write, render_digest
+from digest.render import render_digest
 from digest.schemas import (
     Analysis,
     Comparison,
@@ -24,6 +25,7 @@ from digest.schemas import (
     Pick,
     Practical,
 )
+from digest.state import DayState, PaperResult
 
 DATE = dt.date(2025, 6, 2)
 HOSTILE = "Break [it] | *all* _of_ it <script>alert(1)</script> ](http://evil)"
@@ -77,12 +79,12 @@ def _deep_dive(tag: str) -> DeepDive:
 
 
 def _scores(ids_points: dict[str, float]) -> dict[str, Scored]:
-    return {pid: Scored(id=pid, score=s, reasons=[Reason(points=s * 0.6, text=f"关键词 diffusion +{s * 0.6:g}"),
-                                                   Reason(points=s * 0.4, text=f"HF 热度 +{s * 0.4:g}")])
-            for pid, s in ids_points.items()}
+    return {pid: Scored(id=pid, score=s, reasons=[
+        Reason(points=10, kind="base"), Reason(points=s * 0.6, kind="interest", detail={"kw": "diffusion", "where": "title"}),
+        Reason(points=s * 0.4 - 10, kind="upvotes", detail={"n": "42"})]) for pid, s in ids_points.items()}
 
 
-def full_view(**overrides: object) -> DigestView:
+def full_view(**overrides: object) -> DayState:
     entries = [
         _entry("2506.00001", "Cora: Correspondence-aware editing", on_hf=True, hf_upvotes=42,
                github_repo="https://github.com/cora/cora", github_stars=120),
@@ -98,9 +100,9 @@ def full_view(**overrides: object) -> DigestView:
         "2506.00001": PaperResult(kind="analysis", status="ok", analysis=_analysis()),
         "2506.00002": PaperResult(kind="deep_dive", status="ok", analysis=_deep_dive("全文"), fulltext=True),
         "2506.00003": PaperResult(kind="deep_dive", status="ok", analysis=_deep_dive("摘要"), fulltext=False),
-        "2506.00004": PaperResult(kind="analysis", status="failed"),
+        "2506.00004": PaperResult(kind="analysis", status="failed", error_kind="invalid_output", attempts=6),
         "2506.00005": PaperResult(kind="analysis", status="pending"),
-        "2506.00006": PaperResult(kind="analysis", status="failed"),
+        "2506.00006": PaperResult(kind="analysis", status="failed", error_kind="transient", attempts=6),
     }
     summary = ExecutiveSummary(
         themes=["主题一"], highlights=["亮点一"], directions=["方向一"],
@@ -116,7 +118,7 @@ def full_view(**overrides: object) -> DigestView:
         llm_model="gemini-2.5-flash",
     )
     kw.update(overrides)
-    return DigestView(**kw)
+    return DayState(**kw)
 
 
 def _section(md: str, pid: str) -> str:
@@ -130,7 +132,7 @@ def _check_links(md: str) -> None:
     targets = re.findall(r"(?<!\\)\]\(([^)\s]*)\)", md)  # an escaped \]( is text, not a link
     assert targets
     for t in targets:
-        assert re.fullmatch(r"https?://[^\s()<>\[\]|]+|#[A-Za-z0-9._-]+", t), t
+        assert re.fullmatch(r"https?://[^\s()<>\[\]|]+|#[A-Za-z0-9._-]+|\d{4}-\d\d-\d\d\.md|index\.md", t), t
     anchors = re.findall(r"<a id='([^']*)'></a>", md)
     assert len(anchors) == len(set(anchors))
     for t in targets:
@@ -142,25 +144,27 @@ def test_full_view_layout_order() -> None:
     md = render_digest(full_view())
     assert md.startswith("# 计算机视觉论文日报 | 2025-06-02\n")
     order = ["## 执行摘要 (Executive Summary)", "### 主要主题与趋势", "### 亮点与创新", "### 新兴研究方向",
-             "### 建议精读", "## 目录 (Table of Contents)", "<a id='2506.00001'></a>"]
+             "### 建议精读", "## 今日精选 (Today's Picks)", "<a id='2506.00001'></a>", "<details>"]
     positions = [md.index(h) for h in order]
     assert positions == sorted(positions)
     _check_links(md)
     overview = md.split("\n")[2]
     assert overview.startswith("> 今日扫描 7 篇论文")
     assert "arXiv 新提交 5 篇" in overview and "交叉列表 1 篇" in overview and "仅 HuggingFace 1 篇" in overview
-    assert "AI 解读 3/6 篇" in overview and "gemini-2.5-flash" in overview
+    assert "AI 解读 3/6 篇（含深度解读 2 篇），失败 2 篇，待补 1 篇" in overview and "gemini-2.5-flash" in overview
 
 
 def test_sections_toc_and_other_table() -> None:
     md = render_digest(full_view())
-    toc = md[md.index("## 目录"): md.index("<a id=")]
+    toc = md[md.index("## 今日精选"): md.index("<a id='2506.00001'>")]
     for pid in ("2506.00001", "2506.00002", "2506.00003", "2506.00004", "2506.00005", "2506.00006"):
         assert f"](#{pid})" in toc
         assert md.count(f"<a id='{pid}'></a>") == 1
-    assert "1. [Cora: Correspondence-aware editing](#2506.00001) — 评分 90" in toc
+    assert "1. **[Cora: Correspondence-aware editing](#2506.00001)** — 评分 90 · HF 🔥 42 · ⭐ 120\n" in toc
     assert "<a id='2506.00007'>" not in md
-    assert "| 10 | [Low scored other paper](https://arxiv.org/abs/2506.00007) | 关键词 diffusion +6 |" in toc
+    table = md[md.index("<details>"):]
+    assert ("| 10 | [Low scored other paper](https://arxiv.org/abs/2506.00007) | Author 0, Author 1, Author 2 | — "
+            "| diffusion+6 · 🔥42-6 |") in table
 
 
 def test_ok_analysis_section() -> None:
@@ -173,9 +177,10 @@ def test_ok_analysis_section() -> None:
     assert "HuggingFace 🔥 42 赞" in sec
     assert "[github.com/cora/cora](https://github.com/cora/cora) ⭐ 120" in sec
     assert "- [PDF](https://arxiv.org/pdf/2506.00001)" in sec and "- [HuggingFace](https://huggingface.co/papers/2506.00001)" in sec
-    assert "**评分：** 90/100（关键词 diffusion +54 · HF 热度 +36）" in sec
+    assert "**评分：** 90/100（基础分 +10 · 兴趣: diffusion (标题) +54 · HF 🔥 42 赞 +26）" in sec
     assert "- We introduce Cora, a novel editing framework" in sec
-    assert PLACEHOLDER not in sec
+    assert "分析尚未完成" not in sec and "分析失败" not in sec
+    assert sec.rstrip().removesuffix("---").rstrip().endswith("[↑ 目录](#contents)")  # the last line
 
 
 def test_deep_dive_sections_fulltext_and_abstract_only() -> None:
@@ -195,13 +200,17 @@ def test_deep_dive_sections_fulltext_and_abstract_only() -> None:
     assert "HuggingFace 🔥 7 赞（仅 HF）" in abstract_only
 
 
-def test_failed_and_pending_get_exactly_one_placeholder_and_no_error_text() -> None:
+def test_failed_and_pending_say_what_happened_and_no_error_text() -> None:
     md = render_digest(full_view())
-    assert PLACEHOLDER == "> 分析暂缺（将自动重试）"
-    assert md.count(PLACEHOLDER) == 3
+    assert "自动重试" not in md
+    failed = ("> ❌ 分析失败：模型多次未给出合格的回答（已尝试 6 次）。"
+              "重新分析：`digest retry --date 2025-06-02 --paper 2506.00004`")
+    assert _section(md, "2506.00004").count(failed) == 1
+    assert "> ❌ 分析失败：服务多次暂时不可用（已尝试 6 次）" in _section(md, "2506.00006")
+    pending = _section(md, "2506.00005")
+    assert pending.count("> ⏳ 分析尚未完成") == 1 and "`digest retry --date 2025-06-02`" in pending
     for pid in ("2506.00004", "2506.00005", "2506.00006"):
         sec = _section(md, pid)
-        assert sec.count(PLACEHOLDER) == 1
         assert "### 摘要" in sec and "Image editing is an important task" in sec
         assert "#### 主要贡献" not in sec
     for word in ERROR_WORDS:
@@ -234,7 +243,7 @@ def test_hostile_model_text_cannot_add_headings_or_html() -> None:
 
 def test_summary_picks_link_to_anchor_or_abs_and_skip_unknown_ids() -> None:
     md = render_digest(full_view())
-    picks = md[md.index("### 建议精读"): md.index("## 目录")]
+    picks = md[md.index("### 建议精读"): md.index("## 今日精选")]
     assert "- [Deep Full Text](#2506.00002)：方法扎实（适合：三维视觉研究者）" in picks
     assert "[Low scored other paper](https://arxiv.org/abs/2506.00007)" in picks
     assert "9999.99999" not in md and "不存在" not in md
@@ -244,7 +253,8 @@ def test_summary_picks_link_to_anchor_or_abs_and_skip_unknown_ids() -> None:
 def test_missing_summary_is_one_line_never_an_error(status: str) -> None:
     md = render_digest(full_view(summary=None, summary_status=status))
     assert md.count("## 执行摘要 (Executive Summary)") == 1
-    assert "> 执行摘要暂缺（将自动重试）" in md and "### 主要主题与趋势" not in md
+    note = {"pending": "> ⏳ 执行摘要尚未生成", "failed": "> ❌ 执行摘要生成失败"}[status]
+    assert note in md and "### 主要主题与趋势" not in md and "自动重试" not in md
 
 
 def test_no_summary_task_omits_section() -> None:
@@ -254,22 +264,22 @@ def test_no_summary_task_omits_section() -> None:
 
 def test_metadata_only_digest_names_env_var_and_has_no_placeholder() -> None:
     view = full_view(selected=[], results={}, summary=None, summary_status="none", llm_model=None,
-                     llm_disabled_reason="未设置环境变量 GEMINI_API_KEY", metadata_sections=3)
+                     llm_off=True, llm_key_env="GEMINI_API_KEY", metadata_sections=3)
     md = render_digest(view)
     overview = md.split("\n")[2]
     assert "GEMINI_API_KEY" in overview and "AI 解读已跳过" in overview
-    assert PLACEHOLDER not in md and "执行摘要" not in md
+    assert "分析尚未完成" not in md and "执行摘要" not in md
     anchors = re.findall(r"<a id='([^']*)'></a>", md)
-    assert anchors == ["2506.00001", "2506.00002", "2506.00003"]  # top 3 by score
-    assert "### 评分最高的论文" in md and "### 关键发现" in md and "### 摘要" in md
+    assert anchors == ["contents", "2506.00001", "2506.00002", "2506.00003"]  # top 3 by score
+    assert "选文规则：评分最高的 3 篇；按评分排序。未启用 AI 解读" in md and "### 关键发现" in md and "### 摘要" in md
     assert "AI 解读由" not in md
     _check_links(md)
 
 
 def test_metadata_only_uses_explicit_env_name() -> None:
     view = full_view(selected=[], results={}, summary=None, llm_model=None,
-                     llm_disabled_reason="未配置 API 密钥", llm_key_env="OPENAI_API_KEY")
-    assert "设置环境变量 `OPENAI_API_KEY`" in render_digest(view)
+                     llm_off=True, llm_key_env="OPENAI_API_KEY")
+    assert "未设置环境变量 OPENAI_API_KEY，设置后重新运行即可补全" in render_digest(view)
 
 
 def test_hf_unavailable_and_no_announcement_notes() -> None:
@@ -281,13 +291,13 @@ def test_hf_unavailable_and_no_announcement_notes() -> None:
 
 
 def test_empty_day_renders_without_error() -> None:
-    md = render_digest(DigestView(date=DATE, hf_status="empty", llm_model="m"))
-    assert "今日没有可收录的论文。" in md and "今日扫描 0 篇论文" in md and "<a id=" not in md
+    md = render_digest(DayState(date=DATE, hf_status="empty", llm_model="m"))
+    assert "今日没有可收录的论文。" in md and "今日扫描 0 篇论文" in md and "<a id='2" not in md
 
 
 def test_selected_id_missing_from_entries_is_skipped() -> None:
     md = render_digest(full_view(selected=["2506.00001", "2506.99999"]))
-    assert "2506.99999" not in md and md.count("<a id=") == 1
+    assert "2506.99999" not in md and md.count("<a id='2506") == 1
 
 
 def test_latex_in_title_is_cleaned() -> None:
@@ -330,10 +340,10 @@ def test_commonmark_parse_of_hostile_digest() -> None:
     assert inline.children[0].attrs["href"] == "https://arxiv.org/abs/2506.00006"
     text = "".join(c.content for c in inline.children if c.type == "text")
     assert text == HOSTILE
-    fixed = {"执行摘要 (Executive Summary)", "目录 (Table of Contents)", "关键发现", "链接", "摘要"}
+    fixed = {"执行摘要 (Executive Summary)", "今日精选 (Today's Picks)", "关键发现", "链接", "摘要"}
     assert fixed <= set(headings)
     hrefs = re.findall(r'href="([^"]*)"', html)
-    assert hrefs and all(h.startswith(("https://", "http://", "#")) for h in hrefs)
+    assert hrefs and all(h.startswith(("https://", "http://", "#")) or h.endswith(".md") for h in hrefs)
 
 
 def test_multiline_deep_dive_field_gets_label_on_its_own_line() -> None:

@@ -75,7 +75,7 @@ def test_max_calls_per_run_stops_and_leaves_the_rest_pending(tmp_path, arxiv, ca
         assert llm.stats.requests == 3
     captured = capsys.readouterr()
     assert "llm.max_calls_per_run" in captured.err
-    assert read_digest(tmp_path).text.count("> 分析暂缺（将自动重试）") == 7
+    assert read_digest(tmp_path).text.count("> ⏳ 分析尚未完成") == 7
 
 
 def test_max_cost_per_day_stops_before_overspending(tmp_path, arxiv, capsys):

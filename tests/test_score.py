@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import ScoringConfig, ScoringWeights, SelectionConfig
+from digest.labels import reason_text
 from digest.models import Entry, Paper, Reason, Scored
 from digest.score import (
     apply_rerank,
@@ -39,11 +40,11 @@ def cfg(**kw: object) -> ScoringConfig:
 
 
 def points(s: Scored, prefix: str) -> float:
-    return sum(r.points for r in s.reasons if r.text.startswith(prefix))
+    return sum(r.points for r in s.reasons if reason_text(r, "zh").startswith(prefix))
 
 
 def texts(s: Scored) -> list[str]:
-    return [r.text for r in s.reasons]
+    return [reason_text(r, "zh") for r in s.reasons]
 
 
 # --- interests ---------------------------------------------------------------------------------------
@@ -298,7 +299,7 @@ def test_apply_rerank_adds_scaled_points_once() -> None:
     base = score_entry(entry(), cfg(), categories=CATS)
     r = apply_rerank(base, 7, "与超分辨率高度相关", cfg())
     assert r.score == base.score + 21
-    assert r.reasons[-1].text == "LLM 相关性 7/10: 与超分辨率高度相关 +21"
+    assert reason_text(r.reasons[-1], "zh") == "LLM 相关性 7/10: 与超分辨率高度相关 +21"
     again = apply_rerank(r, 2, "一般", cfg())
     assert again.score == base.score + 6
     assert sum(t.startswith("LLM 相关性") for t in texts(again)) == 1
@@ -402,21 +403,24 @@ def test_interest_matches_are_selected_before_hot_off_topic_papers():
     assert select([hot, match], scored, SelectionConfig(analyze=1)) == [("2506.00001", "hf_top")]
 
 
-def test_reasons_follow_the_language_and_code_reads_their_kind():
+def test_reasons_are_data_worded_per_language_at_render_time():
     from digest.config import ScoringConfig, SelectionConfig
-    from digest.models import Entry, Paper
+    from digest.models import Entry, Paper, Reason
     from digest.score import apply_rerank, matches_interest, score_all, select
 
     cfg = ScoringConfig(interests={"super-resolution": 5})
     e = Entry(paper=Paper(id="2506.00009", title="Fast super-resolution", abstract="We propose X.",
                           categories=["cs.CV"], primary_category="cs.CV", hf_upvotes=7))
-    zh = score_all([e], cfg, categories=["cs.CV"])[0]
-    en = score_all([e], cfg, categories=["cs.CV"], language="en")[0]
-    assert zh.score == en.score
-    assert [r.kind for r in zh.reasons] == [r.kind for r in en.reasons]
-    assert "兴趣: super-resolution (标题) +5" in [r.text for r in zh.reasons]
-    assert "interest: super-resolution (title) +5" in [r.text for r in en.reasons]
-    assert "HF 🔥 7 upvotes" in " ".join(r.text for r in en.reasons)
-    assert matches_interest(en) and ids(select([e], [en], SelectionConfig(analyze=1))) == ["2506.00009"]
-    reranked = apply_rerank(apply_rerank(en, 8, "close", cfg, language="en"), 4, "less", cfg, language="en")
-    assert [r.text for r in reranked.reasons if r.kind == "rerank"] == ["LLM relevance 4/10: less +12"]
+    s = score_all([e], cfg, categories=["cs.CV"])[0]
+    assert all(not r.text for r in s.reasons)  # no pre-formatted text: kind, points and detail only
+    interest = next(r for r in s.reasons if r.kind == "interest")
+    assert interest.detail == {"kw": "super-resolution", "where": "title"}
+    assert "兴趣: super-resolution (标题) +5" in [reason_text(r, "zh") for r in s.reasons]
+    assert "interest: super-resolution (title) +5" in [reason_text(r, "en") for r in s.reasons]
+    assert "super-resolution+5" in [reason_text(r, "en", short=True) for r in s.reasons]
+    assert "HF 🔥 7 upvotes" in " ".join(reason_text(r, "en") for r in s.reasons)
+    assert matches_interest(s) and ids(select([e], [s], SelectionConfig(analyze=1))) == ["2506.00009"]
+    reranked = apply_rerank(apply_rerank(s, 8, "close", cfg), 4, "less", cfg)
+    assert [reason_text(r, "en") for r in reranked.reasons if r.kind == "rerank"] == ["LLM relevance 4/10: less +12"]
+    legacy = Reason(points=5, text="关键词 diffusion +5", kind="interest")  # stored before reasons were data
+    assert reason_text(legacy, "en") == "关键词 diffusion +5"
