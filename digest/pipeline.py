@@ -88,8 +88,6 @@ class Pipeline:
     def render(self, date: dt.date) -> RunReport:
         """Re-render the digest of a date from the store; no network."""
         with self._locked_store() as store:
-            if store.load_day(date) is None:
-                return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
             return self._render(store, date)
 
     def close(self) -> None:

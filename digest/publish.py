@@ -48,14 +48,18 @@ def write_all(cfg: Config, store: Store, state: DayState) -> Path:
 def digest_record(state: DayState) -> dict[str, Any]:
     """What the index and the feed show of a digest: paper count, top papers, the summary and its picks."""
     _, chosen, anchors = page_plan(state)
-    titles = {e.paper.id: collapse(clean_latex(e.paper.title)) for e in state.entries}
-    top = [{"id": pid, "title": titles[pid], "anchor": anchors[pid]} for pid in chosen[:TOP]]
+    papers = {e.paper.id: e.paper for e in state.entries}
+
+    def title(pid: str) -> str:
+        return collapse(clean_latex(papers[pid].title)) if pid in papers else ""
+
+    top = [{"id": pid, "title": title(pid), "anchor": anchors[pid]} for pid in chosen[:TOP]]
     summary = state.summary.model_dump(mode="json") if state.summary is not None else None
     if summary is not None:
         for pick in summary["picks"]:
             pid = try_normalise_id(pick["paper_id"]) or pick["paper_id"].strip()
-            pick.update(paper_id=pid, title=titles.get(pid, ""), anchor=anchors.get(pid, ""))
-    return {"papers": len(titles), "top": top, "summary": summary}
+            pick.update(paper_id=pid, title=title(pid), anchor=anchors.get(pid, ""))
+    return {"papers": len(papers), "top": top, "summary": summary}
 
 
 def _records(cfg: Config, store: Store) -> list[tuple[dt.date, dict[str, Any], str]]:

@@ -98,10 +98,10 @@ def _anchor(pid: str, used: set[str]) -> str:
 
 
 def _authors(names: list[str], L: dict[str, str], limit: int = MAX_AUTHORS) -> str:
-    names = [tx.collapse(n) for n in names if tx.collapse(n)]
+    names = [n for n in names[: limit + 1] if n.strip()] if limit < MAX_AUTHORS else [n for n in names if n.strip()]
     if not names:
         return L["unknown_authors"]
-    shown = ", ".join(tx.md_escape(n) for n in names[:limit])
+    shown = tx.md_escape(", ".join(names[:limit]))  # one escape for the joined names: 10,000 rows add up
     if len(names) <= limit:
         return shown
     return shown + L["et_al"] if limit < MAX_AUTHORS else L["more_authors"].format(shown, len(names))
@@ -220,7 +220,7 @@ def _row(state: DayState, entry: Entry, L: dict[str, str]) -> _Row:
     return _Row(title=_title(p), url=tx.safe_url(p.abs_url) or "",
                 score=_num(score.score) if score else "—", authors=_authors(p.authors, L, TABLE_AUTHORS),
                 code=f"[{L['code']}]({code})" if code else "—",
-                reasons=" · ".join(tx.md_escape(x) for x in reasons + flags if x) or "—")
+                reasons=tx.md_escape(" · ".join(x for x in reasons + flags if x)) or "—")
 
 
 def _summary(state: DayState, entries: dict[str, Entry], anchors: dict[str, str]) -> _Summary | None:
