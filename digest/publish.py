@@ -51,7 +51,7 @@ def digest_record(state: DayState) -> dict[str, Any]:
     papers = {e.paper.id: e.paper for e in state.entries}
 
     def title(pid: str) -> str:
-        return collapse(clean_latex(papers[pid].title)) if pid in papers else ""
+        return (collapse(clean_latex(papers[pid].title)) or pid) if pid in papers else ""  # an empty title: its id
 
     top = [{"id": pid, "title": title(pid), "anchor": anchors[pid]} for pid in chosen[:TOP]]
     summary = state.summary.model_dump(mode="json") if state.summary is not None else None

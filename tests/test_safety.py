@@ -142,9 +142,9 @@ def test_control_characters_in_an_old_stored_title_do_not_break_the_feed_of_late
 
 
 def _view(*papers: Paper):
-    from digest.render import DigestView
+    from digest.state import DayState
 
-    return DigestView(date=dt.date.fromisoformat(DAY), entries=[Entry(paper=p) for p in papers],
+    return DayState(date=dt.date.fromisoformat(DAY), entries=[Entry(paper=p) for p in papers],
                       selected=[p.id for p in papers])
 
 
