@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 
 from digest import publish
-from digest.analyze import Outcome, Session, estimate_cost
+from digest.analyze import Outcome, Session
 from digest.calendar import announcement_for
-from digest.config import Config
+from digest.config import Config, estimate_cost
 from digest.errors import AuthError, ConfigError, DigestError
 from digest.fetch import SearchLagging, add_hf, collect_day
 from digest.fulltext import PdfFetcher
@@ -329,7 +329,7 @@ class Pipeline:
             msg += (f": {stop}" if stop else "") + f"; run `digest retry --date {date}` later)"
         calls = store.call_stats_after(self._calls_before)
         return RunReport(date, status, msg, digest_path=path, stop_reason=stop, counts=counts,
-                         papers=len(view.entries), requests=calls["calls"], cost_usd=estimate_cost(calls, self.cfg))
+                         papers=len(state.entries), requests=calls["calls"], cost_usd=estimate_cost(calls, self.cfg))
 
 
 class NotYetAnnounced(Exception):
