@@ -84,7 +84,10 @@ def test_analyze_a_table_paper_by_abs_url_makes_two_requests(tmp_path, recorded,
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 0  # a rerun keeps the asked-for paper and asks nothing
     assert picks_of(cfg)[pid] == "asked"
-    assert section(read_digest(tmp_path, DAY).text, pid)
+    text = read_digest(tmp_path, DAY).text
+    assert section(text, pid)
+    [entry] = [ln for ln in text.splitlines() if f"](#{pid})" in ln]  # its line in the contents
+    assert "按需分析" in entry
 
 
 def test_analyze_accepts_every_id_form(tmp_path, recorded, key):
