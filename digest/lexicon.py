@@ -13,7 +13,7 @@ from __future__ import annotations
 # Kinds of validation failure; `secret` is added by the secret check, `figure` by the figure check.
 KINDS = ("refusal", "filler", "not_json", "schema", "language", "truncated", "shape")
 
-_ZH_SAY = "分析|解读|解析|总结|概述|介绍|评估|阐述|回答|摘要|梳理|说明|提供"
+_ZH_SAY = "分析|解读|解析|总结|概述|介绍|评估|阐述|回答|摘要|梳理|说明|提供|重点|关注|聚焦"
 _EN_SAY = (r"analy[sz]|summar|review|break (?:it )?down|walk (?:you )?through|explain|provide|present|go through|"
            r"assess|evaluate|outline|overview")
 
@@ -21,27 +21,28 @@ LEXICON: dict[str, dict[str, object]] = {
     "zh": {
         # At the opening of a value (or of one of its lines, after Markdown markers).
         "filler_opening": (
-            r"(好的|好滴|好|嗯|收到|明白了?|没问题|可以的?|当然可以|当然|非常乐意|很高兴|您好|你好)\s*[，,。.!！~～：:]",
-            r"当然可以|非常乐意|很高兴(为您|为你|能)",
-            r"当然\s*[，,]\s*(我|以下|下面|这是)",
+            r"(好的|好滴|好|嗯|收到|明白了?|没问题|可以的?|当然可以|非常乐意|很高兴|您好|你好)\s*[，,。.!！~～：:]",
+            r"当然(可以)?\s*[。.!！~～]|当然可以$|非常乐意|很高兴(为您|为你|能)",
+            r"当然(可以)?\s*[，,]\s*(我|以下|下面|这是)",
             r"作为[^，,。！？\n]{0,40}?(专家|研究员|研究者|助理|助手|研究生|学者|审稿人|顾问|工程师|AI|人工智能|语言模型)"
             r"\s*[，,]\s*(我|让我|以下|下面)",
             rf"((下面|接下来|现在|首先|那么)\s*[，,]?\s*)?(让)?我(将|会|来|要|先|对|根据|以|这就)[^。！？\n]{{0,60}}?({_ZH_SAY})",
             r"(下面|接下来|现在)\s*[，,]?\s*(让)?我(?!们)",
             r"让我们?来?(看|分析|深入|逐一|一起)",
             rf"(以下|下面)(是|为)(我|对|关于|针对|为您)[^。！？\n]{{0,80}}?的?[^。！？\n]{{0,20}}?({_ZH_SAY}|评价|报告)",
-            rf"这是(一篇|一份|一个)?(对|关于|针对)[^。！？\n]{{0,120}}?(论文|文章|“|\")[^。！？\n]{{0,60}}?({_ZH_SAY})",
+            rf"这是我(对|的)[^。！？\n]{{0,60}}?({_ZH_SAY})",
+            rf"这是(一篇|一份|一个)?(对|关于|针对)[^。！？\n]{{0,120}}?(论文|文章|“|\")[^。！？\n]{{0,200}}?({_ZH_SAY})",
         ),
         # Anywhere in a value: the answer addresses its reader ("您") or talks about being an AI.
         "filler_anywhere": (
             r"为您|给您|帮助您|帮您|根据您|您提供|您给出|您希望|您所|您的|请您|希望(这|以上|上述)[^。！？\n]{0,20}(对你|对您|能帮助|有所帮助)",
-            r"作为(一个|一名)?(AI|人工智能|语言模型|大模型)",
+            r"作为(一个|一名)?(AI|人工智能|大型?语言模型)(助手|模型)?\s*[，,]?\s*我",
         ),
         # Anywhere: asks for material, or declares the paper cannot be read (first person or imperative).
         "refusal": (
             r"请(您)?(先)?(提供|上传|发送|给出|粘贴|分享|附上)[^。！？\n]{0,30}?(论文|全文|内容|PDF|文件|原文|章节|链接)",
             r"我(目前|暂时|现在)?(无法|不能|没法|没有办法|未能)(直接)?(访问|获取|阅读|查看|打开|下载|浏览|读取)",
-            r"^(很)?(抱歉|对不起|不好意思)",
+            r"^(很|非常)?(抱歉|对不起|不好意思)(\s*[，,。.!！]|我|地)",
             r"(没有|未|尚未)(收到|看到)[^。！？\n]{0,10}?(论文|全文|PDF|文件)",
         ),
         "field_max": 20,  # Chinese-character widths; a Latin letter counts half
@@ -73,6 +74,7 @@ LEXICON: dict[str, dict[str, object]] = {
             rf"\b[^.!?\n]{{0,60}}?\b({_EN_SAY})",
             rf"(here|below) (is|are) (my|an?|the|your) [^.!?\n]{{0,60}}?\b({_EN_SAY}|response|answer|breakdown|interpretation)",
             r"here's\b",
+            r"in this (response|answer|reply|analysis|summary),? (i|we will|we'll|let)\b",
             rf"this is (a|an|my|the) [^.!?\n]{{0,40}}?\b({_EN_SAY})[^.!?\n]{{0,20}}?\b(of|for) (the|this) (paper|article)",
         ),
         "filler_anywhere": (
@@ -83,10 +85,10 @@ LEXICON: dict[str, dict[str, object]] = {
         "refusal": (
             r"\b(please|kindly|could you|can you|would you)\b[^.!?\n]{0,40}?\b(provide|upload|send|share|paste|attach|"
             r"supply)\b[^.!?\n]{0,40}?\b(paper|pdf|full text|text|content|abstract|document|file|article|section)",
-            r"\bi (cannot|can't|can not|am unable to|'m unable to|am not able to|do not have|don't have|have no|"
-            r"could not|couldn't)\b[^.!?\n]{0,20}?\b(access|read|open|view|see|retrieve|browse|download|the paper|"
+            r"\bi( cannot| can't| can not| am unable to|'m unable to| am not able to|'m not able to| do not have|"
+            r" don't have| have no| could not| couldn't)\b[^.!?\n]{0,20}?\b(access|read|open|view|see|retrieve|browse|download|the paper|"
             r"the pdf|the full text)",
-            r"^(i'm sorry|i am sorry|sorry|i apologi[sz]e|unfortunately, i)\b",
+            r"^(i'm sorry|i am sorry|sorry|i apologi[sz]e)(\s*[,.!:]|\s+(but|i|that)\b)|^unfortunately,? i\b",
         ),
         "field_max": 20,  # Chinese-character widths; a Latin letter counts half
         "field_punct": "。，！？：；!?;:",
