@@ -77,7 +77,7 @@ def main() -> None:
                    help="server quota per window (repeatable; default: rpm, 0.7 rpm and 0.5 rpm)")
     p.add_argument("--latency", type=float, default=0.5)
     p.add_argument("--window", type=float, default=6.0, help="seconds in a scaled 'minute'")
-    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--concurrency", type=int, default=8)
     a = p.parse_args()
     os.environ.pop("GEMINI_API_KEY", None)
     quotas = a.quota or [int(a.rpm), max(1, int(a.rpm * 0.7)), max(1, int(a.rpm) // 2)]

@@ -89,9 +89,3 @@ class InvalidOutput(LLMError):
         self.field = field
         self.rule = rule
         self.evidence = evidence
-
-
-class BudgetExceeded(DigestError):
-    """A configured call or cost cap was reached; the rest stays pending (exit 3)."""
-
-    exit_code = 3

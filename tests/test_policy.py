@@ -248,3 +248,15 @@ def test_limiter_adapts_to_a_stricter_server_in_real_time():
         assert srv.stats.ok == 6
         assert len(records) == srv.stats.requests  # one record per request sent
         assert srv.stats.rate_limited <= 4
+
+
+def test_tenacity_drives_the_retry_loop():
+    import sys
+
+    import digest.llm.policy as policy
+
+    assert "tenacity" in sys.modules and policy.Retrying.__module__.startswith("tenacity")
+    h = Harness([RateLimited("429", retry_after=5), TransientError("500", status=500, retry_after=7), "ok"],
+                rand=0.0)
+    assert h.call().text == "ok"
+    assert h.sleeps == [5.0, 7.0]  # the server's hint beats the shorter backoff each time

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from digest.errors import QuotaExhausted, RateLimited
 from digest.llm.ratelimit import (
     Limiter,
     LimiterStopped,
@@ -106,13 +105,14 @@ def test_concurrency_cap_with_threads():
 
     def worker() -> None:
         nonlocal active, peak
-        with limiter.slot():
-            with lock:
-                active += 1
-                peak = max(peak, active)
-            time.sleep(0.03)
-            with lock:
-                active -= 1
+        slot = limiter.acquire()
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.03)
+        with lock:
+            active -= 1
+        limiter.release(slot, "ok")
 
     threads = [threading.Thread(target=worker) for _ in range(12)]
     for t in threads:
@@ -124,8 +124,7 @@ def test_concurrency_cap_with_threads():
 
 
 def _run_real(limiter: Limiter) -> None:
-    with limiter.slot():
-        pass
+    limiter.release(limiter.acquire(), "ok")
 
 
 def test_rate_lowered_to_admitted_after_429_and_kept():
@@ -158,17 +157,21 @@ def test_429_before_any_success_keeps_the_pace_and_leaves_waiting_to_the_hint():
     assert limiter.effective_rpm() == 2  # now two were admitted in the last minute
 
 
-def test_slot_context_manager_outcomes():
-    limiter, clock = _limiter(10, 2)
-    with pytest.raises(RateLimited), limiter.slot():
-        raise RateLimited("429", retry_after=1)
-    assert limiter.effective_rpm() == 10 and limiter.rate_limited_count == 1
-    with limiter.slot():
-        pass
-    assert limiter.in_flight() == 0
-    with pytest.raises(QuotaExhausted), limiter.slot():
-        raise QuotaExhausted("per day")
-    assert limiter.stopped and limiter.in_flight() == 0
+def test_in_flight_limit_follows_rpm_times_latency():
+    limiter, clock = _limiter(15, 8)
+    assert limiter.concurrency_limit() == 1  # the first request goes alone
+    limiter.release(limiter.acquire(), "ok", latency_s=15.0)
+    assert limiter.concurrency_limit() == 5  # 15/min x 15 s = 3.75 in flight, + 1
+    slots = [limiter.acquire() for _ in range(5)]
+    assert limiter.in_flight() == 5
+    for s in slots[:4]:
+        limiter.release(s, "ok", latency_s=1.0)
+    assert limiter.concurrency_limit() == 5  # the slowest of the last five answers still counts
+    limiter.release(slots[4], "ok", latency_s=1.0)
+    assert limiter.concurrency_limit() == 2  # fast answers now: 0.25 in flight, + 1
+    slow, _ = _limiter(15, 8)
+    slow.release(slow.acquire(), "ok", latency_s=600.0)
+    assert slow.concurrency_limit() == 8  # capped by llm.max_concurrency
 
 
 def test_stop_wakes_waiters_and_refuses_new_requests():

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_base
 
 from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited, TransientError
 from digest.llm.base import Attachment, Generation, Provider
@@ -67,6 +69,28 @@ def rate_limit_delay(hint: float | None, attempt: int, rand: Callable[[], float]
     return hint + rand() * max(1.0, 0.1 * hint)
 
 
+class _ServerHintWait(wait_base):
+    """Tenacity wait: a 429 waits the server's hint (plus jitter), a transient failure backs off
+    exponentially but never less than the server's hint."""
+
+    def __init__(self, rand: Callable[[], float]) -> None:
+        self.rand = rand
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        attempt = retry_state.attempt_number
+        if isinstance(exc, RateLimited):
+            return rate_limit_delay(exc.retry_after, attempt, self.rand)
+        hint = exc.retry_after if isinstance(exc, LLMError) else None
+        return max(backoff_delay(attempt, self.rand), hint or 0.0)
+
+
+def _worth_retrying(max_wait_s: float) -> retry_if_exception:
+    # A 429 asking for more than max_wait_s is a spent quota for our purposes: raise it at once.
+    return retry_if_exception(lambda exc: isinstance(exc, TransientError) or (
+        isinstance(exc, RateLimited) and (exc.retry_after or 0.0) <= max_wait_s))
+
+
 def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel] | None = None,
                      attachments: list[Attachment] | None = None, limiter: Limiter, max_attempts: int,
                      on_call: OnCall | None = None, sleep: Callable[[float], None] | None = None,
@@ -76,56 +100,54 @@ def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel]
     QuotaExhausted and AuthError stop the limiter (no worker should spend another call) and raise at
     once; BadRequest raises at once. `sleep=None` waits on the limiter, so stop() cuts waits short.
     """
-    wait = sleep or limiter.pause
+    retrying = Retrying(stop=stop_after_attempt(max(1, max_attempts)), wait=_ServerHintWait(rand),
+                        retry=_worth_retrying(max_wait_s), sleep=sleep or limiter.pause, reraise=True)
+    for attempt in retrying:
+        with attempt:
+            return _attempt(provider, prompt, schema=schema, attachments=attachments, limiter=limiter,
+                            on_call=on_call, number=attempt.retry_state.attempt_number)
+    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+
+def _attempt(provider: Provider, prompt: str, *, schema: type[BaseModel] | None,
+             attachments: list[Attachment] | None, limiter: Limiter, on_call: OnCall | None,
+             number: int) -> Generation:
+    """One request through the limiter, reported to on_call however it ends."""
     model = getattr(provider, "model", "")
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            slot = limiter.acquire()
-        except LLMError as exc:  # LimiterStopped: no request was sent
-            exc.attempts = attempt - 1  # type: ignore[attr-defined]
-            raise
-        started_at, t0 = time.time(), time.perf_counter()
-        try:
-            gen = provider.generate(prompt, schema=schema, attachments=attachments)
-        except LLMError as exc:
-            latency = time.perf_counter() - t0
-            # Stop before releasing the slot, so no waiting worker slips one more request in.
-            if isinstance(exc, QuotaExhausted):
-                limiter.stop(f"LLM quota exhausted: {short_error(str(exc), limit=160)}", cause=exc)
-            elif isinstance(exc, AuthError):
-                limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
-            limiter.release(slot, "rate_limited" if isinstance(exc, (RateLimited, QuotaExhausted)) else "error")
-            _report(on_call, CallRecord(started_at=started_at, latency_s=latency, status=exc.status,
-                                        outcome=exc.kind, attempt=attempt, provider=provider.name, model=model,
-                                        retry_after=exc.retry_after, error=short_error(str(exc))))
-            exc.attempts = attempt  # type: ignore[attr-defined]
-            if isinstance(exc, (QuotaExhausted, AuthError)):
-                raise
-            if not isinstance(exc, (RateLimited, TransientError)) or attempt >= max_attempts:
-                raise
-            if isinstance(exc, RateLimited):
-                delay = rate_limit_delay(exc.retry_after, attempt, rand)
-                if delay > max_wait_s:
-                    raise
-            else:
-                delay = max(backoff_delay(attempt, rand), exc.retry_after or 0.0)
-            wait(delay)
-            continue
-        except BaseException as exc:
-            limiter.release(slot, "error")
-            _report(on_call, CallRecord(started_at=started_at, latency_s=time.perf_counter() - t0, status=None,
-                                        outcome="error", attempt=attempt, provider=provider.name, model=model,
-                                        error=short_error(f"{type(exc).__name__}: {exc}")))
-            raise
-        limiter.release(slot, "ok")
-        _report(on_call, CallRecord(started_at=started_at, latency_s=time.perf_counter() - t0, status=gen.status,
-                                    outcome="ok", attempt=attempt, provider=provider.name, model=gen.model or model,
-                                    tokens_in=gen.usage.tokens_in, tokens_out=gen.usage.tokens_out,
-                                    tokens_thinking=gen.usage.tokens_thinking,
-                                    finish_reason=gen.finish_reason))
-        return gen
+    try:
+        slot = limiter.acquire()
+    except LLMError as exc:  # LimiterStopped: no request was sent
+        exc.attempts = number - 1  # type: ignore[attr-defined]
+        raise
+    started_at, t0 = time.time(), time.perf_counter()
+    try:
+        gen = provider.generate(prompt, schema=schema, attachments=attachments)
+    except LLMError as exc:
+        latency = time.perf_counter() - t0
+        # Stop before releasing the slot, so no waiting worker slips one more request in.
+        if isinstance(exc, QuotaExhausted):
+            limiter.stop(f"LLM quota exhausted: {short_error(str(exc), limit=160)}", cause=exc)
+        elif isinstance(exc, AuthError):
+            limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
+        limiter.release(slot, "rate_limited" if isinstance(exc, (RateLimited, QuotaExhausted)) else "error")
+        _report(on_call, CallRecord(started_at=started_at, latency_s=latency, status=exc.status,
+                                    outcome=exc.kind, attempt=number, provider=provider.name, model=model,
+                                    retry_after=exc.retry_after, error=short_error(str(exc))))
+        exc.attempts = number  # type: ignore[attr-defined]
+        raise
+    except BaseException as exc:
+        limiter.release(slot, "error")
+        _report(on_call, CallRecord(started_at=started_at, latency_s=time.perf_counter() - t0, status=None,
+                                    outcome="error", attempt=number, provider=provider.name, model=model,
+                                    error=short_error(f"{type(exc).__name__}: {exc}")))
+        raise
+    latency = time.perf_counter() - t0
+    limiter.release(slot, "ok", latency_s=latency)
+    _report(on_call, CallRecord(started_at=started_at, latency_s=latency, status=gen.status,
+                                outcome="ok", attempt=number, provider=provider.name, model=gen.model or model,
+                                tokens_in=gen.usage.tokens_in, tokens_out=gen.usage.tokens_out,
+                                tokens_thinking=gen.usage.tokens_thinking, finish_reason=gen.finish_reason))
+    return gen
 
 
 def _report(on_call: OnCall | None, record: CallRecord) -> None:

@@ -1,18 +1,19 @@
-"""A shared request limiter (sliding 60 s window + concurrency cap) and parsers for servers' retry hints."""
+"""A shared request limiter: a sliding 60 s window and an in-flight cap that follows the observed latency."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited
+from digest.errors import LLMError
 
 WINDOW_S = 60.0
 MARGIN = 0.03  # pace 3 % slower than the quota: clocks and network delays differ
+LATENCY_SAMPLES = 5  # recent successful requests whose slowest answer sets the in-flight limit
 
 
 class LimiterStopped(LLMError):
@@ -27,22 +28,10 @@ class LimiterStopped(LLMError):
 
 @dataclass
 class Slot:
-    """One admitted request; tell the limiter how it ended (the context manager does it for you)."""
+    """One admitted request; release() records how it ended."""
 
     started: float
     outcome: str | None = None  # "ok" | "rate_limited" | "error"
-
-    def ok(self) -> None:
-        """Mark the request as served."""
-        self.outcome = "ok"
-
-    def rate_limited(self) -> None:
-        """Mark the request as refused with a 429."""
-        self.outcome = "rate_limited"
-
-    def failed(self) -> None:
-        """Mark the request as failed for another reason."""
-        self.outcome = "error"
 
 
 class Limiter:
@@ -51,7 +40,9 @@ class Limiter:
     - starts are paced evenly: one every `window_s / rpm` seconds (plus a small safety margin), so
       never more than `rpm` in any 60 s window and no burst at the start of a minute for the server to
       refuse (rpm < 1 works the same: one start per 60/rpm s);
-    - at most `max_concurrency` requests in flight;
+    - at most about rpm x latency / 60 + 1 requests in flight (the slowest of the last few answers),
+      capped by `max_concurrency`: enough to keep the pace while answers are slow, and no more, so a
+      stop (quota, key) finds few requests already sent;
     - the first request goes alone: concurrency opens after one succeeds, so a bad key costs one call;
     - after a 429 the rate drops to what the server admitted in the last 60 s and stays there
       for the rest of the run (a free-tier quota does not come back within a run; probing upwards
@@ -81,6 +72,7 @@ class Limiter:
         self._grid_count = 0
         self._grid_rate: float | None = None
         self._in_flight = 0
+        self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._opened = False  # set by the first success
         self._lowered_rpm: float | None = None
         self._stopped: str | None = None
@@ -102,6 +94,19 @@ class Limiter:
         """Requests admitted and not yet released."""
         with self._cond:
             return self._in_flight
+
+    def concurrency_limit(self) -> int:
+        """Requests allowed in flight now: 1 until a success, then rpm x observed latency / window + 1."""
+        with self._cond:
+            return self._cap()
+
+    def _cap(self) -> int:
+        if not self._opened:
+            return 1
+        if not self._latencies:  # successes reported without a latency: only the configured cap is known
+            return self.max_concurrency
+        need = math.ceil(self._rate() * max(self._latencies) / self.window_s) + 1
+        return max(1, min(self.max_concurrency, need))
 
     def _rate(self) -> float:
         return self.rpm if self._lowered_rpm is None else min(self.rpm, self._lowered_rpm)
@@ -155,8 +160,7 @@ class Limiter:
             while True:
                 if self._stopped is not None:
                     raise LimiterStopped(self._stopped, cause=self._stop_cause)
-                cap = self.max_concurrency if self._opened else 1
-                if self._in_flight >= cap:
+                if self._in_flight >= self._cap():
                     self._cond.wait()  # woken by release() or stop()
                     continue
                 now = self._clock()
@@ -180,8 +184,8 @@ class Limiter:
         finally:
             self._cond.acquire()
 
-    def release(self, slot: Slot, outcome: str | None = None) -> None:
-        """End a request: "ok" opens concurrency; "rate_limited" lowers the rate for the next minute."""
+    def release(self, slot: Slot, outcome: str | None = None, *, latency_s: float | None = None) -> None:
+        """End a request: "ok" opens concurrency (sized by its latency); "rate_limited" lowers the rate."""
         outcome = outcome or slot.outcome or "error"
         with self._cond:
             self._in_flight -= 1
@@ -189,6 +193,8 @@ class Limiter:
             now = self._clock()
             if outcome == "ok":
                 self._opened = True
+                if latency_s is not None:
+                    self._latencies.append(latency_s)
             elif outcome == "rate_limited":
                 self.rate_limited_count += 1
                 self._prune(now)
@@ -202,26 +208,6 @@ class Limiter:
                     self._lowered_rpm = admitted if self._lowered_rpm is None else min(self._lowered_rpm,
                                                                                        admitted)
             self._cond.notify_all()
-
-    @contextmanager
-    def slot(self) -> Iterator[Slot]:
-        """`with limiter.slot() as s:` — success unless the block raises (RateLimited counts as a 429;
-        QuotaExhausted and AuthError also stop the limiter)."""
-        s = self.acquire()
-        try:
-            yield s
-        except (QuotaExhausted, AuthError) as exc:
-            self.stop(f"{exc.kind}: {exc}", cause=exc)  # before release: no waiter may slip in
-            self.release(s, "rate_limited" if isinstance(exc, QuotaExhausted) else "error")
-            raise
-        except RateLimited:
-            self.release(s, s.outcome or "rate_limited")
-            raise
-        except BaseException:
-            self.release(s, s.outcome or "error")
-            raise
-        else:
-            self.release(s, s.outcome or "ok")
 
     def stop(self, reason: str = "stopped", *, cause: BaseException | None = None) -> None:
         """Refuse further requests and wake every waiter (they raise LimiterStopped)."""
@@ -246,5 +232,3 @@ class Limiter:
                     return
                 self._cond.wait(timeout=left)
 
-
-# retry hints ----------------------------------------------------------------------------------------
