@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -16,15 +17,21 @@ from pydantic import BaseModel
 from digest.config import Config, estimate_cost
 from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted, RateLimited
 from digest.labels import labels
-from digest.llm.base import Attachment, Provider
+from digest.llm.base import Attachment, Generation, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.models import PaperWarning
+from digest.packing import Pack, Prior, pack_items
+from digest.patterns import FailureStreak, plain_reason
 from digest.prompts import prompt_sha, render_prompt
 from digest.store import Store, Task
-from digest.validate import invalid, unverified_figures, validate
+from digest.validate import invalid, parse_json, unverified_figures, validate
 
 log = logging.getLogger("digest.analyze")
+PAPER_TEMPLATES = ("analysis", "deep_dive")
+# A paper rejected this many times in a row for the same kind gives up early: the re-ask is not helping,
+# and the attempts left are better spent on other papers (or saved when the failure is a pattern).
+SAME_KIND_REJECTIONS = 3
 
 
 @dataclass
@@ -83,6 +90,7 @@ class Session:
         self.secret: str | None = None  # the API key, redacted from any reason we keep or print
         self.unfinished = 0  # analyses/summary asked for in this run that did not get an answer
         self.auth_error: AuthError | None = None
+        self._streak = FailureStreak()
         self._lock = threading.RLock()
 
     # -- stop switch and caps --------------------------------------------------------------------
@@ -120,48 +128,137 @@ class Session:
                 self.stop(f"llm.max_cost_usd_per_day ({llm.max_cost_usd_per_day:g} USD) reached: {spent:.4f} USD")
                 raise Stopped(self.stop_reason)
 
-    def _logger(self, job: Job, sha: str, task: Task) -> Callable[[Any], None]:
+    def _logger(self, *, key: str, template: str, sha: str, tasks: list[Task], calls: list[int],
+                papers: list[str] | None = None) -> Callable[[Any], None]:
         def on_call(rec: Any) -> None:
-            task.attempts += 1  # every request counts against llm.max_attempts
+            for task in tasks:
+                task.attempts += 1  # every request counts against llm.max_attempts of each paper it carried
             with self._lock:
                 self.calls += 1
                 cap = self.cfg.llm.max_calls_per_run
                 if cap is not None and self.calls >= cap:
                     self.stop(f"llm.max_calls_per_run ({cap}) reached")
-            self.store.log_call(
-                date=self.date, key=job.key, template=job.template, prompt_sha=sha, model=self.model,
+            calls.append(self.store.log_call(
+                date=self.date, key=key, template=template, prompt_sha=sha, model=self.model,
                 outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
                 tokens_in=rec.tokens_in, tokens_out=rec.tokens_out, tokens_thinking=rec.tokens_thinking,
-                error=self._clean(rec.error),
-            )
+                error=self._clean(rec.error), papers=papers,
+            ))
 
         return on_call
 
+    def _rejected(self, calls: list[int], exc: InvalidOutput) -> None:
+        """Log a validation failure against the request that got the answer, under its kind."""
+        if calls:
+            self.store.mark_call_invalid(calls[-1], kind=exc.kind, error=self._clean(_short(str(exc))))
+
     # -- jobs ------------------------------------------------------------------------------------
 
-    def run(self, jobs: Iterable[Job]) -> list[Outcome]:
-        """Run jobs concurrently (bounded by the limiter); a stop leaves the rest pending."""
-        jobs = list(jobs)
-        if not jobs:
+    def run(self, items: Iterable[Job | Pack]) -> list[Outcome]:
+        """Run jobs and packs concurrently (bounded by the limiter); a stop leaves the rest pending."""
+        items = list(items)
+        if not items:
             return []
         with ThreadPoolExecutor(max_workers=self.cfg.llm.max_concurrency, thread_name_prefix="llm") as pool:
-            outcomes = list(pool.map(self.run_one, jobs))
-        return outcomes
+            groups = list(pool.map(lambda it: self.run_pack(it) if isinstance(it, Pack) else [self.run_one(it)],
+                                   items))
+        return [o for group in groups for o in group]
 
-    def run_one(self, job: Job) -> Outcome:
-        """Answer one job from the cache or the model; never raises for the model's failures."""
-        sha = prompt_sha(job.template, job.prompt, job.schema, extra=job.attachment_tag)
-        task = Task(date=self.date.isoformat(), key=job.key, template=job.template, status="pending")
-        if not job.force:
-            hit = self.store.cache_get(job.key, job.template, sha, self.model)
+    def run_pack(self, pack: Pack) -> list[Outcome]:
+        """Ask the members missing from the cache in one request; re-ask alone the ones it did not answer."""
+        outcomes: dict[str, Outcome] = {}
+        todo = []
+        for job in pack.members:
+            hit = None if job.force else self._cached(job)
             if hit is not None:
-                result = job.schema.model_validate(hit[0])
-                self.store.cache_put(job.key, job.template, sha, self.model, result=hit[0], meta=hit[1], task=task)
-                return self._done(Outcome(job, "ok", result, cached=True))
+                outcomes[job.key] = hit
+            else:
+                todo.append(job)
+        priors: dict[str, Prior] = {}
+        if len(todo) > 1:
+            tasks = {j.key: Task(date=self.date.isoformat(), key=j.key, template=j.template, status="pending")
+                     for j in todo}
+            try:
+                priors = self._ask_pack(pack, todo, tasks, outcomes)
+            except (Stopped, _Failed) as exc:
+                for job in todo:
+                    outcomes[job.key] = self._unfinished(job, tasks[job.key], exc)
+        for job in todo:
+            if job.key not in outcomes:
+                outcomes[job.key] = self.run_one(job, prior=priors.get(job.key))
+        return [outcomes[j.key] for j in pack.members]
+
+    def _ask_pack(self, pack: Pack, todo: list[Job], tasks: dict[str, Task],
+                  outcomes: dict[str, Outcome]) -> dict[str, Prior]:
+        """One request for several papers; the answered ones are stored, the rest get what to re-ask."""
+        prompt = pack.render(todo)
+        sha = prompt_sha(pack.template, prompt, pack.schema)
+        self._check_caps()
+        calls: list[int] = []
+        on_call = self._logger(key=todo[0].key, template=pack.template, sha=sha, tasks=list(tasks.values()),
+                               calls=calls, papers=[j.key for j in todo])
+        gen = self._call(prompt, schema=pack.schema, attachments=None, max_attempts=self.cfg.llm.max_attempts,
+                         on_call=on_call)
+        try:
+            data = parse_json(gen, language=self.cfg.language)
+        except InvalidOutput as exc:
+            self._rejected(calls, exc)
+            return {k: Prior(t.attempts, exc, gen.text) for k, t in tasks.items()}
+        by_id = pack_items(data, set(tasks))
+        priors: dict[str, Prior] = {}
+        first_error: InvalidOutput | None = None
+        for job in todo:
+            task = tasks[job.key]
+            if job.key not in by_id:
+                priors[job.key] = Prior(task.attempts)  # left out: asked alone, with nothing to correct
+                continue
+            one = Generation(text=json.dumps(by_id[job.key], ensure_ascii=False), finish_reason=gen.finish_reason)
+            try:
+                result, warnings = self._validate(job, one)
+            except InvalidOutput as exc:
+                first_error = first_error or exc
+                priors[job.key] = Prior(task.attempts, exc, one.text)
+                continue
+            figures = unverified_figures(result, job.verify_against) if job.verify_against is not None else []
+            if figures:
+                priors[job.key] = Prior(task.attempts, self._figures_problem(figures), one.text, figures_asked=True)
+                continue
+            self.store.cache_put(job.key, job.template, self._sha(job), self.model,
+                                 result=result.model_dump(mode="json"),
+                                 meta=dict(job.meta, warnings=warnings, attempts=task.attempts, packed=len(todo)),
+                                 task=task)
+            outcomes[job.key] = self._done(Outcome(job, "ok", result))
+        if first_error is not None:
+            self._rejected(calls, first_error)
+        return priors
+
+    def _cached(self, job: Job) -> Outcome | None:
+        hit = self.store.cache_get(job.key, job.template, self._sha(job), self.model)
+        if hit is None:
+            return None
+        task = Task(date=self.date.isoformat(), key=job.key, template=job.template, status="ok")
+        result = job.schema.model_validate(hit[0])
+        self.store.cache_put(job.key, job.template, self._sha(job), self.model, result=hit[0], meta=hit[1],
+                             task=task)
+        return self._done(Outcome(job, "ok", result, cached=True))
+
+    @staticmethod
+    def _sha(job: Job) -> str:
+        return prompt_sha(job.template, job.prompt, job.schema, extra=job.attachment_tag)
+
+    def run_one(self, job: Job, *, prior: Prior | None = None) -> Outcome:
+        """Answer one job from the cache or the model; never raises for the model's failures.
+
+        `prior`: a pack request already carried this paper (its attempt counts, its rejection is re-asked)."""
+        sha = self._sha(job)
+        task = Task(date=self.date.isoformat(), key=job.key, template=job.template, status="pending",
+                    attempts=prior.attempts if prior else 0)
+        if not job.force and prior is None:
+            hit = self._cached(job)
+            if hit is not None:
+                return hit
             fb = job.fallback
-            if fb is not None and self.store.cache_get(
-                    fb.key, fb.template, prompt_sha(fb.template, fb.prompt, fb.schema, extra=fb.attachment_tag),
-                    self.model) is not None:
+            if fb is not None and self.store.cache_get(fb.key, fb.template, self._sha(fb), self.model) is not None:
                 return self.run_one(fb)  # an earlier run fell back to the abstract: keep that answer
         try:
             if job.load_attachments is not None and not self.stop_reason:
@@ -169,26 +266,27 @@ class Session:
                 if attachments is None and job.fallback is not None:
                     return self.run_one(job.fallback)
                 job.attachments = attachments or []
-            result, warnings, attempts = self._ask(job, sha, task)
-        except Stopped:
-            self._keep_or_set(task)  # pending, attempts so far kept
-            return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason))
-        except _Failed as exc:
-            task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
-            self._keep_or_set(task)
-            return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))
+            result, warnings, attempts = self._ask(job, sha, task, prior or Prior(0))
+        except (Stopped, _Failed) as exc:
+            return self._unfinished(job, task, exc)
         except Exception as exc:  # noqa: BLE001 - one paper's surprise must not cost the whole digest
             log.warning("%s %s failed unexpectedly: %s", job.template, job.key, short_error(str(exc)))
             log.debug("traceback", exc_info=True)
-            msg = short_error(f"{type(exc).__name__}: {exc}")
-            task.status, task.error_kind, task.last_error = "failed", "error", msg
-            self._keep_or_set(task)
-            return self._done(Outcome(job, "failed", error_kind="error", error=msg))
+            return self._unfinished(job, task, _Failed("error", short_error(f"{type(exc).__name__}: {exc}"), None))
         task.attempts = attempts
         meta = dict(job.meta, warnings=warnings, attempts=attempts)
         self.store.cache_put(job.key, job.template, sha, self.model, result=result.model_dump(mode="json"),
                              meta=meta, task=task)
         return self._done(Outcome(job, "ok", result))
+
+    def _unfinished(self, job: Job, task: Task, exc: Stopped | _Failed) -> Outcome:
+        """Record a job that got no answer: pending after a stop, else failed with its kind."""
+        if isinstance(exc, Stopped):
+            self._keep_or_set(task)  # pending, attempts so far kept
+            return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason))
+        task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
+        self._keep_or_set(task)
+        return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))
 
     def _keep_or_set(self, task: Task) -> None:
         """Record a failed/pending task, unless an earlier answer for it is stored (a forced re-run that
@@ -200,67 +298,92 @@ class Session:
         self.store.set_task(task)
 
     def _done(self, outcome: Outcome) -> Outcome:
-        if outcome.status != "ok" and outcome.job.template != "rerank":
+        job = outcome.job
+        if outcome.status != "ok" and job.template != "rerank":
             with self._lock:
                 self.unfinished += 1
+        if job.template in PAPER_TEMPLATES:
+            if outcome.status == "ok" and not outcome.cached:
+                self._streak.success()
+            elif outcome.status == "failed" and self._streak.failure(job.key, outcome.error_kind or "error"):
+                self.stop(plain_reason(outcome.error_kind or "error", language=self.cfg.language,
+                                       evidence=outcome.error))
         if self.on_progress:
             self.on_progress(outcome)
         return outcome
 
-    def _ask(self, job: Job, sha: str, task: Task) -> tuple[BaseModel, list[str], int]:
-        max_attempts = self.cfg.llm.max_attempts
+    def _call(self, prompt: str, *, schema: type[BaseModel], attachments: list[Attachment] | None,
+              max_attempts: int, on_call: Callable[[Any], None]) -> Generation:
+        """One logical request under the retry policy; the provider's errors become Stopped or _Failed."""
+        try:
+            return call_with_policy(self.provider, prompt, schema=schema, attachments=attachments,
+                                    limiter=self.limiter, max_attempts=max_attempts, on_call=on_call)
+        except QuotaExhausted as exc:
+            self.stop(f"quota exhausted: {short_error(str(exc))}")
+            raise Stopped(self.stop_reason) from exc
+        except AuthError as exc:
+            self.auth_error = exc
+            self.stop(f"invalid API key: {short_error(str(exc))}")
+            raise Stopped(self.stop_reason) from exc
+        except RateLimited as exc:
+            # Still refused after every attempt, or told to wait longer than we would: the quota is
+            # effectively gone for now. Keep the rest pending instead of failing paper after paper.
+            wait = f" (server asks to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
+            self.stop(f"rate limited{wait}: {short_error(str(exc))}")
+            raise Stopped(self.stop_reason) from exc
+        except LimiterStopped as exc:
+            # Another worker stopped the limiter (quota, bad key, cap, signal): this one stays pending.
+            raise Stopped(self.stop_reason or str(exc)) from exc
+        except LLMError as exc:
+            if self.stop_reason:
+                raise Stopped(self.stop_reason) from exc
+            raise _Failed(exc.kind, _short(str(exc)), None) from exc
+
+    def _validate(self, job: Job, gen: Generation) -> tuple[BaseModel, list[str]]:
+        """The validated answer and the warnings its check gave (InvalidOutput when rejected)."""
+        result = validate(gen, job.schema, language=self.cfg.language, links=job.links)
+        return result, list(job.check(result) or []) if job.check is not None else []
+
+    def _figures_problem(self, figures: list[str]) -> InvalidOutput:
+        """The re-ask about figures that are not in the abstract."""
         language = self.cfg.language
-        problem: InvalidOutput | None = None  # what the previous answer got wrong, quoted by the re-ask
-        figures_reasked = False
-        last_msg, last_raw = "", None
-        on_call = self._logger(job, sha, task)
-        while task.attempts < max_attempts:
+        return invalid("figure", language=language, evidence=labels(language)["list_sep"].join(figures))
+
+    def _ask(self, job: Job, sha: str, task: Task, prior: Prior) -> tuple[BaseModel, list[str], int]:
+        max_attempts = self.cfg.llm.max_attempts
+        problem, last_raw = prior.problem, prior.raw  # what the previous answer got wrong, quoted by the re-ask
+        figures_reasked = prior.figures_asked
+        same = 1 if problem is not None else 0  # the same kind rejected this many times in a row
+        while task.attempts < max_attempts and same < SAME_KIND_REJECTIONS:
             self._check_caps()
             prompt = job.prompt if problem is None else render_prompt(
                 "reask", directory=self.prompts, prompt=job.prompt, field=problem.field, rule=problem.rule,
                 evidence=problem.evidence)
+            calls: list[int] = []
+            on_call = self._logger(key=job.key, template=job.template, sha=sha, tasks=[task], calls=calls)
+            gen = self._call(prompt, schema=job.schema, attachments=job.attachments or None,
+                             max_attempts=max_attempts - task.attempts, on_call=on_call)
             try:
-                gen = call_with_policy(
-                    self.provider, prompt, schema=job.schema, attachments=job.attachments or None,
-                    limiter=self.limiter, max_attempts=max_attempts - task.attempts, on_call=on_call)
-            except QuotaExhausted as exc:
-                self.stop(f"quota exhausted: {short_error(str(exc))}")
-                raise Stopped(self.stop_reason) from exc
-            except AuthError as exc:
-                self.auth_error = exc
-                self.stop(f"invalid API key: {short_error(str(exc))}")
-                raise Stopped(self.stop_reason) from exc
-            except RateLimited as exc:
-                # Still refused after every attempt, or told to wait longer than we would: the quota is
-                # effectively gone for now. Keep the rest pending instead of failing paper after paper.
-                wait = f" (server asks to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
-                self.stop(f"rate limited{wait}: {short_error(str(exc))}")
-                raise Stopped(self.stop_reason) from exc
-            except LimiterStopped as exc:
-                # Another worker stopped the limiter (quota, bad key, cap, signal): this one stays pending.
-                raise Stopped(self.stop_reason or str(exc)) from exc
-            except LLMError as exc:
-                if self.stop_reason:
-                    raise Stopped(self.stop_reason) from exc
-                raise _Failed(exc.kind, _short(str(exc)), last_raw) from exc
-            try:
-                result = validate(gen, job.schema, language=language, links=job.links)
-                warnings = list(job.check(result) or []) if job.check is not None else []
+                result, warnings = self._validate(job, gen)
             except InvalidOutput as exc:
-                problem, last_msg, last_raw = exc, str(exc), gen.text
+                self._rejected(calls, exc)
+                same = same + 1 if problem is not None and exc.kind == problem.kind else 1
+                problem, last_raw = exc, gen.text
                 log.info("%s %s: re-asking (%s)", job.template, job.key, exc)
                 continue
             if job.verify_against is not None:
                 figures = unverified_figures(result, job.verify_against)
                 if figures and not figures_reasked and task.attempts < max_attempts:
                     figures_reasked = True
-                    problem = invalid("figure", language=language, evidence=labels(language)["list_sep"].join(figures))
+                    problem, same = self._figures_problem(figures), 0
                     log.info("%s %s: re-asking about figures %s", job.template, job.key, figures)
                     continue
                 if figures:
                     warnings.append(PaperWarning(figures=figures).model_dump())
             return result, warnings, task.attempts
-        raise _Failed("invalid_output", _short(last_msg) or "no valid answer", last_raw)
+        if problem is None:
+            raise _Failed("invalid_output", "no valid answer", last_raw)
+        raise _Failed(problem.kind, _short(str(problem)), last_raw)
 
 
 class _Failed(Exception):

@@ -144,7 +144,8 @@ class LLMConfig(_Strict):
     api_key_env: str | None = "GEMINI_API_KEY"  # None: a keyless endpoint (Ollama, vLLM; provider openai)
     base_url: str | None = None
     rpm: float = Field(default=10, gt=0)
-    max_concurrency: int = Field(default=4, ge=1)
+    max_concurrency: int = Field(default=8, ge=1)
+    papers_per_call: int = Field(default=5, ge=1)
     max_attempts: int = Field(default=6, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     temperature: float = Field(default=0.3, ge=0, le=2)

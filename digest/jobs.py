@@ -13,8 +13,17 @@ from digest.config import Config
 from digest.ids import try_normalise_id
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
+from digest.packing import Pack
 from digest.prompts import render_prompt
-from digest.schemas import SUMMARY_TEMPLATE, Analysis, DeepDive, ExecutiveSummary, Rerank, summary_key
+from digest.schemas import (
+    SUMMARY_TEMPLATE,
+    Analysis,
+    AnalysisPack,
+    DeepDive,
+    ExecutiveSummary,
+    Rerank,
+    summary_key,
+)
 from digest.validate import invalid, links_in
 
 DROPPED_PICK = "dropped_pick: "
@@ -53,6 +62,18 @@ def analysis_job(entry: Entry, cfg: Config, prompts: Path) -> Job:
     prompt = render_prompt("analysis", directory=prompts, interests=interests_text(cfg), **ctx)
     return Job(key=entry.paper.id, template="analysis", prompt=prompt, schema=Analysis,
                verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}", links=paper_links(entry.paper))
+
+
+def analysis_pack(entries: list[Entry], cfg: Config, prompts: Path) -> Pack:
+    """Abstract analyses of several papers in one request; each member stays its own (cached) job."""
+    contexts = {e.paper.id: dict(_paper_context(e.paper, cfg.language), id=e.paper.id) for e in entries}
+    interests = interests_text(cfg)
+
+    def render(members: list[Job]) -> str:
+        return render_prompt("analysis_pack", directory=prompts, interests=interests,
+                             papers=[contexts[m.key] for m in members])
+
+    return Pack(members=[analysis_job(e, cfg, prompts) for e in entries], render=render, schema=AnalysisPack)
 
 
 def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,

@@ -18,7 +18,7 @@ from digest.config import Config, estimate_cost
 from digest.errors import AuthError, ConfigError, DigestError
 from digest.fetch import SearchLagging, add_hf, collect_day
 from digest.fulltext import PdfFetcher
-from digest.jobs import SUMMARY_TEMPLATE, analysis_job, deep_dive_job, rerank_job, summary_job, summary_key
+from digest.jobs import SUMMARY_TEMPLATE, analysis_pack, deep_dive_job, rerank_job, summary_job, summary_key
 from digest.llm import build_provider
 from digest.llm.base import Provider
 from digest.llm.policy import short_error
@@ -285,17 +285,17 @@ class Pipeline:
         by_id = {e.paper.id: e for e in day.entries}
         prompts = session.prompts
         pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
-        jobs = []
-        for pid, tpl in picks:
-            entry = by_id[pid]
-            job = (deep_dive_job(entry, self.cfg, prompts, pdfs.fetch) if tpl == "deep_dive"
-                   else analysis_job(entry, self.cfg, prompts))
-            job.force = force or pid in forced
+        deep = [deep_dive_job(by_id[pid], self.cfg, prompts, pdfs.fetch) for pid, tpl in picks if tpl == "deep_dive"]
+        abstracts = [by_id[pid] for pid, tpl in picks if tpl != "deep_dive"]
+        size = self.cfg.llm.papers_per_call
+        packs = [analysis_pack(abstracts[i:i + size], self.cfg, prompts) for i in range(0, len(abstracts), size)]
+        for job in [*deep, *(j for p in packs for j in p.members)]:
+            job.force = force or job.key in forced
             if job.fallback is not None:
                 job.fallback.force = job.force
-            jobs.append(job)
-        self._stage("analyse", len(jobs) + 1)  # + the summary
-        session.run(jobs)
+        self._stage("analyse", len(deep) + len(abstracts) + 1)  # + the summary
+        # Packs first: they carry most papers per request; a pack of one is a plain analysis.
+        session.run([*(p if len(p.members) > 1 else p.members[0] for p in packs), *deep])
         # The summary covers every analysed paper; its prompt changes (and it is redone) when they change.
         done = []
         for pid, tpl in all_picks or picks:

@@ -36,6 +36,18 @@ class Analysis(SurveyTags):
     one_line: SafeText  # 一句话总结
 
 
+class PackedAnalysis(Analysis):
+    """One paper's analysis inside a pack, keyed by its arXiv id."""
+
+    id: str
+
+
+class AnalysisPack(BaseModel):
+    """Several abstract analyses in one answer (template `analysis_pack`); each is validated alone."""
+
+    analyses: list[PackedAnalysis]
+
+
 class Motivation(BaseModel):
     driver: SafeText  # 驱动力
     pain_points: SafeText  # 现有痛点
@@ -123,6 +135,7 @@ def summary_key(date: str) -> str:
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "analysis": Analysis,
+    "analysis_pack": AnalysisPack,
     "deep_dive": DeepDive,
     "executive_summary": ExecutiveSummary,
     "rerank": Rerank,

@@ -74,6 +74,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE digests (date TEXT PRIMARY KEY, data TEXT NOT NULL, written_at TEXT NOT NULL);
     """,
+    # 6: the papers a (packed) request carried, and small named values such as the daily quota's reset
+    """
+    ALTER TABLE llm_calls ADD COLUMN papers TEXT;
+    CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
 ]
 
 
@@ -290,17 +295,24 @@ class Store:
     def log_call(self, *, date: dt.date | None, key: str | None, template: str | None, prompt_sha: str | None,
                  model: str | None, outcome: str, http_status: int | None, error_kind: str | None,
                  latency_s: float | None, tokens_in: int, tokens_out: int, error: str | None,
-                 tokens_thinking: int = 0) -> None:
-        """Append one LLM request to the call log."""
+                 tokens_thinking: int = 0, papers: list[str] | None = None) -> int:
+        """Append one LLM request to the call log (`papers`: the ids a packed request carried); its row id."""
         with self.tx() as db:
-            db.execute(
+            cur = db.execute(
                 "INSERT INTO llm_calls (ts, date, key, template, prompt_sha, model, outcome, http_status, error_kind,"
-                " latency_s, tokens_in, tokens_out, tokens_thinking, error)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " latency_s, tokens_in, tokens_out, tokens_thinking, error, papers)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), date.isoformat() if date else None, key, template, prompt_sha, model, outcome,
                  http_status, error_kind, latency_s, tokens_in, tokens_out, tokens_thinking,
-                 (error or "")[:300] or None),
+                 (error or "")[:300] or None, json.dumps(papers) if papers else None),
             )
+            return int(cur.lastrowid)
+
+    def mark_call_invalid(self, call_id: int, *, kind: str, error: str | None) -> None:
+        """The answer of a logged request failed validation: count it under its kind."""
+        with self.tx() as db:
+            db.execute("UPDATE llm_calls SET outcome = 'invalid', error_kind = ?, error = ? WHERE id = ?",
+                       (kind, (error or "")[:300] or None, call_id))
 
     def call_stats(self, date: dt.date) -> dict[str, Any]:
         """Calls, errors by kind and tokens logged for a digest date."""

@@ -127,10 +127,12 @@ def test_attempts_are_bounded_and_the_failure_is_stored(tmp_path):
     llm = FakeLLM([_gen("不是 JSON")] * 4)
     session = _session(tmp_path, llm)
     out = session.run_one(_job(tmp_path))
-    assert out.status == "failed" and len(llm.calls) == 4
+    # the same rejection three times in a row: the re-ask is not helping, the fourth attempt is saved
+    assert out.status == "failed" and len(llm.calls) == 3
     task = session.store.get_task(DAY, "2506.00001", "analysis")
-    assert task.status == "failed" and task.attempts == 4 and task.error_kind == "invalid_output"
+    assert task.status == "failed" and task.attempts == 3 and task.error_kind == "not_json"
     assert task.last_raw == "不是 JSON"
+    assert session.store.call_stats(DAY)["errors_by_kind"] == {"not_json": 3}
 
 
 def test_quota_exhausted_stops_everything_and_leaves_pending(tmp_path):

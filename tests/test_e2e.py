@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -43,16 +44,16 @@ def test_metadata_only_digest_holds_exactly_the_announcement(tmp_path, arxiv, no
     assert st["llm"]["calls"] == 0 and st["complete"] is True
 
 
-def test_full_run_makes_exactly_eleven_calls_and_rerun_none(tmp_path, arxiv, key, capsys):
+def test_full_run_makes_five_calls_and_rerun_none(tmp_path, arxiv, key, capsys):
     with llm_server() as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11  # 8 analyses + 2 deep dives + 1 summary
+        assert llm.stats.requests == 5  # 2 packs of abstracts (5 + 3) + 2 deep dives + 1 summary
         pdf_parts = [r for r in llm.requests if r.attachments]
         assert len(pdf_parts) == 2  # deep dives carry the PDF
         first = read_digest(tmp_path).text
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11  # the rerun is served from the cache
+        assert llm.stats.requests == 5  # the rerun is served from the cache
         st = status_json(capsys, cfg)
     text = read_digest(tmp_path).text
     assert text == first
@@ -65,7 +66,7 @@ def test_full_run_makes_exactly_eleven_calls_and_rerun_none(tmp_path, arxiv, key
     assert KEY not in capsys.readouterr().err
     assert st["analyses"] == {"ok": 10, "failed": 0, "pending": 0}
     assert st["summary"] == "ok" and st["complete"] is True
-    assert st["llm"]["calls"] == 11
+    assert st["llm"]["calls"] == 5
     assert st["llm"]["tokens_in"] == llm.stats.tokens_in and st["llm"]["tokens_out"] == llm.stats.tokens_out
 
 
@@ -96,22 +97,23 @@ def test_flaky_model_still_yields_clean_analyses(tmp_path, arxiv, key):
 
 
 def test_per_day_quota_exit_3_then_retry_completes(tmp_path, arxiv, key, capsys):
-    with llm_server(per_day=4, api_key=KEY) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1)
+    with llm_server(per_day=3, api_key=KEY) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1,
+                           llm__papers_per_call=3)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.quota_exhausted == 1  # stopped at the first PerDay 429: no further call
-        assert llm.stats.requests == 5
+        assert llm.stats.requests == 4  # three packs of 3 + 3 + 2, then the first deep dive is refused
         text = read_digest(tmp_path).text
-        assert text.count("> ⏳ 分析尚未完成") == 6 and "自动重试" not in text
+        assert text.count("> ⏳ 分析尚未完成") == 2 and "自动重试" not in text
         assert "RESOURCE_EXHAUSTED" not in text and "429" not in text
         st = status_json(capsys, cfg)
-        assert st["analyses"] == {"ok": 4, "failed": 0, "pending": 6} and st["complete"] is False
+        assert st["analyses"] == {"ok": 8, "failed": 0, "pending": 2} and st["complete"] is False
         llm.per_day = None
         llm.reset()
         assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 7  # the 6 missing analyses + the summary
+        assert llm.stats.requests == 3  # the 2 missing deep dives + the summary
         asked = {r.prompt for r in llm.requests}
-    assert len(asked) == 7
+    assert len(asked) == 3
     text = read_digest(tmp_path).text
     assert "分析暂缺" not in text and "执行摘要" in text
 
@@ -180,10 +182,10 @@ def test_openai_compatible_provider_end_to_end(tmp_path, arxiv, key, capsys):
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="deepseek-chat",
                            llm__base_url=llm.openai_url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11
+        assert llm.stats.requests == 5
         assert all(r.protocol == "openai" for r in llm.requests)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11
+        assert llm.stats.requests == 5
     text = read_digest(tmp_path).text
     assert "主要贡献" in text and "分析暂缺" not in text and "deepseek-chat" in text
 
@@ -193,8 +195,8 @@ def test_openai_quota_gone_exit_3(tmp_path, arxiv, key):
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="deepseek-chat",
                            llm__base_url=llm.openai_url, llm__max_concurrency=1)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
-        assert llm.stats.quota_exhausted == 1 and llm.stats.requests == 4
-    assert read_digest(tmp_path).text.count("> ⏳ 分析尚未完成") == 7
+        assert llm.stats.quota_exhausted == 1 and llm.stats.requests == 4  # 2 packs, 1 deep dive, refused
+    assert read_digest(tmp_path).text.count("> ⏳ 分析尚未完成") == 1
 
 
 def test_unusable_pdf_falls_back_to_the_abstract_and_says_so(tmp_path, arxiv, key):
@@ -202,12 +204,12 @@ def test_unusable_pdf_falls_back_to_the_abstract_and_says_so(tmp_path, arxiv, ke
     with llm_server() as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11
+        assert llm.stats.requests == 5
         assert not any(r.attachments for r in llm.requests)
         arxiv.services.pdf_broken = False  # the PDF is back: the stored abstract-based answer is kept
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11
+        assert llm.stats.requests == 5
     text = read_digest(tmp_path).text
     assert text.count("深度解读（基于摘要）") >= 1 and "深度解读（全文）" not in text
 
@@ -226,7 +228,7 @@ def test_status_counts_match_the_server_under_429_and_5xx(tmp_path, arxiv, key, 
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         st = status_json(capsys, cfg)
-        assert st["llm"]["calls"] == llm.stats.requests == 13
+        assert st["llm"]["calls"] == llm.stats.requests == 7
         assert st["llm"]["errors_by_kind"] == {"rate_limited": 1, "transient": 1}
         assert st["llm"]["tokens_in"] == llm.stats.tokens_in and st["llm"]["tokens_out"] == llm.stats.tokens_out
         assert st["llm"]["est_cost_usd"] > 0
@@ -264,15 +266,18 @@ def test_invented_figure_is_reasked_once_then_flagged_in_digest_and_status(tmp_p
     from tests.fakes.answers import analysis, answer_for, template_of
 
     def responder(req):
+        invented = dict(analysis(), contributions="该方法将 PSNR 提升了 97.31 dB。")
         if template_of(req.prompt) == "analysis":
-            return Reply(text=json.dumps(dict(analysis(), contributions="该方法将 PSNR 提升了 97.31 dB。"),
-                                         ensure_ascii=False))
+            return Reply(text=json.dumps(invented, ensure_ascii=False))
+        if template_of(req.prompt) == "analysis_pack":
+            ids = re.findall(r"^\[(\d{4}\.\d{5})\]", req.prompt, re.M)
+            return Reply(text=json.dumps({"analyses": [dict(invented, id=i) for i in ids]}, ensure_ascii=False))
         return Reply(text=answer_for(req.prompt))
 
     with llm_server(responder=responder) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 8 * 2 + 2 + 1  # one re-ask per analysis, none for deep dives
+        assert llm.stats.requests == 2 + 8 + 2 + 1  # 2 packs, one re-ask alone per analysis, none for deep dives
         st = status_json(capsys, cfg)
     figures = [w for w in st["warnings"] if w["kind"] == "unverified_figure"]
     assert len(figures) == 8 and "97.31 dB" in figures[0]["warning"] and figures[0]["figures"]

@@ -79,5 +79,5 @@ def test_malformed_openai_reply_is_retried_not_a_traceback(tmp_path, arxiv, caps
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__provider="openai",
                            llm__base_url=llm.openai_url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 12  # one retry
+        assert llm.stats.requests == 6  # one retry
     assert "Traceback" not in capsys.readouterr().err

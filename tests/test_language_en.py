@@ -12,7 +12,7 @@ import pytest
 
 from digest.config import Config
 from digest.errors import InvalidOutput
-from digest.jobs import analysis_job, deep_dive_job, interests_text, rerank_job, summary_job
+from digest.jobs import analysis_job, analysis_pack, deep_dive_job, interests_text, rerank_job, summary_job
 from digest.labels import LABELS
 from digest.models import Entry, Paper, PaperWarning, Reason, Scored
 from digest.prompts import SHIPPED_DIR, prompts_dir, render_prompt
@@ -47,7 +47,7 @@ from tests.test_render import full_view
 
 CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")  # ideographs and CJK/full-width punctuation
 _ID = re.compile(r"^\[(\d{4}\.\d{4,5})\]", re.M)  # paper ids as the summary and rerank prompts list them
-TEMPLATES = ("analysis", "deep_dive", "executive_summary", "rerank", "reask")
+TEMPLATES = ("analysis", "analysis_pack", "deep_dive", "executive_summary", "rerank", "reask")
 
 
 # ---------------------------------------------------------------- English answers for the fake LLM
@@ -55,6 +55,8 @@ TEMPLATES = ("analysis", "deep_dive", "executive_summary", "rerank", "reask")
 
 def en_template_of(prompt: str) -> str:
     """Which prompts/en/*.j2 template produced this prompt."""
+    if "Analyse them one by one" in prompt:
+        return "analysis_pack"
     if "deep dive" in prompt:
         return "deep_dive"
     if "executive summary" in prompt:
@@ -120,6 +122,8 @@ def en_answer_for(prompt: str) -> str:
     ids = _ID.findall(prompt)
     if kind == "analysis":
         data: dict = en_analysis()
+    elif kind == "analysis_pack":
+        data = {"analyses": [dict(en_analysis(), id=i) for i in ids]}
     elif kind == "deep_dive":
         data = en_deep_dive()
     elif kind == "executive_summary":
@@ -165,8 +169,10 @@ def test_every_english_template_renders_with_what_jobs_pass():
     paper = Paper(id="2506.00001", title="A Paper", authors=["A. Author"], abstract="We propose a method. It works.",
                   categories=["cs.CV"], comment="CVPR 2025")
     entry = Entry(paper=paper)
+    pack = analysis_pack([entry, Entry(paper=paper.model_copy(update={"id": "2506.00002"}))], cfg, en)
     prompts = [
         analysis_job(entry, cfg, en).prompt,
+        pack.render(pack.members),
         deep_dive_job(entry, cfg, en, None).prompt,
         deep_dive_job(entry, cfg, en, lambda pid: b"%PDF").prompt,
         summary_job(DAY, [(paper, Analysis.model_validate(en_analysis()))], cfg, en).prompt,
@@ -174,11 +180,11 @@ def test_every_english_template_renders_with_what_jobs_pass():
     ]
     prompts.append(render_prompt("reask", directory=en, prompt=prompts[0], field="impact", rule="Write in English.",
                                  evidence="the JSON was cut off"))
-    assert [en_template_of(p) for p in prompts] == ["analysis", "deep_dive", "deep_dive", "executive_summary",
-                                                    "rerank", "analysis"]
+    assert [en_template_of(p) for p in prompts] == ["analysis", "analysis_pack", "deep_dive", "deep_dive",
+                                                    "executive_summary", "rerank", "analysis"]
     for p in prompts:
         assert not CJK.search(p.replace(interests_text(cfg), "")), p
-    assert "attached full text" in prompts[2] and "could not be obtained" in prompts[1]
+    assert "attached full text" in prompts[3] and "could not be obtained" in prompts[2]
 
 
 # ---------------------------------------------------------------- validation
@@ -294,7 +300,7 @@ def test_english_run_end_to_end(tmp_path, monkeypatch, capsys):
     with LocalServer(svc) as server, llm_server(responder=en_responder) as llm:
         cfg = write_config(tmp_path, arxiv_url=server.url, llm_url=llm.url, language="en")
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11  # 8 analyses + 2 deep dives + 1 summary
+        assert llm.stats.requests == 5  # 2 packs of analyses + 2 deep dives + 1 summary
         assert all("Reply with a single JSON object" in r.prompt for r in llm.requests)
         assert main(["survey", "--config", str(cfg)]) == 0
     text = read_digest(tmp_path).text

@@ -70,7 +70,7 @@ def test_rerank_reply_missing_most_ids_is_reasked(tmp_path, arxiv):
 def test_max_calls_per_run_stops_and_leaves_the_rest_pending(tmp_path, arxiv, capsys, concurrency):
     with llm_server(latency=0.05) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_calls_per_run=3,
-                           llm__max_concurrency=concurrency)
+                           llm__max_concurrency=concurrency, llm__papers_per_call=1)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.requests == 3
     captured = capsys.readouterr()

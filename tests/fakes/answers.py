@@ -10,6 +10,8 @@ _ID = re.compile(r"^\[(\d{4}\.\d{4,5})\]", re.M)
 
 def template_of(prompt: str) -> str:
     """Which prompts/*.j2 template produced this prompt."""
+    if '"analyses"' in prompt:
+        return "analysis_pack"
     if "深度解读" in prompt:
         return "deep_dive"
     if "执行摘要" in prompt:
@@ -79,6 +81,8 @@ def answer_for(prompt: str) -> str:
     data = {"analysis": analysis, "deep_dive": deep_dive}.get(kind)
     if data is not None:
         return json.dumps(data(), ensure_ascii=False)
+    if kind == "analysis_pack":
+        return json.dumps({"analyses": [dict(analysis(), id=i) for i in ids]}, ensure_ascii=False)
     if kind == "executive_summary":
         return json.dumps(executive_summary(ids), ensure_ascii=False)
     return json.dumps(rerank(ids), ensure_ascii=False)
