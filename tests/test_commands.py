@@ -45,7 +45,7 @@ def test_the_days_top_hf_paper_is_analysed_by_default(tmp_path, recorded, key):
     with llm_server() as llm:
         cfg = shipped_config(tmp_path, recorded.url, llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11  # the HF pick takes a slot of selection.analyze, not an extra one
+        assert llm.stats.requests == 5  # the HF pick takes a slot of selection.analyze, not an extra one
     picks = picks_of(cfg)
     assert len(picks) == 10 and picks[HF_TOP] == "hf_top"
     assert set(picks.values()) <= {"hf_top", "interest", "score"}

@@ -43,7 +43,7 @@ def test_keyless_endpoint_is_explicit(tmp_path, arxiv, no_key):
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="qwen",
                            llm__base_url=llm.openai_url, llm__api_key_env=None)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11
+        assert llm.stats.requests == 5  # 2 packs, 2 deep dives, the summary
     assert "分析暂缺" not in read_digest(tmp_path).text
 
 
