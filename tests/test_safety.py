@@ -52,7 +52,7 @@ def test_summary_picks_in_other_spellings_are_kept_without_extra_calls(tmp_path,
     with llm_server(responder=_summary_with_picks(spellings)) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11  # 10 papers + 1 summary: no re-ask
+        assert llm.stats.requests == 5  # 2 packs + 2 deep dives + 1 summary: no re-ask
     picks = _stored_picks(tmp_path)
     assert len(picks) == 2 and all(":" not in p and "v" not in p for p in picks)
     text = read_digest(tmp_path).text
@@ -66,7 +66,7 @@ def test_a_pick_naming_no_listed_paper_is_dropped_not_reasked(tmp_path, arxiv, c
     with llm_server(responder=_summary_with_picks(unknown)) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11
+        assert llm.stats.requests == 5
     assert "2999.99999" in capsys.readouterr().err  # logged
     assert len(_stored_picks(tmp_path)) == 1
     assert "2999.99999" not in read_digest(tmp_path).text
