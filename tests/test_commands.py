@@ -98,7 +98,7 @@ def test_analyze_accepts_every_id_form(tmp_path, recorded, key):
         llm.reset()
         forms = [a, f"{b}v1", f"arXiv:{c}", f"https://arxiv.org/abs/{d}v2", f"https://arxiv.org/pdf/{e}"]
         assert main(["analyze", "--date", DAY, *forms, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 6
+        assert llm.stats.requests == 2  # the five papers in one pack, the summary
     assert {p: r for p, r in picks_of(cfg).items() if r == "asked"} == dict.fromkeys([a, b, c, d, e], "asked")
 
 
@@ -113,7 +113,7 @@ def test_retry_paper_takes_several_ids_picks_and_table_papers(tmp_path, recorded
         ids = ["--paper", f"{pick}v1", f"arXiv:{table}"] if style == "one option" else [
             "--paper", f"{pick}v1", "--paper", f"arXiv:{table}"]
         assert main(["retry", "--date", DAY, *ids, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 3  # the pick re-run, the table paper analysed, the summary
+        assert llm.stats.requests == 2  # the pick re-run and the table paper in one pack, the summary
     assert picks_of(cfg)[table] == "asked"
     assert section(read_digest(tmp_path, DAY).text, table)
 
