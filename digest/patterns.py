@@ -10,27 +10,26 @@ _OTHER_LANGUAGE = {"zh": "English (not Chinese)", "en": "Chinese"}
 
 
 class FailureStreak:
-    """Final failures in the order they happen; a success breaks the streak."""
+    """Final failures since the last success, by kind. Kinds are counted apart because concurrent
+    workers interleave: deep dives failing one way must not hide abstracts failing another way."""
 
     def __init__(self, limit: int = SAME_FAILURES) -> None:
         self.limit = limit
-        self._kind: str | None = None
-        self._papers: list[str] = []
+        self._papers: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def success(self) -> None:
         """A paper got its answer: earlier failures were not a pattern."""
         with self._lock:
-            self._kind, self._papers = None, []
+            self._papers.clear()
 
     def failure(self, paper: str, kind: str) -> bool:
-        """Record a paper's final failure; True when `limit` different papers in a row failed for `kind`."""
+        """Record a paper's final failure; True when `limit` different papers failed for `kind` with no
+        success in between."""
         with self._lock:
-            if kind != self._kind:
-                self._kind, self._papers = kind, []
-            if paper not in self._papers:
-                self._papers.append(paper)
-            return len(self._papers) >= self.limit
+            papers = self._papers.setdefault(kind, set())
+            papers.add(paper)
+            return len(papers) >= self.limit
 
 
 def plain_reason(kind: str, *, language: str, evidence: str | None, papers: int = SAME_FAILURES) -> str:

@@ -61,7 +61,7 @@ def test_wheel_in_a_fresh_venv_writes_a_digest_with_analyses(tmp_path, arxiv):
     with llm_server() as llm:
         cfg = write_config(home, arxiv_url=arxiv.url, llm_url=llm.url)
         _sh(digest, "run", "--date", DAY, "--config", cfg, cwd=elsewhere, env=env)
-        assert llm.stats.requests == 11
+        assert llm.stats.requests == 5  # 2 packs, 2 deep dives, the summary
     text = (home / "output" / f"{DAY}.md").read_text(encoding="utf-8")
     assert "主要贡献" in text and "分析暂缺" not in text
     assert list(elsewhere.iterdir()) == []

@@ -108,3 +108,19 @@ def test_three_papers_failing_the_same_way_stop_the_run(tmp_path, arxiv, key, ca
     st = status_json(capsys, cfg)
     assert st["analyses"] == {"ok": 0, "failed": 3, "pending": 7}
     assert st["llm"]["errors_by_kind"] == {"bad_request": 3}
+
+
+def test_english_digest_against_a_model_that_answers_in_chinese_stops_early(tmp_path, arxiv, key, capsys):
+    from digest.cli import main
+    from tests.e2e_helpers import DAY as RUN_DAY
+    from tests.e2e_helpers import llm_server, status_json, write_config
+
+    with llm_server() as llm:  # the default responder answers every template in Chinese
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, language="en")
+        assert main(["run", "--date", RUN_DAY, "--config", str(cfg)]) == 3
+        assert llm.stats.requests <= 15
+    err = capsys.readouterr().err
+    assert "answers in Chinese while `language: en`" in err
+    st = status_json(capsys, cfg)
+    assert st["analyses"]["ok"] == 0 and st["analyses"]["failed"] >= 3
+    assert st["llm"]["errors_by_kind"]["language"] >= 3  # validation failures are counted by kind

@@ -102,8 +102,12 @@ def _assert_page_intact(md: str) -> None:
 def _hostile(req):
     kind = template_of(req.prompt)
     data = json.loads(answer_for(req.prompt))
+    hostile = {"contributions": FENCED, "innovations": TILDED, "impact": CONTROL, "one_line": "```一句话总结内容"}
     if kind == "analysis":
-        data.update(contributions=FENCED, innovations=TILDED, impact=CONTROL, one_line="```一句话总结内容")
+        data.update(hostile)
+    elif kind == "analysis_pack":
+        for item in data["analyses"]:
+            item.update(hostile)
     elif kind == "deep_dive":
         data["inspiration"] = FENCED
         data["summary"]["quick_pipeline"] = ["```步骤一", "~~~ 步骤二", "步骤三\x07"]

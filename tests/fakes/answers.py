@@ -10,7 +10,7 @@ _ID = re.compile(r"^\[(\d{4}\.\d{4,5})\]", re.M)
 
 def template_of(prompt: str) -> str:
     """Which prompts/*.j2 template produced this prompt."""
-    if '"analyses"' in prompt:
+    if "请逐篇分析" in prompt or "Analyse them one by one" in prompt:
         return "analysis_pack"
     if "深度解读" in prompt:
         return "deep_dive"
