@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     survey.add_argument("--until", type=_date)
     survey.add_argument("--field", metavar="TEXT", help="only papers whose 领域 contains TEXT")
     survey.add_argument("--min-score", type=float, metavar="N")
+    prune = sub.add_parser("prune", parents=[common], help="drop the listings of old days, keep analysed papers")
+    prune.add_argument("--before", type=_date, required=True, metavar="D", help="dates before D (YYYY-MM-DD)")
     return p
 
 
@@ -152,6 +154,13 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         from digest.scheduler import serve
 
         return serve(cfg)
+    if args.command == "prune":
+        from digest.prune import prune
+
+        dropped, size_before, size_after = prune(cfg, args.before)
+        print(f"pruned {dropped} listing(s) before {args.before}; store {size_before / 1e6:.2f} MB -> "
+              f"{size_after / 1e6:.2f} MB")
+        return 0
     if args.command == "survey":
         from digest.survey import write_survey
 

@@ -16,70 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from digest.errors import StoreError
+from digest.migrations import MIGRATIONS, delta, pack, unpack
 from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
-
-# Numbered, append-only: never edit a shipped migration, add a new one.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE papers (
-        id TEXT PRIMARY KEY, version INTEGER, data TEXT NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE days (
-        date TEXT PRIMARY KEY, announcement TEXT, hf_status TEXT, hf_error TEXT,
-        rss_used INTEGER NOT NULL DEFAULT 0, fetched_at TEXT NOT NULL);
-    CREATE TABLE day_papers (
-        date TEXT NOT NULL, paper_id TEXT NOT NULL, position INTEGER NOT NULL, source TEXT NOT NULL,
-        cross_list INTEGER NOT NULL, announce_type TEXT, on_hf INTEGER NOT NULL,
-        PRIMARY KEY (date, paper_id));
-    CREATE TABLE scores (
-        date TEXT NOT NULL, paper_id TEXT NOT NULL, score REAL NOT NULL, reasons TEXT NOT NULL,
-        PRIMARY KEY (date, paper_id));
-    CREATE TABLE selections (
-        date TEXT NOT NULL, paper_id TEXT NOT NULL, rank INTEGER NOT NULL, template TEXT NOT NULL,
-        PRIMARY KEY (date, paper_id));
-    CREATE TABLE tasks (
-        date TEXT NOT NULL, key TEXT NOT NULL, template TEXT NOT NULL, status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0, error_kind TEXT, last_error TEXT, last_raw TEXT,
-        updated_at TEXT NOT NULL, PRIMARY KEY (date, key, template));
-    CREATE TABLE cache (
-        key TEXT NOT NULL, template TEXT NOT NULL, prompt_sha TEXT NOT NULL, model TEXT NOT NULL,
-        result TEXT NOT NULL, meta TEXT NOT NULL, created_at TEXT NOT NULL,
-        PRIMARY KEY (key, template, prompt_sha, model));
-    CREATE TABLE llm_calls (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, date TEXT, key TEXT, template TEXT,
-        prompt_sha TEXT, model TEXT, outcome TEXT NOT NULL, http_status INTEGER, error_kind TEXT,
-        latency_s REAL, tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
-        error TEXT);
-    CREATE INDEX llm_calls_date ON llm_calls(date);
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT NOT NULL, command TEXT NOT NULL,
-        started_at TEXT NOT NULL, finished_at TEXT, status TEXT, exit_code INTEGER, message TEXT);
-    """,
-    # 2: thinking tokens (Gemini 2.5 bills them as output but reports them apart from candidates)
-    """
-    ALTER TABLE llm_calls ADD COLUMN tokens_thinking INTEGER NOT NULL DEFAULT 0;
-    """,
-    # 3: every version of a paper, and each date's own snapshot (HF upvotes change from day to day)
-    """
-    CREATE TABLE paper_versions (
-        id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL,
-        PRIMARY KEY (id, version));
-    ALTER TABLE day_papers ADD COLUMN data TEXT;
-    """,
-    # 4: why each paper was picked for analysis (models.PickReason; NULL for selections made before)
-    """
-    ALTER TABLE selections ADD COLUMN reason TEXT;
-    """,
-    # 5: a small row per written digest (paper count, top papers, summary), so that index.md and feed.xml
-    # read one table instead of loading every archived day
-    """
-    CREATE TABLE digests (date TEXT PRIMARY KEY, data TEXT NOT NULL, written_at TEXT NOT NULL);
-    """,
-    # 6: the papers a (packed) request carried, and small named values such as the daily quota's reset
-    """
-    ALTER TABLE llm_calls ADD COLUMN papers TEXT;
-    CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
-    """,
-]
 
 
 def _now() -> str:
@@ -144,10 +82,21 @@ class Store:
             current = row[0] or 0
             if current > len(MIGRATIONS):
                 raise StoreError(f"{self.path}: store schema v{current} is newer than this digest; upgrade digest")
-            for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
-                for statement in filter(str.strip, sql.split(";")):
-                    db.execute(statement)
+            for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+                if callable(migration):
+                    migration(db)
+                else:
+                    for statement in filter(str.strip, migration.split(";")):
+                        db.execute(statement)
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+        if 0 < current < len(MIGRATIONS):
+            self.vacuum()  # an existing store was rewritten: give the freed pages back to the disk
+
+    def vacuum(self) -> None:
+        """Rewrite the file without its free pages (after a migration or a prune)."""
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- papers and days -------------------------------------------------------------------------
 
@@ -158,15 +107,18 @@ class Store:
         with self.tx() as db:
             db.execute("DELETE FROM day_papers WHERE date = ?", (date,))
             for pos, e in enumerate(day.entries):
-                data = e.paper.model_dump_json()
-                db.execute("INSERT OR REPLACE INTO papers (id, version, data, updated_at) VALUES (?, ?, ?, ?)",
-                           (e.paper.id, e.paper.version, data, _now()))
-                db.execute("INSERT OR REPLACE INTO paper_versions VALUES (?, ?, ?, ?)",
-                           (e.paper.id, e.paper.version or 0, data, _now()))
+                # A version's text is stored once; each date keeps only what differs (HF upvotes, stars).
+                snapshot = e.paper.model_dump(mode="json")
+                version = e.paper.version or 0
+                base = db.execute("SELECT data FROM paper_texts WHERE id = ? AND version = ?",
+                                  (e.paper.id, version)).fetchone()
+                if base is None:
+                    db.execute("INSERT INTO paper_texts VALUES (?, ?, ?)", (e.paper.id, version, pack(snapshot)))
                 db.execute(
                     "INSERT INTO day_papers (date, paper_id, position, source, cross_list, announce_type, on_hf,"
-                    " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (date, e.paper.id, pos, e.source, int(e.cross_list), e.announce_type, int(e.on_hf), data),
+                    " version, delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (date, e.paper.id, pos, e.source, int(e.cross_list), e.announce_type, int(e.on_hf), version,
+                     delta(unpack(base[0]), snapshot) if base else None),
                 )
             db.execute(
                 "INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?)",
@@ -181,15 +133,29 @@ class Store:
             return None
         day = rows[0]
         entries = [
-            Entry(paper=Paper.model_validate_json(r["snapshot"]), source=r["source"],
-                  cross_list=bool(r["cross_list"]), announce_type=r["announce_type"], on_hf=bool(r["on_hf"]))
+            Entry(paper=Paper.model_validate(unpack(r["text"]) | json.loads(r["delta"] or "{}")),
+                  source=r["source"], cross_list=bool(r["cross_list"]), announce_type=r["announce_type"],
+                  on_hf=bool(r["on_hf"]))
             for r in self._q(
-                "SELECT dp.*, COALESCE(dp.data, p.data) AS snapshot FROM day_papers dp "
-                "JOIN papers p ON p.id = dp.paper_id WHERE dp.date = ? ORDER BY dp.position", (d,))
+                "SELECT dp.*, t.data AS text FROM day_papers dp JOIN paper_texts t "
+                "ON t.id = dp.paper_id AND t.version = dp.version WHERE dp.date = ? ORDER BY dp.position", (d,))
         ]
         ann = Announcement.model_validate_json(day["announcement"]) if day["announcement"] else None
         return DayPapers(date=date, announcement=ann, entries=entries, hf_status=day["hf_status"],
                          hf_error=day["hf_error"], rss_used=bool(day["rss_used"]))
+
+    def prune(self, before: dt.date) -> int:
+        """Drop the listings and scores of dates before `before`, except the papers selected for analysis."""
+        b = before.isoformat()
+        keep = "SELECT paper_id FROM selections s WHERE s.date = {t}.date"
+        with self.tx() as db:
+            dropped = db.execute(f"DELETE FROM day_papers WHERE date < ? AND paper_id NOT IN ({keep.format(t='day_papers')})",
+                                 (b,)).rowcount
+            db.execute(f"DELETE FROM scores WHERE date < ? AND paper_id NOT IN ({keep.format(t='scores')})", (b,))
+            db.execute("DELETE FROM paper_texts WHERE NOT EXISTS (SELECT 1 FROM day_papers dp "
+                       "WHERE dp.paper_id = paper_texts.id AND dp.version = paper_texts.version)")
+        self.vacuum()
+        return dropped
 
     def paper_dates(self, paper_id: str) -> list[dt.date]:
         """Every stored date listing this paper, oldest first."""

@@ -134,9 +134,8 @@ def test_control_characters_in_an_old_stored_title_do_not_break_the_feed_of_late
         cfg = write_config(tmp_path, arxiv_url=server.url)
         assert main(["run", "--date", days[0], "--config", str(cfg)]) == 0
         with sqlite3.connect(tmp_path / "output" / "digest.db") as con:  # a store written before the fix
-            bad = "json_set(data, '$.title', 'Bad' || char(7) || char(27) || char(0) || ' title')"
-            con.execute(f"UPDATE day_papers SET data = {bad} WHERE date = ?", (days[0],))
-            con.execute(f"UPDATE papers SET data = {bad}")
+            bad = "json_set(COALESCE(delta, '{}'), '$.title', 'Bad' || char(7) || char(27) || char(0) || ' title')"
+            con.execute(f"UPDATE day_papers SET delta = {bad} WHERE date = ?", (days[0],))
         assert main(["run", "--date", days[1], "--config", str(cfg)]) == 0
         assert main(["render", "--date", days[0], "--config", str(cfg)]) == 0
     feed = (tmp_path / "output" / "feed.xml").read_text(encoding="utf-8")
