@@ -83,7 +83,7 @@ def test_a_store_made_by_the_previous_schema_migrates_in_place(tmp_path, no_key)
     tables = {r[0] for r in store._q("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not tables & {"papers", "paper_versions"}
     store.close()
-    assert store_bytes(path) < size_before / 2
+    assert store_bytes(path) < size_before * 0.6  # the texts were 3 of the old store's 4 parts
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump({"output": {"dir": "output"}, "store": {"path": "output/digest.db"},
                                    "llm": {"api_key_env": "DIGEST_TEST_KEY"}}), encoding="utf-8")
