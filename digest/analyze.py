@@ -8,7 +8,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,11 @@ from digest.llm.base import Attachment, Generation, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.models import PaperWarning
-from digest.packing import Pack, Prior, pack_items
+from digest.packing import Job, Outcome, Pack, Prior, pack_items
 from digest.patterns import FailureStreak, plain_reason
 from digest.prompts import prompt_sha, render_prompt
+from digest.quota import DailyQuota
+from digest.schemas import SUMMARY_TEMPLATE
 from digest.store import Store, Task
 from digest.validate import invalid, parse_json, unverified_figures, validate
 
@@ -32,36 +33,6 @@ PAPER_TEMPLATES = ("analysis", "deep_dive")
 # A paper rejected this many times in a row for the same kind gives up early: the re-ask is not helping,
 # and the attempts left are better spent on other papers (or saved when the failure is a pattern).
 SAME_KIND_REJECTIONS = 3
-
-
-@dataclass
-class Job:
-    """One LLM request to make (or find in the cache)."""
-
-    key: str  # paper id, or "summary" / "rerank:N"
-    template: str
-    prompt: str
-    schema: type[BaseModel]
-    attachments: list[Attachment] = field(default_factory=list)
-    verify_against: str | None = None  # text the answer's figures must come from (the abstract)
-    meta: dict[str, Any] = field(default_factory=dict)
-    force: bool = False  # ignore the cache
-    # Extra validation: raises InvalidOutput (re-ask), may tidy the result in place and return warnings.
-    check: Callable[[BaseModel], list[str] | None] | None = None
-    attachment_tag: str = ""  # stands for the attachments in the cache key (e.g. "2506.01234v1.pdf")
-    load_attachments: Callable[[], list[Attachment] | None] | None = None  # only on a cache miss
-    fallback: Job | None = None  # used when load_attachments gives None
-    links: frozenset[str] = frozenset()  # links the paper gives (validate.links_in); others are dropped
-
-
-@dataclass
-class Outcome:
-    job: Job
-    status: str  # ok | failed | pending
-    result: BaseModel | None = None
-    cached: bool = False
-    error_kind: str | None = None
-    error: str | None = None
 
 
 class Stopped(Exception):
@@ -92,6 +63,10 @@ class Session:
         self.auth_error: AuthError | None = None
         self._streak = FailureStreak()
         self._lock = threading.RLock()
+        self.quota = DailyQuota(rpd=cfg.llm.rpd, tz=cfg.llm.quota_reset_tz, store=store)
+        self.held: str | None = None  # papers held back so the summary keeps its request
+        if self.quota.resets_at is not None:
+            self.stop(self.quota.reason(cfg.tz))
 
     # -- stop switch and caps --------------------------------------------------------------------
 
@@ -109,7 +84,12 @@ class Session:
             return text.replace(self.secret, "<redacted>")
         return text
 
-    def _check_caps(self) -> None:
+    def requests_left(self) -> int | None:
+        """Requests left today under llm.rpd (None: unknown)."""
+        with self._lock:
+            return self.quota.left(max(self.reserved, self.calls))
+
+    def _check_caps(self, *, summary: bool = False) -> None:
         """Reserve one request under the caps, or raise Stopped."""
         llm = self.cfg.llm
         with self._lock:
@@ -119,6 +99,10 @@ class Session:
                 # No new request; the ones already reserved still go (on_call stops the limiter after them).
                 self.stop_reason = self.stop_reason or f"llm.max_calls_per_run ({llm.max_calls_per_run}) reached"
                 raise Stopped(self.stop_reason)
+            left = self.quota.left(max(self.reserved, self.calls))
+            if left is not None and left <= (0 if summary else 1):  # the summary keeps the last request
+                self.held = f"llm.rpd ({llm.rpd}) requests per day: today's are used up"
+                raise Stopped(self.held)
             self.reserved += 1  # reserved before sending: concurrent workers cannot overrun the cap
         if llm.max_cost_usd_per_day is not None:
             # per calendar day in `timezone`, whatever digest dates the calls were made for
@@ -138,6 +122,9 @@ class Session:
                 cap = self.cfg.llm.max_calls_per_run
                 if cap is not None and self.calls >= cap:
                     self.stop(f"llm.max_calls_per_run ({cap}) reached")
+                if self.quota.left(self.calls) == 0:  # llm.rpd used up: nothing more until the reset
+                    self.quota.exhausted()
+                    self.stop(self.quota.reason(self.cfg.tz))
             calls.append(self.store.log_call(
                 date=self.date, key=key, template=template, prompt_sha=sha, model=self.model,
                 outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
@@ -319,7 +306,9 @@ class Session:
             return call_with_policy(self.provider, prompt, schema=schema, attachments=attachments,
                                     limiter=self.limiter, max_attempts=max_attempts, on_call=on_call)
         except QuotaExhausted as exc:
-            self.stop(f"quota exhausted: {short_error(str(exc))}")
+            log.info("quota exhausted: %s", self._clean(short_error(str(exc))))
+            self.quota.exhausted()
+            self.stop(self.quota.reason(self.cfg.tz))
             raise Stopped(self.stop_reason) from exc
         except AuthError as exc:
             self.auth_error = exc
@@ -355,7 +344,7 @@ class Session:
         figures_reasked = prior.figures_asked
         same = 1 if problem is not None else 0  # the same kind rejected this many times in a row
         while task.attempts < max_attempts and same < SAME_KIND_REJECTIONS:
-            self._check_caps()
+            self._check_caps(summary=job.template == SUMMARY_TEMPLATE)
             prompt = job.prompt if problem is None else render_prompt(
                 "reask", directory=self.prompts, prompt=job.prompt, field=problem.field, rule=problem.rule,
                 evidence=problem.evidence)

@@ -146,6 +146,8 @@ class LLMConfig(_Strict):
     rpm: float = Field(default=10, gt=0)
     max_concurrency: int = Field(default=8, ge=1)
     papers_per_call: int = Field(default=5, ge=1)
+    rpd: int | None = Field(default=None, ge=1)  # requests per day the key allows; None: unknown
+    quota_reset_tz: str = "America/Los_Angeles"  # where the daily quota resets at midnight (gemini: Pacific)
     max_attempts: int = Field(default=6, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     temperature: float = Field(default=0.3, ge=0, le=2)
@@ -160,6 +162,8 @@ class LLMConfig(_Strict):
     max_calls_per_run: int | None = Field(default=None, ge=1)
     max_cost_usd_per_day: float | None = Field(default=None, gt=0)
     prompts_dir: str | None = None
+
+    _quota_tz = field_validator("quota_reset_tz")(_check_tz)
 
     @field_validator("provider")
     @classmethod

@@ -8,12 +8,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from digest.analyze import Job
 from digest.config import Config
 from digest.ids import try_normalise_id
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
-from digest.packing import Pack
+from digest.packing import Job, Pack
 from digest.prompts import render_prompt
 from digest.schemas import (
     SUMMARY_TEMPLATE,

@@ -1,18 +1,47 @@
-"""Packs: several abstract analyses in one request, each answer matched to its paper and judged alone."""
+"""What the LLM is asked: jobs, packs of abstract analyses (each answer matched to its paper and judged alone),
+outcomes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel
 
 from digest.errors import InvalidOutput
 from digest.ids import try_normalise_id
+from digest.llm.base import Attachment
 
-if TYPE_CHECKING:
-    from digest.analyze import Job
+
+@dataclass
+class Job:
+    """One LLM request to make (or find in the cache)."""
+
+    key: str  # paper id, or "summary" / "rerank:N"
+    template: str
+    prompt: str
+    schema: type[BaseModel]
+    attachments: list[Attachment] = field(default_factory=list)
+    verify_against: str | None = None  # text the answer's figures must come from (the abstract)
+    meta: dict[str, Any] = field(default_factory=dict)
+    force: bool = False  # ignore the cache
+    # Extra validation: raises InvalidOutput (re-ask), may tidy the result in place and return warnings.
+    check: Callable[[BaseModel], list[str] | None] | None = None
+    attachment_tag: str = ""  # stands for the attachments in the cache key (e.g. "2506.01234v1.pdf")
+    load_attachments: Callable[[], list[Attachment] | None] | None = None  # only on a cache miss
+    fallback: Job | None = None  # used when load_attachments gives None
+    links: frozenset[str] = frozenset()  # links the paper gives (validate.links_in); others are dropped
+
+
+@dataclass
+class Outcome:
+    job: Job
+    status: str  # ok | failed | pending
+    result: BaseModel | None = None
+    cached: bool = False
+    error_kind: str | None = None
+    error: str | None = None
 
 
 @dataclass

@@ -25,6 +25,7 @@ from digest.llm.policy import short_error
 from digest.models import DayPapers, Scored
 from digest.ondemand import resolve_ids, with_asked
 from digest.prompts import prompts_dir
+from digest.quota import plan_day
 from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
 from digest.sources.arxiv import ArxivClient
 from digest.state import load_day_state, stored_answer
@@ -166,6 +167,8 @@ class Pipeline:
         listed = {e.paper.id for e in day.entries}
         asked = [pid for pid, why in store.selection_reasons(date).items() if why == "asked" and pid in listed]
         picks, reasons = with_asked(picks, reasons, asked)
+        if session is not None:  # within the key's daily quota (llm.rpd): deep dives may become analyses
+            picks, _ = plan_day(picks, budget=session.requests_left(), per_call=self.cfg.llm.papers_per_call)
         store.save_selection(date, picks, reasons)
         store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
                            | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
@@ -287,7 +290,7 @@ class Pipeline:
         pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
         deep = [deep_dive_job(by_id[pid], self.cfg, prompts, pdfs.fetch) for pid, tpl in picks if tpl == "deep_dive"]
         abstracts = [by_id[pid] for pid, tpl in picks if tpl != "deep_dive"]
-        size = self.cfg.llm.papers_per_call
+        _, size = plan_day(picks, budget=session.requests_left(), per_call=self.cfg.llm.papers_per_call)
         packs = [analysis_pack(abstracts[i:i + size], self.cfg, prompts) for i in range(0, len(abstracts), size)]
         for job in [*deep, *(j for p in packs for j in p.members)]:
             job.force = force or job.key in forced
@@ -312,7 +315,7 @@ class Pipeline:
             return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
         path = publish.write_all(self.cfg, store, state)
         complete, counts = state.analyses_done, state.counts()
-        stop = self.session.stop_reason if self.session else None
+        stop = (self.session.stop_reason or self.session.held) if self.session else None
         if self.session is not None and self.session.auth_error is not None:
             raise self.session.auth_error
         # Complete means the digest is whole and nothing asked for in this run was left undone (a forced

@@ -85,7 +85,21 @@ class Daily:
             return  # the next day's run has taken over
         if not self._unfinished(day):
             return
+        resets = self.quota_resets_at()
+        if resets is not None:  # a per-day 429 or llm.rpd: probing before the reset only wastes requests
+            log.info("retry %s: waiting for the daily LLM quota to reset at %s", day, resets.astimezone(self.cfg.tz))
+            return
         self._guarded(lambda p, d: p.retry(d), day, "retry")
+
+    def quota_resets_at(self) -> dt.datetime | None:
+        """When the exhausted daily LLM quota comes back (None: not known to be exhausted)."""
+        if not Path(self.cfg.store.path).exists():
+            return None
+        store = Store(self.cfg.store.path)
+        try:
+            return store.quota_resets_at()
+        finally:
+            store.close()
 
     def _guarded(self, action, day: dt.date, name: str) -> None:
         if self.stopping.is_set():

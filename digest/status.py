@@ -22,7 +22,7 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
         state = load_day_state(cfg, store, date)
         if state is None:
             return _empty(cfg, date, path)
-        stats = store.call_stats(date)
+        stats = dict(store.call_stats(date), quota_resets_at=store.quota_resets_at())
     finally:
         store.close()
     return status_from(cfg, state, stats)
@@ -47,6 +47,8 @@ def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str
                              "retry": f"digest retry --date {state.date} --paper {pid}"})
     warnings += [{"paper": "summary", "kind": w.split(":", 1)[0], "warning": w} for w in state.summary_warnings]
     llm = dict(stats, est_cost_usd=round(estimate_cost(stats, cfg), 6), model=cfg.llm.model)
+    resets = stats.get("quota_resets_at")  # the daily quota ran out: nothing is sent before then
+    llm["quota_resets_at"] = resets.astimezone(cfg.tz).isoformat() if resets else None
     ann = state.announcement
     return {
         "date": state.date.isoformat(),
@@ -79,7 +81,8 @@ def _empty(cfg: Config, date: dt.date, path: Path) -> dict[str, Any]:
     return {"date": date.isoformat(), "announcement": None, "papers": {"total": 0, "by_source": {}},
             "selected": 0, "analyses": {"ok": 0, "failed": 0, "pending": 0}, "summary": "none", "failures": [],
             "warnings": _config_warnings(cfg),
-            "llm": {"calls": 0, "errors_by_kind": {}, "tokens_in": 0, "tokens_out": 0, "est_cost_usd": 0.0},
+            "llm": {"calls": 0, "errors_by_kind": {}, "tokens_in": 0, "tokens_out": 0, "est_cost_usd": 0.0,
+                    "quota_resets_at": None},
             "digest_path": str(path) if path.exists() else None, "complete": False, "last_run": None}
 
 
@@ -99,6 +102,8 @@ def format_status(s: dict[str, Any]) -> str:
         f"digest        {s['digest_path'] or 'not written'}",
         f"complete      {'yes' if s['complete'] else 'no'}",
     ]
+    if llm.get("quota_resets_at"):
+        lines.append(f"llm quota     used up for today; resets at {llm['quota_resets_at']}")
     if llm["errors_by_kind"]:
         lines.append("errors        " + ", ".join(f"{k} {v}" for k, v in llm["errors_by_kind"].items()))
     for w in s.get("warnings", []):

@@ -280,6 +280,24 @@ class Store:
             db.execute("UPDATE llm_calls SET outcome = 'invalid', error_kind = ?, error = ? WHERE id = ?",
                        (kind, (error or "")[:300] or None, call_id))
 
+    def requests_since(self, moment: dt.datetime) -> int:
+        """LLM requests the server accepted since an aware moment, any date (429s do not use the quota)."""
+        return self._q("SELECT COUNT(*) FROM llm_calls WHERE ts >= ? AND outcome NOT IN "
+                       "('rate_limited', 'quota_exhausted')",
+                       (moment.astimezone(dt.UTC).isoformat(timespec="seconds"),))[0][0]
+
+    def set_quota_resets_at(self, when: dt.datetime) -> None:
+        """Remember when the key's daily quota comes back: no request is sent before then."""
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO state VALUES ('llm.quota_resets_at', ?, ?)",
+                       (when.astimezone(dt.UTC).isoformat(), _now()))
+
+    def quota_resets_at(self) -> dt.datetime | None:
+        """When the exhausted daily quota resets (aware, UTC), or None when it is not known to be exhausted now."""
+        rows = self._q("SELECT value FROM state WHERE name = 'llm.quota_resets_at'")
+        when = dt.datetime.fromisoformat(rows[0][0]) if rows else None
+        return when if when is not None and when > dt.datetime.now(dt.UTC) else None
+
     def call_stats(self, date: dt.date) -> dict[str, Any]:
         """Calls, errors by kind and tokens logged for a digest date."""
         return self._stats("date = ?", (date.isoformat(),))

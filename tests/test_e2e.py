@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
 import pytest
 
 from digest.cli import main
+from digest.store import Store
 from tests.e2e_helpers import (
     DAY,
     KEY,
@@ -110,6 +112,9 @@ def test_per_day_quota_exit_3_then_retry_completes(tmp_path, arxiv, key, capsys)
         assert st["analyses"] == {"ok": 8, "failed": 0, "pending": 2} and st["complete"] is False
         llm.per_day = None
         llm.reset()
+        store = Store(tmp_path / "output" / "digest.db")
+        store.set_quota_resets_at(dt.datetime.now(dt.UTC))  # the quota's midnight has come
+        store.close()
         assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 3  # the 2 missing deep dives + the summary
         asked = {r.prompt for r in llm.requests}

@@ -1,0 +1,81 @@
+"""The key's daily request quota: when it resets, what is left today, and a day's plan that fits it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from digest.store import Store
+
+MAX_PER_CALL = 10  # abstracts in one request at most, however tight the quota: longer answers get cut off
+
+
+def last_reset(now: dt.datetime, tz: str) -> dt.datetime:
+    """The most recent midnight in the quota's time zone (gemini: America/Los_Angeles)."""
+    local = now.astimezone(ZoneInfo(tz))
+    return dt.datetime.combine(local.date(), dt.time(), tzinfo=ZoneInfo(tz))
+
+
+def next_reset(now: dt.datetime, tz: str) -> dt.datetime:
+    """The next midnight in the quota's time zone."""
+    zone = ZoneInfo(tz)
+    return dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+
+
+def requests_needed(abstracts: int, deep: int, per_call: int) -> int:
+    """Requests a clean day makes: the packs, one per deep dive, and the summary."""
+    if abstracts + deep == 0:
+        return 0
+    return math.ceil(abstracts / per_call) + deep + 1
+
+
+def plan_day(picks: list[tuple[str, str]], *, budget: int | None, per_call: int) -> tuple[list[tuple[str, str]], int]:
+    """Picks and abstracts per request fitted to `budget` requests: more papers per request first, then
+    deep dives (the lowest ranked first) become abstract analyses; the summary keeps its request."""
+    if budget is None:
+        return picks, per_call
+    picks = list(picks)
+    deep = [i for i, (_, tpl) in enumerate(picks) if tpl == "deep_dive"]
+    while True:
+        abstracts = len(picks) - len(deep)
+        room = budget - len(deep) - 1  # requests left for packs
+        if room >= 1:
+            fitted = max(per_call, math.ceil(abstracts / room)) if abstracts else per_call
+            if fitted <= max(per_call, MAX_PER_CALL):
+                return picks, fitted
+        if not deep:
+            return picks, max(per_call, MAX_PER_CALL)  # what does not fit stays pending until the reset
+        i = deep.pop()
+        picks[i] = (picks[i][0], "analysis")
+
+
+class DailyQuota:
+    """What is left of the key's daily requests (llm.rpd), and a stored reset after the quota ran out."""
+
+    def __init__(self, *, rpd: int | None, tz: str, store: Store, now: dt.datetime | None = None) -> None:
+        now = now or dt.datetime.now(dt.UTC)
+        self.rpd = rpd
+        self.tz = tz
+        self.store = store
+        self.resets_at = store.quota_resets_at()  # an earlier run used the quota up
+        self.used = store.requests_since(last_reset(now, tz)) if rpd is not None else 0
+
+    def left(self, sent: int) -> int | None:
+        """Requests left today after `sent` more (None: the quota is unknown)."""
+        return None if self.rpd is None else self.rpd - self.used - sent
+
+    def exhausted(self, now: dt.datetime | None = None) -> dt.datetime:
+        """The quota is used up: store and return when it resets."""
+        self.resets_at = next_reset(now or dt.datetime.now(dt.UTC), self.tz)
+        self.store.set_quota_resets_at(self.resets_at)
+        return self.resets_at
+
+    def reason(self, reader_tz: ZoneInfo) -> str:
+        """Why no request is sent now, with the reset time in the reader's time zone."""
+        when = self.resets_at.astimezone(reader_tz) if self.resets_at else None
+        at = f"; it resets at {when:%Y-%m-%d %H:%M %Z}" if when else ""
+        cap = f" (llm.rpd: {self.rpd})" if self.rpd is not None else ""
+        return f"the key's daily LLM quota is used up{cap}{at}, and no request is sent before then"
