@@ -142,8 +142,7 @@ _KEY_ENVS: set[str] = {"GEMINI_API_KEY"}
 
 
 def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
-    from digest.pipeline import Pipeline
-
+    # The pipeline (and the LLM stack behind it) is imported only by the commands that use it.
     if args.command == "status":
         from digest.status import format_status, status_of
 
@@ -168,6 +167,8 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
                                   min_score=args.min_score)
         print(f"wrote {path} ({rows} papers) · 0 LLM requests · {time.monotonic() - started:.1f} s")
         return 0
+    from digest.pipeline import Pipeline
+
     with _Display() as display:
         pipe = Pipeline(cfg, on_progress=display.advance, on_stage=display.stage)
         _install_signal_handlers(pipe)
