@@ -300,10 +300,18 @@ WHERE = {"zh": {"title": "标题", "abstract": "摘要"}, "en": {"title": "title
 
 # Why an analysis failed, by the error kind its task stored.
 FAILURES: dict[str, dict[str, str]] = {
-    "zh": {"invalid_output": "模型多次未给出合格的回答", "bad_request": "服务拒绝了请求", "transient": "服务多次暂时不可用",
+    "zh": {"invalid_output": "模型多次未给出合格的回答", "refusal": "模型多次拒绝回答", "filler": "模型多次只给出客套话",
+           "not_json": "模型多次未按要求给出 JSON", "schema": "模型的回答多次缺少必需的内容", "language": "模型多次未用中文回答",
+           "truncated": "模型的回答多次被截断", "shape": "模型的回答格式多次不合要求", "figure": "模型多次给出摘要中没有的数字",
+           "bad_request": "服务拒绝了请求", "transient": "服务多次暂时不可用",
            "rate_limited": "请求一直被限流", "quota_exhausted": "配额已用完", "auth": "API 密钥无效",
            "llm_error": "模型调用出错", "error": "处理时出现意外错误"},
-    "en": {"invalid_output": "the model gave no usable answer", "bad_request": "the service rejected the request",
+    "en": {"invalid_output": "the model gave no usable answer", "refusal": "the model kept refusing",
+           "filler": "the model kept answering with filler", "not_json": "the model kept answering without JSON",
+           "schema": "the model's answers kept missing required content", "language": "the model kept answering in another language",
+           "truncated": "the model's answers kept being cut off", "shape": "the model's answers kept having the wrong shape",
+           "figure": "the model kept giving figures the abstract does not have",
+           "bad_request": "the service rejected the request",
            "transient": "the service kept failing", "rate_limited": "requests kept being rate limited",
            "quota_exhausted": "the quota was used up", "auth": "the API key was rejected",
            "llm_error": "the model call failed", "error": "an unexpected error while processing it"},

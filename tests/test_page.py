@@ -206,7 +206,7 @@ def test_feed_is_well_formed_whatever_the_text(tmp_path):
 
 
 def _refusing_analyses(req):
-    if template_of(req.prompt) == "analysis":
+    if template_of(req.prompt) in ("analysis", "analysis_pack"):
         return Reply(text="请提供论文的具体内容，我才能分析。")
     return Reply(text=answer_for(req.prompt))
 
@@ -227,7 +227,8 @@ def test_a_paper_that_failed_every_attempt_says_so_and_how_to_rerun_it(tmp_path,
         command = f"digest retry --date {DAY} --paper {pid}"
         assert failure["retry"] == command and failure["attempts"] == 2
         section = next(s for s in _sections(text) if s.startswith(f"<a id='{pid}'></a>"))
-        assert f"> ❌ 分析失败：模型多次未给出合格的回答（已尝试 2 次）。重新分析：`{command}`" in section
+        # a refusal is not JSON: the validation kind of the last answer, in words
+        assert f"> ❌ 分析失败：模型多次未按要求给出 JSON（已尝试 2 次）。重新分析：`{command}`" in section
 
 
 def test_summary_pending_agrees_in_page_status_exit_code_and_scheduler(tmp_path, arxiv, key, capsys):
