@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -127,13 +128,20 @@ def _code(entry: Entry, analysis: Analysis | DeepDive | None) -> str | None:
             or tx.safe_url(tx.find_code_url(p.comment, p.abstract)))
 
 
+def _why_pending(state: DayState, L: dict[str, str]) -> str:
+    """Why something is still pending: the quota and when it resets, if the store knows it."""
+    if state.quota_resets_at is None:
+        return L["pending_stopped"]
+    return L["pending_quota"].format(f"{state.quota_resets_at.astimezone(ZoneInfo(state.timezone)):%Y-%m-%d %H:%M %Z}")
+
+
 def _missing_note(state: DayState, pid: str, res: PaperResult | None) -> str:
     """Pending: when it will be tried again. Failed: why, and the command that re-runs it."""
     L = labels(state.language)
     if res is not None and res.status == "failed":
         return L["failed_note"].format(failure_text(res.error_kind, state.language), res.attempts,
                                        state.date.isoformat(), pid)
-    return L["pending_note"].format(state.date.isoformat())
+    return L["pending_note"].format(_why_pending(state, L), state.date.isoformat())
 
 
 # ---------------------------------------------------------------- building blocks
@@ -242,7 +250,7 @@ def _summary_note(state: DayState, L: dict[str, str]) -> str | None:
     if state.summary is not None or state.llm_off:
         return None
     if state.summary_status == "pending":
-        return L["summary_pending"].format(state.date.isoformat())
+        return L["summary_pending"].format(_why_pending(state, L), state.date.isoformat())
     if state.summary_status == "failed":
         return L["summary_failed"].format(failure_text(state.summary_error_kind, state.language),
                                           state.date.isoformat())

@@ -73,6 +73,8 @@ class DayState(BaseModel):
     digest_path: Path | None = None
     written: bool = False
     last_run: dict[str, Any] | None = None
+    quota_resets_at: dt.datetime | None = None  # the daily LLM quota ran out: nothing is sent before then
+    timezone: str = "Asia/Shanghai"  # the reader's, for times on the page
 
     def counts(self) -> dict[str, int]:
         """Selected papers by task state (all zero for a metadata-only digest)."""
@@ -168,4 +170,5 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
         llm_off=llm_off, llm_key_env=cfg.llm.api_key_env, language=cfg.language,
         pdf_url=cfg.sources.arxiv.pdf_url, selection=cfg.selection, prev_date=prev_date, next_date=next_date,
         digest_path=path, written=path.exists(), last_run=runs[-1] if runs else None,
+        quota_resets_at=store.quota_resets_at(), timezone=cfg.timezone,
     )

@@ -281,7 +281,8 @@ def test_english_metadata_only_digest_explains_the_missing_key_in_english():
 
 def test_english_summary_pending_note():
     md = render_digest(_english_view(summary=None, summary_status="pending"))
-    assert "## Executive Summary\n\n> ⏳ Executive summary not written yet: the next `digest retry --date 2025-06-02`" in md
+    assert ("## Executive Summary\n\n> ⏳ Executive summary not written yet (the last run stopped before it: quota, "
+            "budget or interruption); the next `digest retry --date 2025-06-02`") in md
 
 
 def test_label_tables_have_the_same_keys():

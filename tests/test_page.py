@@ -292,3 +292,17 @@ def test_golden_page(tmp_path, monkeypatch, request, language):
         golden.write_text(text, encoding="utf-8")
     assert golden.exists(), "no golden page yet: run pytest tests/test_page.py --update-golden and review it"
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_pending_says_when_the_quota_resets_when_the_store_knows_it():
+    from digest.render import render_digest
+    from tests.test_render import full_view
+
+    resets = dt.datetime(2025, 6, 2, 7, 0, tzinfo=dt.UTC)
+    text = render_digest(full_view(quota_resets_at=resets, timezone="Asia/Shanghai", summary=None,
+                                   summary_status="pending"))
+    pending = _sections(text)[4]
+    assert "> ⏳ 分析尚未完成（LLM 每日配额已用完，2025-06-02 15:00 CST 恢复）" in pending
+    assert "> ⏳ 执行摘要尚未生成（LLM 每日配额已用完，2025-06-02 15:00 CST 恢复）" in text
+    plain = render_digest(full_view())
+    assert "> ⏳ 分析尚未完成（上次运行在分析它之前停止：配额、预算或中断）" in _sections(plain)[4]
