@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     survey.add_argument("--until", type=_date)
     survey.add_argument("--field", metavar="TEXT", help="only papers whose 领域 contains TEXT")
     survey.add_argument("--min-score", type=float, metavar="N")
+    sub.add_parser("doctor", parents=[common], help="check config, paths, key, endpoints, store and disk")
     prune = sub.add_parser("prune", parents=[common], help="drop the listings of old days, keep analysed papers")
     prune.add_argument("--before", type=_date, required=True, metavar="D", help="dates before D (YYYY-MM-DD)")
     return p
@@ -153,6 +154,13 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         from digest.scheduler import serve
 
         return serve(cfg)
+    if args.command == "doctor":
+        from digest.doctor import run_checks
+
+        checks = run_checks(cfg)
+        for check in checks:
+            print(_redact(f"{check.status:<4} {check.name}: {check.detail}"))
+        return 1 if any(c.status == "FAIL" for c in checks) else 0
     if args.command == "prune":
         from digest.prune import prune
 
