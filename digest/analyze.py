@@ -58,7 +58,6 @@ class Session:
         self.calls = 0  # requests sent (every retry counts)
         self.reserved = 0  # requests about to be sent, counted against llm.max_calls_per_run
         self.stop_reason: str | None = None
-        self.secret: str | None = None  # the API key, redacted from any reason we keep or print
         self.unfinished = 0  # analyses/summary asked for in this run that did not get an answer
         self.auth_error: AuthError | None = None
         self._streak = FailureStreak()
@@ -72,17 +71,10 @@ class Session:
 
     def stop(self, reason: str) -> None:
         """Stop all LLM work: jobs not yet started stay pending."""
-        reason = self._clean(reason)
         with self._lock:
             if self.stop_reason is None:
                 self.stop_reason = reason
         self.limiter.stop()
-
-    def _clean(self, text: str | None) -> str | None:
-        """Text with the API key's literal value removed (error bodies sometimes echo it)."""
-        if text and self.secret and len(self.secret) >= 8:
-            return text.replace(self.secret, "<redacted>")
-        return text
 
     def requests_left(self) -> int | None:
         """Requests left today under llm.rpd (None: unknown)."""
@@ -129,7 +121,7 @@ class Session:
                 date=self.date, key=key, template=template, prompt_sha=sha, model=self.model,
                 outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
                 tokens_in=rec.tokens_in, tokens_out=rec.tokens_out, tokens_thinking=rec.tokens_thinking,
-                error=self._clean(rec.error), papers=papers,
+                error=rec.error, papers=papers,
             ))
 
         return on_call
@@ -137,7 +129,7 @@ class Session:
     def _rejected(self, calls: list[int], exc: InvalidOutput) -> None:
         """Log a validation failure against the request that got the answer, under its kind."""
         if calls:
-            self.store.mark_call_invalid(calls[-1], kind=exc.kind, error=self._clean(_short(str(exc))))
+            self.store.mark_call_invalid(calls[-1], kind=exc.kind, error=_short(str(exc)))
 
     # -- jobs ------------------------------------------------------------------------------------
 
@@ -281,7 +273,6 @@ class Session:
         old = self.store.get_task(self.date, task.key, task.template)
         if old is not None and old.status == "ok" and self.store.cache_latest(task.key, task.template):
             return
-        task.last_error, task.last_raw = self._clean(task.last_error), self._clean(task.last_raw)
         self.store.set_task(task)
 
     def _done(self, outcome: Outcome) -> Outcome:

@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -14,6 +13,7 @@ from collections.abc import Sequence
 
 from digest.config import CONFIG_ENV, DEFAULT_CONFIG, Config, load_config
 from digest.errors import ConfigError, DigestError
+from digest.secrets import RedactingFilter, redact
 
 log = logging.getLogger("digest")
 
@@ -86,6 +86,7 @@ def _setup_logging(verbose: bool, log_file: str | None = None) -> None:
         root.removeHandler(h)
     for h in handlers:
         h.setFormatter(fmt)
+        h.addFilter(RedactingFilter())  # on the handler: records of every logger, the libraries' too
         root.addHandler(h)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "google_genai", "apscheduler.executors", "urllib3"):
@@ -107,15 +108,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cfg.source is None:
             print(f"digest: no config file (./{DEFAULT_CONFIG} not found, ${CONFIG_ENV} unset): using the built-in "
                   f"defaults; output goes to {cfg.output.dir} (pass --config PATH)", file=sys.stderr)
-        if cfg.llm.api_key_env:
-            _KEY_ENVS.add(cfg.llm.api_key_env)
+        cfg.api_key()  # from here on the redactor knows the key and each part of it
+        if args.command in _USES_KEY:
+            cfg.check_api_key()  # before any request, arXiv's included
         if args.command == "schedule" and cfg.schedule.log_file:
             _setup_logging(verbose, cfg.schedule.log_file)
         return _dispatch(args, cfg, started)
     except DigestError as exc:
         if verbose:
             log.exception("failed")
-        print(f"digest: error: {_redact(str(exc))}", file=sys.stderr)
+        _say(f"digest: error: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("digest: interrupted", file=sys.stderr)
@@ -123,23 +125,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI is the one place that turns any failure into a message
         if verbose:
             log.exception("unexpected failure")
-        print(f"digest: error: {type(exc).__name__}: {_redact(str(exc))} (run with --verbose for details)",
-              file=sys.stderr)
+        _say(f"digest: error: {type(exc).__name__}: {_one_line(str(exc))} (run with --verbose for details)",
+             file=sys.stderr)
         return 1
 
 
-def _redact(text: str) -> str:
-    """Remove key-shaped strings and the configured key's literal value from a message."""
-    from digest.llm.policy import short_error
-
-    for name in _KEY_ENVS:
-        value = os.environ.get(name, "").strip()
-        if len(value) >= 8:
-            text = text.replace(value, "<redacted>")
-    return short_error(text, limit=2000)
+_USES_KEY = ("run", "retry", "analyze", "schedule")
 
 
-_KEY_ENVS: set[str] = {"GEMINI_API_KEY"}
+def _one_line(text: str, limit: int = 2000) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _say(text: str, *, file=None) -> None:
+    """Print through the redactor: nothing printed holds the key."""
+    print(redact(text), file=file or sys.stdout)
 
 
 def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
@@ -148,7 +148,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         from digest.status import format_status, status_of
 
         data = status_of(cfg, args.date or _today(cfg))
-        print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_status(data))
+        _say(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_status(data))
         return 0
     if args.command == "schedule":
         from digest.scheduler import serve
@@ -173,7 +173,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
 
         path, rows = write_survey(cfg, since=args.since, until=args.until, field=args.field,
                                   min_score=args.min_score)
-        print(f"wrote {path} ({rows} papers) · 0 LLM requests · {time.monotonic() - started:.1f} s")
+        _say(f"wrote {path} ({rows} papers) · 0 LLM requests · {time.monotonic() - started:.1f} s")
         return 0
     from digest.pipeline import Pipeline
 
@@ -194,8 +194,8 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
                 raise ConfigError(f"unknown command {args.command}")
         finally:
             pipe.close()
-    print(_redact(_closing_line(report, time.monotonic() - started)),
-          file=sys.stderr if report.status == "partial" else sys.stdout)
+    _say(_one_line(_closing_line(report, time.monotonic() - started)),
+         file=sys.stderr if report.status == "partial" else sys.stdout)
     return report.exit_code
 
 

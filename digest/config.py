@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from digest.errors import ConfigError
+from digest.secrets import key_problem, remember
 
 CONFIG_ENV = "DIGEST_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
@@ -237,7 +238,16 @@ class Config(_Strict):
 
     def api_key(self) -> str:
         """The LLM key from the environment variable named by llm.api_key_env ("" when unset or keyless)."""
-        return os.environ.get(self.llm.api_key_env, "").strip() if self.llm.api_key_env else ""
+        raw = os.environ.get(self.llm.api_key_env, "") if self.llm.api_key_env else ""
+        remember(raw)  # a key handed out is a key the redactor knows, parts included
+        return raw.strip()
+
+    def check_api_key(self) -> None:
+        """ConfigError naming the variable (never the value) when the key cannot be sent as it is."""
+        problem = key_problem(self.api_key())
+        if problem is not None:
+            raise ConfigError(f"the environment variable {self.llm.api_key_env} holds a key with {problem}; "
+                              "set it to the key alone (llm.api_key_env)")
 
     def llm_configured(self) -> bool:
         """A key is set, or the endpoint is declared keyless (llm.api_key_env: null)."""

@@ -59,6 +59,7 @@ LEXICON: dict[str, dict[str, object]] = {
             "name": "数据集名称只写名称本身，不要写成句子。",
             "figure": "只使用论文摘要中出现过的数字；摘要里没有的数字请删除或改为摘要中的原始数字。",
             "ids": "只使用列表中给出的论文编号，每个编号恰好出现一次。",
+            "secret": "回答中不得包含 API 密钥或任何凭据，只写关于论文的内容。",
         },
     },
     "en": {
@@ -107,6 +108,7 @@ LEXICON: dict[str, dict[str, object]] = {
             "figure": "Use only figures that appear in the paper's abstract; remove the others or replace them "
                       "with the abstract's own figures.",
             "ids": "Use only the paper ids given in the list, each exactly once.",
+            "secret": "Never repeat the API key or any credential; write about the paper only.",
         },
     },
 }

@@ -245,11 +245,11 @@ class Pipeline:
         if provider is None:
             if not self.cfg.llm_configured():
                 return None
+            self.cfg.check_api_key()  # never send a key that cannot be a header (the CLI checks it first)
             provider = build_provider(self.cfg.llm, key or None)
         self.session = Session(self.cfg, provider=provider, store=store, date=date,
                                prompts=prompts_dir(self.cfg.llm.prompts_dir, language=self.cfg.language),
                                on_progress=self.on_progress)
-        self.session.secret = key or None
         if self._stop_requested:
             self.session.stop(self._stop_requested)
         return self.session

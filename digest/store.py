@@ -18,6 +18,7 @@ from typing import Any
 from digest.errors import StoreError
 from digest.migrations import MIGRATIONS, delta, pack, unpack
 from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
+from digest.secrets import redact
 
 
 def _now() -> str:
@@ -225,7 +226,7 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (task.date, task.key, task.template, task.status, task.attempts, task.error_kind,
-                 task.last_error, task.last_raw, _now()),
+                 _redacted(task.last_error), _redacted(task.last_raw), _now()),
             )
 
     def delete_tasks(self, date: dt.date, keep: set[tuple[str, str]]) -> None:
@@ -270,7 +271,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), date.isoformat() if date else None, key, template, prompt_sha, model, outcome,
                  http_status, error_kind, latency_s, tokens_in, tokens_out, tokens_thinking,
-                 (error or "")[:300] or None, json.dumps(papers) if papers else None),
+                 _redacted(error or "")[:300] or None, json.dumps(papers) if papers else None),
             )
             return int(cur.lastrowid)
 
@@ -278,7 +279,7 @@ class Store:
         """The answer of a logged request failed validation: count it under its kind."""
         with self.tx() as db:
             db.execute("UPDATE llm_calls SET outcome = 'invalid', error_kind = ?, error = ? WHERE id = ?",
-                       (kind, (error or "")[:300] or None, call_id))
+                       (kind, _redacted(error or "")[:300] or None, call_id))
 
     def requests_since(self, moment: dt.datetime) -> int:
         """LLM requests the server accepted since an aware moment, any date (429s do not use the quota)."""
@@ -356,11 +357,16 @@ class Store:
         """Record how a command ended."""
         with self.tx() as db:
             db.execute("UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, message = ? WHERE id = ?",
-                       (_now(), status, exit_code, message[:500], run_id))
+                       (_now(), status, exit_code, redact(message)[:500], run_id))
 
     def runs(self, date: dt.date) -> list[dict[str, Any]]:
         """Runs of a date, oldest first."""
         return [dict(r) for r in self._q("SELECT * FROM runs WHERE date = ? ORDER BY id", (date.isoformat(),))]
+
+
+def _redacted(text: str | None) -> str | None:
+    """Every text the store keeps passes the redactor: error bodies and answers can echo the key."""
+    return redact(text) if text else text
 
 
 def _task(r: sqlite3.Row) -> Task:

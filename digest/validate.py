@@ -14,6 +14,7 @@ from digest.errors import InvalidOutput
 from digest.ids import try_normalise_id
 from digest.lexicon import LEXICON
 from digest.llm.base import Generation
+from digest.secrets import contains_secret, redact
 
 _IDS = {"paper_id", "id"}  # normalised to the canonical id, never rejected (the job checks membership)
 _LINKS = {"code_url", "url"}  # kept only when the paper itself gives the link, else dropped
@@ -129,6 +130,8 @@ def links_in(*texts: str | None) -> set[str]:
 def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh",
              links: set[str] | frozenset[str] = frozenset()) -> BaseModel:
     """Parse, schema-check and content-check one answer; ids normalised, links not in `links` dropped."""
+    if contains_secret(gen.text):  # an echoed key must not reach the page; the raw answer is kept redacted
+        raise invalid("secret", language=language, raw=redact(gen.text))
     data = parse_json(gen, language=language)
     try:
         model = schema.model_validate(data)

@@ -179,3 +179,95 @@ def test_answers_loaded_from_an_old_cache_are_made_safe():
                                                                            "reason": "理由", "audience": "读者"}]})
     assert s.highlights == ["亮点一"] and s.picks[0].paper_id == "2506.00001"
     assert not any(re.search(r"```|~~~|[\x00-\x1f]", t) for t in s.themes + s.directions)
+
+
+# ---------------------------------------------------------------- 9.4 keys checked before use, one redactor
+
+PARTS = ("AIzaSyFirstHalfOfTheKey01", "SecondHalfOfTheKey-2345")
+
+
+def _everything(tmp_path, out) -> bytes:
+    """Every byte the user or the store could see: stdout, stderr, the store and the log file."""
+    files = [p for p in (tmp_path / "output").rglob("*") if p.is_file()] if (tmp_path / "output").exists() else []
+    files += [p for p in tmp_path.glob("*.log")]
+    return (out.out + out.err).encode() + b"".join(p.read_bytes() for p in files)
+
+
+def test_a_key_with_a_newline_inside_exits_2_before_any_request_and_never_shows(tmp_path, arxiv, monkeypatch,
+                                                                                  capsys):
+    from tests.e2e_helpers import KEY, KEY_ENV
+
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url,
+                           schedule__log_file=str(tmp_path / "digest.log"))
+        monkeypatch.setenv(KEY_ENV, KEY)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0  # a store exists from a good run
+        arxiv.services.log.clear()
+        llm.reset()
+        monkeypatch.setenv(KEY_ENV, f"{PARTS[0]}\n{PARTS[1]}\n")
+        capsys.readouterr()
+        for argv in (["run", "--date", "2025-06-03", "--refresh"], ["retry", "--date", DAY], ["schedule"],
+                     ["run", "--date", DAY, "--verbose"]):
+            assert main([*argv, "--config", str(cfg)]) == 2, argv
+            out = capsys.readouterr()
+            err_lines = out.err.strip().splitlines()
+            assert KEY_ENV in err_lines[-1] and "whitespace" in err_lines[-1]
+            assert "Traceback" not in out.err or "--verbose" in argv
+            everything = _everything(tmp_path, out)
+            assert not any(p.encode() in everything for p in PARTS), argv
+        assert llm.stats.requests == 0 and not arxiv.services.log
+
+
+@pytest.mark.parametrize("value, problem", [("AIzaSyKey\twith-a-tab-inside", "whitespace"),
+                                            ("AIzaSyKéyWithAccent0123", "non-ASCII"),
+                                            ("AIzaSyKey\x07WithBell0123", "non-printable")])
+def test_a_malformed_key_exits_2_naming_the_variable_not_the_value(tmp_path, arxiv, monkeypatch, capsys, value,
+                                                                    problem):
+    from tests.e2e_helpers import KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, value)
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 2
+        assert llm.stats.requests == 0 and not arxiv.services.log
+    err = capsys.readouterr().err
+    assert KEY_ENV in err and problem in err and "UnicodeEncodeError" not in err
+    assert value not in err and value.split()[0] not in err
+    assert main(["status", "--date", DAY, "--config", str(cfg)]) == 0  # read-only commands do not need it
+
+
+@pytest.mark.usefixtures("key")
+def test_an_answer_echoing_the_key_is_rejected_and_never_reaches_the_page_or_store(tmp_path, arxiv, capsys):
+    from tests.e2e_helpers import KEY
+
+    echoed = []
+
+    def responder(req):
+        data = json.loads(answer_for(req.prompt))
+        if template_of(req.prompt) == "analysis" and not echoed:
+            echoed.append(req.index)
+            data["contributions"] = f"本文方法的关键在于密钥 {KEY} 的使用方式，并在多个基准上验证。"
+        return Reply(text=json.dumps(data, ensure_ascii=False))
+
+    with llm_server(responder=responder) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert echoed and llm.stats.requests == 12  # the echoing answer was re-asked once
+    assert KEY.encode() not in _everything(tmp_path, capsys.readouterr())
+
+
+def test_logged_text_passes_the_redactor(tmp_path, monkeypatch, capsys):
+    import logging
+
+    from tests.e2e_helpers import KEY, KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    cfg = write_config(tmp_path, arxiv_url="http://127.0.0.1:9")
+    assert main(["status", "--date", DAY, "--config", str(cfg)]) == 0
+    logging.getLogger("digest.anything").warning("the server said: bad key %s", KEY)
+    try:
+        raise RuntimeError(f"boom {KEY}")
+    except RuntimeError:
+        logging.getLogger("httpx").exception("failed")
+    err = capsys.readouterr().err
+    assert "the server said: bad key" in err and "boom" in err and KEY not in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +14,11 @@ from tenacity.wait import wait_base
 from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited, TransientError
 from digest.llm.base import Attachment, Generation, Provider
 from digest.llm.ratelimit import Limiter
+from digest.secrets import redact
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 60.0
 MAX_WAIT_S = 600.0  # a server asking for longer than this is out of quota for our purposes
-_SECRETS = re.compile(r"AIza[0-9A-Za-z_\-]{20,}|sk-[A-Za-z0-9_\-]{8,}|(?i:bearer\s+)\S+")
 
 
 @dataclass
@@ -50,9 +49,8 @@ OnCall = Callable[[CallRecord], None]
 
 
 def short_error(message: str, *, limit: int = 300) -> str:
-    """One line, bounded, with anything key-shaped removed."""
-    line = " ".join(str(message).split())
-    return _SECRETS.sub("<redacted>", line)[:limit]
+    """One line, bounded, through the redactor."""
+    return redact(" ".join(str(message).split()))[:limit]
 
 
 def backoff_delay(attempt: int, rand: Callable[[], float], *, base: float = BACKOFF_BASE_S,
