@@ -244,15 +244,15 @@ def test_an_answer_echoing_the_key_is_rejected_and_never_reaches_the_page_or_sto
 
     def responder(req):
         data = json.loads(answer_for(req.prompt))
-        if template_of(req.prompt) == "analysis" and not echoed:
+        if template_of(req.prompt) == "analysis_pack" and not echoed:
             echoed.append(req.index)
-            data["contributions"] = f"本文方法的关键在于密钥 {KEY} 的使用方式，并在多个基准上验证。"
+            data["analyses"][0]["contributions"] = f"本文方法的关键在于密钥 {KEY} 的使用方式，并在多个基准上验证。"
         return Reply(text=json.dumps(data, ensure_ascii=False))
 
     with llm_server(responder=responder) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert echoed and llm.stats.requests == 12  # the echoing answer was re-asked once
+        assert echoed and llm.stats.requests == 6  # 2 packs, 2 deep dives, 1 summary; the echoing paper re-asked
     assert KEY.encode() not in _everything(tmp_path, capsys.readouterr())
 
 
