@@ -297,7 +297,7 @@ class Session:
             return call_with_policy(self.provider, prompt, schema=schema, attachments=attachments,
                                     limiter=self.limiter, max_attempts=max_attempts, on_call=on_call)
         except QuotaExhausted as exc:
-            log.info("quota exhausted: %s", self._clean(short_error(str(exc))))
+            log.info("quota exhausted: %s", short_error(str(exc)))
             self.quota.exhausted()
             self.stop(self.quota.reason(self.cfg.tz))
             raise Stopped(self.stop_reason) from exc
