@@ -159,7 +159,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
 
         checks = run_checks(cfg)
         for check in checks:
-            print(_redact(f"{check.status:<4} {check.name}: {check.detail}"))
+            _say(f"{check.status:<4} {check.name}: {check.detail}")
         return 1 if any(c.status == "FAIL" for c in checks) else 0
     if args.command == "prune":
         from digest.prune import prune

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from digest.config import Config
-from digest.errors import AuthError, DigestError, QuotaExhausted, RateLimited
+from digest.errors import AuthError, ConfigError, DigestError, QuotaExhausted, RateLimited
 from digest.migrations import MIGRATIONS
 from digest.prompts import prompts_dir, render_prompt
 from digest.sources.http import USER_AGENT, one_line, public_url
@@ -84,6 +84,10 @@ def _prompts(cfg: Config) -> Check:
 def _key(cfg: Config) -> Check:
     if not cfg.llm_configured():
         return Check("key", "warn", f"{cfg.key_not_set()}; digests are written without analyses")
+    try:
+        cfg.check_api_key()  # a key that cannot be a header is never sent
+    except ConfigError as exc:
+        return Check("key", "FAIL", str(exc))
     from digest.llm import build_provider
 
     where = f"{cfg.llm.provider} {cfg.llm.model}" + (f" at {public_url(cfg.llm.base_url)}" if cfg.llm.base_url else "")

@@ -271,3 +271,17 @@ def test_logged_text_passes_the_redactor(tmp_path, monkeypatch, capsys):
         logging.getLogger("httpx").exception("failed")
     err = capsys.readouterr().err
     assert "the server said: bad key" in err and "boom" in err and KEY not in err
+
+
+def test_doctor_fails_a_malformed_key_without_sending_it(tmp_path, arxiv, monkeypatch, capsys):
+    from tests.e2e_helpers import KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, f"{PARTS[0]}\n{PARTS[1]}")
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
+        assert main(["doctor", "--config", str(cfg)]) == 1
+        assert llm.stats.requests == 0
+    out = capsys.readouterr()
+    key_line = next(line for line in out.out.splitlines() if line.split(None, 1)[1].startswith("key"))
+    assert key_line.startswith("FAIL") and KEY_ENV in key_line and "whitespace" in key_line
+    assert not any(p in out.out + out.err for p in PARTS)
