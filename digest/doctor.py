@@ -32,7 +32,10 @@ class Check:
 
 def run_checks(cfg: Config) -> list[Check]:
     """Every check, in the order printed; reads only, creates nothing, makes one LLM request at most."""
-    checks = [_config(cfg), _output(cfg), _prompts(cfg), _key(cfg)]
+    checks = [_config(cfg), _output(cfg), _prompts(cfg)]
+    if cfg.schedule.log_file:
+        checks.append(_log_file(cfg.schedule.log_file))
+    checks.append(_key(cfg))
     with httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=True, timeout=15) as http:
         arxiv = cfg.sources.arxiv
         checks.append(_reach("arxiv api", http, arxiv.api_url, {"id_list": PROBE_ID, "max_results": 1}))
@@ -63,6 +66,14 @@ def _output(cfg: Config) -> Check:
     if not base.is_dir() or not _writable(base):
         return Check("output", "FAIL", f"{out}: {base} is not a writable directory (output.dir)")
     return Check("output", "ok", f"{out}" + ("" if out.exists() else " (created by the first run)"))
+
+
+def _log_file(log_file: str) -> Check:
+    path = Path(log_file)
+    base = _existing_parent(path.parent)
+    if path.is_dir() or not base.is_dir() or not _writable(base):
+        return Check("log file", "FAIL", f"{path}: cannot be written (schedule.log_file)")
+    return Check("log file", "ok", str(path))
 
 
 def _writable(path: Path) -> bool:

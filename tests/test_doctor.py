@@ -54,11 +54,13 @@ def test_a_spent_quota_and_an_unreachable_arxiv_fail(tmp_path, key, capsys):
     assert by_name["arxiv api"].startswith("FAIL") and "unreachable" in by_name["arxiv api"]
 
 
-def test_no_key_is_a_warning_and_a_broken_store_fails(tmp_path, arxiv, no_key, capsys):
-    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+def test_no_key_is_a_warning_and_a_broken_store_and_log_path_fail(tmp_path, arxiv, no_key, capsys):
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url, schedule__log_file=str(tmp_path / "a-file" / "digest.log"))
     (tmp_path / "output").mkdir()
     (tmp_path / "output" / "digest.db").write_bytes(b"not a database" * 100)
     assert main(["doctor", "--config", str(cfg)]) == 1
     by_name = {line.split(":")[0].split(None, 1)[1]: line for line in _lines(capsys)}
     assert by_name["key"].startswith("warn") and f"{KEY_ENV} is not set" in by_name["key"]
     assert by_name["store"].startswith("FAIL")
+    assert by_name["log file"].startswith("FAIL") and "schedule.log_file" in by_name["log file"]
