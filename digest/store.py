@@ -182,9 +182,11 @@ class Store:
 
     def load_scores(self, date: dt.date) -> dict[str, Scored]:
         """Scores of a date by paper id."""
+        # Reasons are written by the scorer from text already made safe on entry; re-validating tens of
+        # thousands of them on every render would cost seconds (a 10,000-paper day), so they are not.
         return {
-            r["paper_id"]: Scored(id=r["paper_id"], score=r["score"],
-                                  reasons=[Reason(**x) for x in json.loads(r["reasons"])])
+            r["paper_id"]: Scored.model_construct(id=r["paper_id"], score=r["score"],
+                                                  reasons=[Reason.model_construct(**x) for x in json.loads(r["reasons"])])
             for r in self._q("SELECT * FROM scores WHERE date = ?", (date.isoformat(),))
         }
 
