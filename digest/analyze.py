@@ -104,6 +104,15 @@ class Session:
                 self.stop(f"llm.max_cost_usd_per_day ({llm.max_cost_usd_per_day:g} USD) reached: {spent:.4f} USD")
                 raise Stopped(self.stop_reason)
 
+    def _may_retry(self, *, summary: bool = False) -> bool:
+        """Reserve one more request for a retry (429, 5xx) unless it would eat the summary's under llm.rpd."""
+        with self._lock:
+            left = self.quota.left(max(self.reserved, self.calls))
+            if left is not None and left <= (0 if summary else 1):
+                return False
+            self.reserved += 1
+            return True
+
     def _logger(self, *, key: str, template: str, sha: str, tasks: list[Task], calls: list[int],
                 papers: list[str] | None = None) -> Callable[[Any], None]:
         def on_call(rec: Any) -> None:
@@ -291,11 +300,12 @@ class Session:
         return outcome
 
     def _call(self, prompt: str, *, schema: type[BaseModel], attachments: list[Attachment] | None,
-              max_attempts: int, on_call: Callable[[Any], None]) -> Generation:
+              max_attempts: int, on_call: Callable[[Any], None], summary: bool = False) -> Generation:
         """One logical request under the retry policy; the provider's errors become Stopped or _Failed."""
         try:
             return call_with_policy(self.provider, prompt, schema=schema, attachments=attachments,
-                                    limiter=self.limiter, max_attempts=max_attempts, on_call=on_call)
+                                    limiter=self.limiter, max_attempts=max_attempts, on_call=on_call,
+                                    may_retry=lambda: self._may_retry(summary=summary))
         except QuotaExhausted as exc:
             log.info("quota exhausted: %s", short_error(str(exc)))
             self.quota.exhausted()
@@ -335,14 +345,15 @@ class Session:
         figures_reasked = prior.figures_asked
         same = 1 if problem is not None else 0  # the same kind rejected this many times in a row
         while task.attempts < max_attempts and same < SAME_KIND_REJECTIONS:
-            self._check_caps(summary=job.template == SUMMARY_TEMPLATE)
+            summary = job.template == SUMMARY_TEMPLATE
+            self._check_caps(summary=summary)
             prompt = job.prompt if problem is None else render_prompt(
                 "reask", directory=self.prompts, prompt=job.prompt, field=problem.field, rule=problem.rule,
                 evidence=problem.evidence)
             calls: list[int] = []
             on_call = self._logger(key=job.key, template=job.template, sha=sha, tasks=[task], calls=calls)
             gen = self._call(prompt, schema=job.schema, attachments=job.attachments or None,
-                             max_attempts=max_attempts - task.attempts, on_call=on_call)
+                             max_attempts=max_attempts - task.attempts, on_call=on_call, summary=summary)
             try:
                 result, warnings = self._validate(job, gen)
             except InvalidOutput as exc:

@@ -260,3 +260,11 @@ def test_tenacity_drives_the_retry_loop():
                 rand=0.0)
     assert h.call().text == "ok"
     assert h.sleeps == [5.0, 7.0]  # the server's hint beats the shorter backoff each time
+
+
+def test_no_retry_beyond_the_daily_budget():
+    budget = iter([True, False])
+    h = Harness([TransientError("500", status=500)] * 5 + ["ok"])
+    with pytest.raises(TransientError) as info:
+        h.call(may_retry=lambda: next(budget))
+    assert info.value.attempts == 2 and h.provider.call_count == 2  # one retry granted, the next refused

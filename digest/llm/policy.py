@@ -92,13 +92,18 @@ def _worth_retrying(max_wait_s: float) -> retry_if_exception:
 def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel] | None = None,
                      attachments: list[Attachment] | None = None, limiter: Limiter, max_attempts: int,
                      on_call: OnCall | None = None, sleep: Callable[[float], None] | None = None,
-                     rand: Callable[[], float] = random.random, max_wait_s: float = MAX_WAIT_S) -> Generation:
+                     rand: Callable[[], float] = random.random, max_wait_s: float = MAX_WAIT_S,
+                     may_retry: Callable[[], bool] | None = None) -> Generation:
     """Send the request, retrying 429s and transient failures; raise the last error with `.attempts` set.
 
     QuotaExhausted and AuthError stop the limiter (no worker should spend another call) and raise at
     once; BadRequest raises at once. `sleep=None` waits on the limiter, so stop() cuts waits short.
+    `may_retry` is asked before each retry (a daily request budget); False raises the last error.
     """
-    retrying = Retrying(stop=stop_after_attempt(max(1, max_attempts)), wait=_ServerHintWait(rand),
+    stop = stop_after_attempt(max(1, max_attempts))
+    if may_retry is not None:
+        stop = stop | (lambda _state: not may_retry())
+    retrying = Retrying(stop=stop, wait=_ServerHintWait(rand),
                         retry=_worth_retrying(max_wait_s), sleep=sleep or limiter.pause, reraise=True)
     for attempt in retrying:
         with attempt:
