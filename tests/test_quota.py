@@ -50,9 +50,9 @@ def test_a_tight_rpd_packs_more_and_makes_every_request_count(tmp_path, arxiv, k
 
 
 def test_free_tier_day_of_forty_papers_fits_twenty_requests(tmp_path, arxiv, key, capsys):
-    # Time shrunk 100x: the server admits 10 requests per 0.6 s, the config paces at 1000 per minute.
-    with llm_server(rpm=10, window_s=0.6, per_day=20) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__rpm=1000, llm__rpd=20,
+    # Time shrunk 10x: the server admits 10 requests per 6 s, the config paces at 100 per minute.
+    with llm_server(rpm=10, window_s=6.0, per_day=20) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__rpm=100, llm__rpd=20,
                            selection__analyze=40, selection__deep_dive=2)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests <= 20 and llm.stats.rate_limited == 0 and llm.stats.quota_exhausted == 0
