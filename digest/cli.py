@@ -10,10 +10,14 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from digest.config import CONFIG_ENV, DEFAULT_CONFIG, Config, load_config
 from digest.errors import ConfigError, DigestError
 from digest.secrets import RedactingFilter, redact
+
+if TYPE_CHECKING:
+    from digest.report import RunReport
 
 log = logging.getLogger("digest")
 
@@ -151,9 +155,10 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         _say(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_status(data))
         return 0
     if args.command == "schedule":
+        from digest.pipeline import Pipeline
         from digest.scheduler import serve
 
-        return serve(cfg)
+        return serve(cfg, Pipeline)
     if args.command == "doctor":
         from digest.doctor import run_checks
 
@@ -175,6 +180,19 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
                                   min_score=args.min_score)
         _say(f"wrote {path} ({rows} papers) · 0 LLM requests · {time.monotonic() - started:.1f} s")
         return 0
+    if args.command == "render":
+        from digest.publish import render_date
+
+        report = render_date(cfg, args.date)
+    else:
+        report = _run_pipeline(args, cfg)
+    _say(_one_line(_closing_line(report, time.monotonic() - started)),
+         file=sys.stderr if report.status == "partial" else sys.stdout)
+    return report.exit_code
+
+
+def _run_pipeline(args: argparse.Namespace, cfg: Config) -> RunReport:
+    """run / retry / analyze through the pipeline, with the progress display."""
     from digest.pipeline import Pipeline
 
     with _Display() as display:
@@ -182,24 +200,18 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         _install_signal_handlers(pipe)
         try:
             if args.command == "run":
-                report = pipe.run(args.date or _today(cfg), refresh=args.refresh,
-                                  refresh_analyses=args.refresh_analyses)
-            elif args.command == "retry":
-                report = pipe.retry(args.date, args.paper)
-            elif args.command == "analyze":
-                report = pipe.analyze(args.date, args.ids)
-            elif args.command == "render":
-                report = pipe.render(args.date)
-            else:  # pragma: no cover - argparse rejects unknown commands
-                raise ConfigError(f"unknown command {args.command}")
+                return pipe.run(args.date or _today(cfg), refresh=args.refresh,
+                                refresh_analyses=args.refresh_analyses)
+            if args.command == "retry":
+                return pipe.retry(args.date, args.paper)
+            if args.command == "analyze":
+                return pipe.analyze(args.date, args.ids)
+            raise ConfigError(f"unknown command {args.command}")  # pragma: no cover - argparse rejects it
         finally:
             pipe.close()
-    _say(_one_line(_closing_line(report, time.monotonic() - started)),
-         file=sys.stderr if report.status == "partial" else sys.stdout)
-    return report.exit_code
 
 
-def _closing_line(report, elapsed_s: float) -> str:
+def _closing_line(report: RunReport, elapsed_s: float) -> str:
     """The command's last line: what it wrote, the day's counts, the LLM requests it sent, their cost, time."""
     if report.digest_path is None:
         return f"{report.message} · {elapsed_s:.1f} s"

@@ -6,15 +6,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
 from digest import publish
 from digest.analyze import Outcome, Session
 from digest.calendar import announcement_for
-from digest.config import Config, estimate_cost
+from digest.config import Config
 from digest.errors import AuthError, ConfigError, DigestError
 from digest.fetch import SearchLagging, add_hf, collect_day
 from digest.fulltext import PdfFetcher
@@ -26,6 +24,7 @@ from digest.models import DayPapers, Scored
 from digest.ondemand import resolve_ids, with_asked
 from digest.prompts import prompts_dir
 from digest.quota import plan_day
+from digest.report import RunReport, nothing_stored, written
 from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
 from digest.sources.arxiv import ArxivClient
 from digest.state import load_day_state, stored_answer
@@ -33,26 +32,6 @@ from digest.store import Store, store_lock
 
 log = logging.getLogger("digest.pipeline")
 USER_AGENT = "digest/0.1 (daily arXiv cs.CV digest; https://github.com/)"
-
-
-@dataclass
-class RunReport:
-    """How a command ended for one date."""
-
-    date: dt.date
-    status: str  # complete | partial | nothing
-    message: str
-    digest_path: Path | None = None
-    stop_reason: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    papers: int = 0  # listed that day
-    requests: int = 0  # LLM requests this command sent
-    cost_usd: float = 0.0  # their estimated cost (llm.price_per_million)
-
-    @property
-    def exit_code(self) -> int:
-        """0 complete or nothing to do, 3 written but incomplete."""
-        return 3 if self.status == "partial" else 0
 
 
 class Pipeline:
@@ -88,8 +67,7 @@ class Pipeline:
 
     def render(self, date: dt.date) -> RunReport:
         """Re-render the digest of a date from the store; no network."""
-        with self._locked_store() as store:
-            return self._render(store, date)
+        return publish.render_date(self.cfg, date)
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -181,7 +159,7 @@ class Pipeline:
             return self._named(store, date, paper_ids, rerun_picks=True)
         day = store.load_day(date)
         if day is None:
-            return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
+            return nothing_stored(date)
         session = self._session(store, date)
         if session is None:
             raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to retry analyses")
@@ -312,27 +290,13 @@ class Pipeline:
         self._stage("render")
         state = load_day_state(self.cfg, store, date)
         if state is None:
-            return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
+            return nothing_stored(date)
         path = publish.write_all(self.cfg, store, state)
-        complete, counts = state.analyses_done, state.counts()
         stop = (self.session.stop_reason or self.session.held) if self.session else None
         if self.session is not None and self.session.auth_error is not None:
             raise self.session.auth_error
-        # Complete means the digest is whole and nothing asked for in this run was left undone (a forced
-        # re-run stopped by the quota keeps the earlier answer but is still reported).
-        unfinished = self.session.unfinished if self.session else 0
-        status = "complete" if complete and not unfinished else "partial"
-        if complete and unfinished:
-            msg = f"wrote {path} ({unfinished} re-run(s) not done, earlier answers kept"
-        elif complete:
-            msg = f"wrote {path}"
-        else:
-            msg = f"wrote {path} ({counts['failed']} failed, {counts['pending']} pending"
-        if status == "partial":
-            msg += (f": {stop}" if stop else "") + f"; run `digest retry --date {date}` later)"
-        calls = store.call_stats_after(self._calls_before)
-        return RunReport(date, status, msg, digest_path=path, stop_reason=stop, counts=counts,
-                         papers=len(state.entries), requests=calls["calls"], cost_usd=estimate_cost(calls, self.cfg))
+        return written(self.cfg, state, path, calls=store.call_stats_after(self._calls_before), stop=stop,
+                       unfinished=self.session.unfinished if self.session else 0)
 
 
 class NotYetAnnounced(Exception):

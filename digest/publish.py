@@ -14,12 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from digest.config import Config
+from digest.daystate import DayState
 from digest.files import atomic_write
 from digest.ids import try_normalise_id
 from digest.labels import labels
 from digest.render import page_plan, render_digest
-from digest.state import DayState, digest_path, load_day_state
-from digest.store import Store
+from digest.report import RunReport, nothing_stored, written
+from digest.state import digest_path, load_day_state
+from digest.store import Store, store_lock
 from digest.text import clean_latex, collapse, md_escape
 
 FEED_ENTRIES = 60
@@ -43,6 +45,20 @@ def write_all(cfg: Config, store: Store, state: DayState) -> Path:
                 atomic_write(prev, render_digest(older))
     write_archive(cfg, store)
     return path
+
+
+def render_date(cfg: Config, date: dt.date) -> RunReport:
+    """`digest render`: rewrite a date's digest, index.md and feed.xml from the store, under its lock."""
+    with store_lock(cfg.store.path, timeout_s=cfg.store.lock_timeout_s):
+        store = Store(cfg.store.path)
+        try:
+            calls_before = store.last_call_id()
+            state = load_day_state(cfg, store, date)
+            if state is None:
+                return nothing_stored(date)
+            return written(cfg, state, write_all(cfg, store, state), calls=store.call_stats_after(calls_before))
+        finally:
+            store.close()
 
 
 def digest_record(state: DayState) -> dict[str, Any]:

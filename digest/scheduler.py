@@ -6,7 +6,9 @@ import datetime as dt
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -15,7 +17,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.config import Config
 from digest.errors import DigestError
-from digest.pipeline import Pipeline
 from digest.state import load_day_state
 from digest.store import Store
 
@@ -23,12 +24,22 @@ log = logging.getLogger("digest.scheduler")
 MISFIRE_GRACE_S = 6 * 3600  # a machine that wakes up hours late still runs the day's digest
 
 
+class Runner(Protocol):
+    """What the scheduler runs (the pipeline, given by the CLI: the scheduler sits beside it, not above)."""
+
+    def run(self, date: dt.date) -> Any: ...
+    def retry(self, date: dt.date) -> Any: ...
+    def request_stop(self, reason: str) -> None: ...
+    def close(self) -> None: ...
+
+
 class Daily:
     """The scheduler's jobs; one pipeline at a time (max_instances=1, one worker)."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, runner: Callable[[Config], Runner]) -> None:
         self.cfg = cfg
-        self.current: Pipeline | None = None
+        self.runner = runner
+        self.current: Runner | None = None
         self.stopping = threading.Event()
         self.last_date: dt.date | None = None
 
@@ -104,7 +115,7 @@ class Daily:
     def _guarded(self, action, day: dt.date, name: str) -> None:
         if self.stopping.is_set():
             return
-        pipe = Pipeline(self.cfg)
+        pipe = self.runner(self.cfg)
         self.current = pipe
         try:
             report = action(pipe, day)
@@ -139,9 +150,9 @@ def build_scheduler(cfg: Config, daily: Daily) -> BlockingScheduler:
     return sched
 
 
-def serve(cfg: Config) -> int:
-    """Run forever; SIGTERM/SIGINT stop cleanly after the calls in flight."""
-    daily = Daily(cfg)
+def serve(cfg: Config, runner: Callable[[Config], Runner]) -> int:
+    """Run forever, each job through a fresh `runner(cfg)`; SIGTERM/SIGINT stop cleanly after the calls in flight."""
+    daily = Daily(cfg, runner)
     sched = build_scheduler(cfg, daily)
 
     def on_signal(signum, _frame) -> None:

@@ -1,99 +1,16 @@
-"""DayState: the one read model of a date, built from the store (no network, no LLM).
-
-The digest, `status`, the archive index and feed, the scheduler and the exit code all read it, so
-they agree on what is analysed, failed or pending and on when the summary is pending.
-"""
+"""A date's DayState built from the store (no network, no LLM)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
-
-from digest.config import Config, SelectionConfig
-from digest.models import Announcement, Entry, PaperWarning, Scored
-from digest.schemas import SCHEMAS, SUMMARY_TEMPLATE, Analysis, DeepDive, ExecutiveSummary, summary_key
+from digest.config import Config
+from digest.daystate import DayState, PaperResult
+from digest.models import PaperWarning
+from digest.schemas import SCHEMAS, SUMMARY_TEMPLATE, summary_key
 from digest.store import Store, Task
-
-Status = Literal["ok", "failed", "pending"]
-
-
-class PaperResult(BaseModel):
-    """One selected paper's analysis task: its state and, when it ended ok, its answer."""
-
-    kind: Literal["analysis", "deep_dive"] = "analysis"
-    status: Status = "pending"
-    analysis: Analysis | DeepDive | None = None
-    fulltext: bool = True  # False: the deep dive only saw the abstract
-    warnings: list[PaperWarning] = Field(default_factory=list)
-    error_kind: str | None = None  # why it failed (errors.*.kind)
-    last_error: str | None = None  # the last error, for `status` (never on the page)
-    attempts: int = 0
-
-    @property
-    def unverified(self) -> list[str]:
-        """Figures of the analysis that the abstract does not contain."""
-        return [f for w in self.warnings if w.kind == "unverified_figure" for f in w.figures]
-
-    @property
-    def one_line(self) -> str:
-        """The analysis in one sentence (一句话总结, or a deep dive's 核心思想)."""
-        if isinstance(self.analysis, DeepDive):
-            return self.analysis.summary.core_idea
-        return self.analysis.one_line if self.analysis is not None else ""
-
-
-class DayState(BaseModel):
-    """Everything stored about one date that any reader of it needs."""
-
-    date: dt.date
-    announcement: Announcement | None = None
-    entries: list[Entry] = Field(default_factory=list)
-    scores: dict[str, Scored] = Field(default_factory=dict)
-    selected: list[str] = Field(default_factory=list)  # analysed paper ids, in rank order
-    pick_reasons: dict[str, str | None] = Field(default_factory=dict)  # models.PickReason by paper id
-    results: dict[str, PaperResult] = Field(default_factory=dict)
-    summary: ExecutiveSummary | None = None
-    summary_status: Literal["ok", "failed", "pending", "none"] = "none"
-    summary_error_kind: str | None = None
-    summary_warnings: list[str] = Field(default_factory=list)  # e.g. picks the model made up and we dropped
-    hf_status: Literal["ok", "unavailable", "disabled", "empty"] = "ok"
-    hf_error: str | None = None
-    llm_model: str | None = None
-    llm_off: bool = False  # no LLM configured and nothing ever asked: a metadata-only digest
-    llm_key_env: str | None = None  # the variable that turns the LLM on
-    language: Literal["zh", "en"] = "zh"
-    pdf_url: str = "https://arxiv.org/pdf"
-    metadata_sections: int = Field(default=10, ge=0)  # sections of a digest with nothing selected
-    selection: SelectionConfig = Field(default_factory=SelectionConfig)  # the rule the picks followed
-    prev_date: dt.date | None = None  # the neighbouring digests on disk
-    next_date: dt.date | None = None
-    digest_path: Path | None = None
-    written: bool = False
-    last_run: dict[str, Any] | None = None
-    quota_resets_at: dt.datetime | None = None  # the daily LLM quota ran out: nothing is sent before then
-    timezone: str = "Asia/Shanghai"  # the reader's, for times on the page
-
-    def counts(self) -> dict[str, int]:
-        """Selected papers by task state (all zero for a metadata-only digest)."""
-        counts = {"ok": 0, "failed": 0, "pending": 0}
-        for r in self.results.values():
-            counts[r.status] += 1
-        return counts
-
-    @property
-    def analyses_done(self) -> bool:
-        """Nothing failed or pending: every selected paper and the summary are analysed (or none was asked)."""
-        counts = self.counts()
-        return self.llm_off or (counts["failed"] == 0 and counts["pending"] == 0
-                                and self.summary_status in ("ok", "none"))
-
-    @property
-    def complete(self) -> bool:
-        """The digest is written and nothing is left to do."""
-        return self.written and self.analyses_done
 
 
 def digest_path(cfg: Config, date: dt.date) -> Path:

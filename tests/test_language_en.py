@@ -11,6 +11,7 @@ import jinja2.meta
 import pytest
 
 from digest.config import Config
+from digest.daystate import DayState, PaperResult
 from digest.errors import InvalidOutput
 from digest.jobs import analysis_job, analysis_pack, deep_dive_job, interests_text, rerank_job, summary_job
 from digest.labels import LABELS
@@ -30,7 +31,6 @@ from digest.schemas import (
     Pick,
     Practical,
 )
-from digest.state import DayState, PaperResult
 from digest.validate import check_text
 from tests.e2e_helpers import (
     DAY,

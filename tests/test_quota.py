@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from digest.cli import main
 from digest.config import load_config
+from digest.pipeline import Pipeline
 from digest.quota import MAX_PER_CALL, next_reset, plan_day, requests_needed
 from digest.scheduler import Daily
 from digest.store import Store
@@ -82,7 +83,7 @@ def test_a_server_allowing_three_requests_a_day_is_not_probed_again_before_midni
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.requests == sent  # nothing sent before the reset
-        daily = Daily(load_config(cfg))
+        daily = Daily(load_config(cfg), Pipeline)
         assert daily.quota_resets_at() == resets  # the scheduler's retry waits for it too
         daily.last_date = dt.date.fromisoformat(DAY)
         daily.retry()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.daystate import DayState, PaperResult
 from digest.files import atomic_write
 from digest.models import Announcement, Entry, Paper, Reason, Scored
 from digest.render import render_digest
@@ -25,7 +26,6 @@ from digest.schemas import (
     Pick,
     Practical,
 )
-from digest.state import DayState, PaperResult
 
 DATE = dt.date(2025, 6, 2)
 HOSTILE = "Break [it] | *all* _of_ it <script>alert(1)</script> ](http://evil)"

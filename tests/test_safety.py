@@ -145,7 +145,7 @@ def test_control_characters_in_an_old_stored_title_do_not_break_the_feed_of_late
 
 
 def _view(*papers: Paper):
-    from digest.state import DayState
+    from digest.daystate import DayState
 
     return DayState(date=dt.date.fromisoformat(DAY), entries=[Entry(paper=p) for p in papers],
                       selected=[p.id for p in papers])
