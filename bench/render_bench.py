@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from digest.config import Config, OutputConfig, StoreConfig  # noqa: E402
 from digest.models import DayPapers, Entry, Paper  # noqa: E402
-from digest.pipeline import Pipeline  # noqa: E402
+from digest.publish import render_date  # noqa: E402
 from digest.schemas import SCHEMAS  # noqa: E402
 from digest.score import score_all  # noqa: E402
 from digest.store import Store, Task  # noqa: E402
@@ -100,8 +100,7 @@ def main() -> None:
         store = Store(cfg.store.path)
         _fill(store, cfg, _day(big, a.papers, rows, 0))
         store.close()
-        pipe = Pipeline(cfg)
-        day_s = _best(lambda: pipe.render(big), a.repeat)
+        day_s = _best(lambda: render_date(cfg, big), a.repeat)
 
         arch = cfg.model_copy(update={"output": OutputConfig(dir=f"{tmp}/arch")})
         arch.store = StoreConfig(path=f"{tmp}/arch/digest.db")
@@ -110,13 +109,10 @@ def main() -> None:
         for i, d in enumerate(dates):
             _fill(store, arch, _day(d, 300, rows, i * 300))
         store.close()
-        pipe2 = Pipeline(arch)
         for d in dates:
-            pipe2.render(d)  # every digest on disk, as in a real archive
+            render_date(arch, d)  # every digest on disk, as in a real archive
 
-        archive_s = _best(lambda: pipe2.render(big), a.repeat)  # the day, index.md and feed.xml
-        pipe.close()
-        pipe2.close()
+        archive_s = _best(lambda: render_date(arch, big), a.repeat)  # the day, index.md and feed.xml
     print(f"render of a {a.papers}-paper day: {day_s[0]:.2f} s wall, {day_s[1]:.2f} s CPU "
           f"(before: {BEFORE['day']}; target <= {TARGET['day']} s)")
     print(f"render of a day in a {a.days}-day archive (300 papers a day; digest, index.md, feed.xml): "

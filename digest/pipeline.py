@@ -1,4 +1,4 @@
-"""run / retry / render for one date: fetch, score, select, analyse, render; every step resumable."""
+"""run / retry / analyze for one date: fetch, score, select, analyse, render; every step resumable."""
 
 from __future__ import annotations
 
@@ -64,10 +64,6 @@ class Pipeline:
     def analyze(self, date: dt.date, paper_ids: list[str]) -> RunReport:
         """Analyse papers listed on a date (any, not only the picks), update the summary, re-render."""
         return self._recorded(date, "analyze", lambda store: self._named(store, date, paper_ids, rerun_picks=False))
-
-    def render(self, date: dt.date) -> RunReport:
-        """Re-render the digest of a date from the store; no network."""
-        return publish.render_date(self.cfg, date)
 
     def close(self) -> None:
         """Release the HTTP connections."""
