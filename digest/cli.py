@@ -95,6 +95,9 @@ def _setup_logging(verbose: bool, log_file: str | None = None) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "google_genai", "apscheduler.executors", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The arxiv package logs each page, and warns about skipped entries without naming them;
+    # digest.sources.arxiv names them instead.
+    logging.getLogger("arxiv").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 def _today(cfg: Config) -> dt.date:

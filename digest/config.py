@@ -74,7 +74,7 @@ class ArxivConfig(_Strict):
     rss_url: str = "https://rss.arxiv.org/rss"
     pdf_url: str = "https://arxiv.org/pdf"
     include_cross_lists: bool = True
-    page_size: int = Field(default=200, ge=1, le=2000)
+    page_size: int = Field(default=2000, ge=1, le=2000)
     min_interval_s: float = Field(default=3.0, ge=0)
     max_retries: int = Field(default=4, ge=0)
     timeout_s: float = Field(default=60.0, gt=0)

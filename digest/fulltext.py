@@ -7,7 +7,7 @@ import logging
 import httpx
 
 from digest.config import Config
-from digest.sources.http import Gate
+from digest.sources.http import TRANSIENT_EXCEPTIONS, Gate, Transient, one_line, raise_if_transient, retrying
 
 log = logging.getLogger("digest.fulltext")
 
@@ -25,16 +25,29 @@ class PdfFetcher:
     def fetch(self, paper_id: str) -> bytes | None:
         """The PDF's bytes, or None (with a logged reason) when it cannot be had within the limits."""
         url = f"{self.base}/{paper_id}"
-        with self.gate.lock:
+
+        def attempt() -> bytes:
             self.gate.wait_turn()
+            return self._download(url)
+
+        # One retry of a 429/5xx or network failure: the abstract is a fallback, not worth a long wait.
+        policy = retrying(attempts=2, base_s=max(self.gate.interval, 1.0), sleep=self.gate.sleep)
+        with self.gate.lock:
             try:
-                return self._download(url)
+                return policy(attempt)
             except Exception as exc:  # noqa: BLE001 - any unusable PDF means: use the abstract
                 log.warning("full text of %s unavailable (%s); the deep dive uses the abstract", paper_id, exc)
                 return None
 
     def _download(self, url: str) -> bytes:
+        try:
+            return self._read(url)
+        except TRANSIENT_EXCEPTIONS as exc:
+            raise Transient(f"{type(exc).__name__}: {one_line(exc)}") from exc
+
+    def _read(self, url: str) -> bytes:
         with self.http.stream("GET", url, timeout=self.timeout, follow_redirects=True) as resp:
+            raise_if_transient(resp.status_code, resp.headers.get("Retry-After"))
             resp.raise_for_status()
             declared = int(resp.headers.get("content-length") or 0)
             if declared > self.max_bytes:

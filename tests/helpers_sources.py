@@ -175,6 +175,7 @@ class Request:
     kind: str  # api, rss, hf
     params: dict[str, str]
     path: str
+    agent: str = ""  # the User-Agent sent
 
 
 @dataclass
@@ -190,6 +191,7 @@ class FakeServices:
     id_list_status: int | None = None  # answer every id_list request with this status
     hf_status: int | None = None  # answer every HF request with this status
     indexed: int | None = None  # the search index lags: a window search finds at most this many papers
+    broken_ids: dict[str, str | None] = field(default_factory=dict)  # record id -> <id> text sent (None: no <id>)
     style: str = "root"
     log: list[Request] = field(default_factory=list)
 
@@ -197,7 +199,8 @@ class FakeServices:
         """Answer one request."""
         path = request.url.path
         kind = "api" if path == "/api/query" else "rss" if path.startswith("/rss/") else "hf"
-        self.log.append(Request(self.clock(), kind, dict(request.url.params), path))
+        self.log.append(Request(self.clock(), kind, dict(request.url.params), path,
+                                request.headers.get("User-Agent", "")))
         self.clock.now += self.latency
         if kind == "api":
             return self._api(request)
@@ -215,7 +218,7 @@ class FakeServices:
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if isinstance(fault, int):
             return httpx.Response(fault, text="<html>Service Unavailable</html>", headers={"Retry-After": "5"})
-        if "id_list" in params:
+        if params.get("id_list"):  # the arxiv package sends an empty id_list with a search
             if self.id_list_status is not None:
                 return httpx.Response(self.id_list_status, text="down")
             wanted = params["id_list"].split(",")
@@ -232,8 +235,13 @@ class FakeServices:
                 found = found[:self.indexed]
         start, size = int(params.get("start", 0)), int(params.get("max_results", 10))
         page = [] if fault == "empty" else found[start:start + size]
-        return httpx.Response(200, text=atom_feed(page, total=len(found), start=start, per_page=size,
-                                                  style=self.style))
+        text = atom_feed(page, total=len(found), start=start, per_page=size, style=self.style)
+        for record in page:
+            if record["id"] in self.broken_ids:
+                good = f"<id>http://arxiv.org/abs/{record['id']}v{record['version']}</id>"
+                bad = self.broken_ids[record["id"]]
+                text = text.replace(good, "" if bad is None else f"<id>{escape(bad)}</id>")
+        return httpx.Response(200, text=text)
 
     def client(self) -> httpx.Client:
         """An httpx.Client whose requests this fake answers in process."""
@@ -265,10 +273,13 @@ class LocalServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 port = self.server.server_address[1]
-                response = fake.handle(httpx.Request("GET", f"http://127.0.0.1:{port}{self.path}"))
+                response = fake.handle(httpx.Request("GET", f"http://127.0.0.1:{port}{self.path}",
+                                                     headers={"User-Agent": self.headers.get("User-Agent", "")}))
                 body = response.content
                 self.send_response(response.status_code)
                 self.send_header("Content-Type", response.headers.get("Content-Type", "text/xml"))
+                if "Retry-After" in response.headers:
+                    self.send_header("Retry-After", response.headers["Retry-After"])
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

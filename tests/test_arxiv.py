@@ -1,8 +1,12 @@
-"""arXiv: Atom/RSS parsers on recorded payloads, window queries, and the polite client against a fake."""
+"""arXiv: recorded export-API payloads through the `arxiv` package and a local server, RSS, the polite client."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -11,21 +15,23 @@ import pytest
 from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
 from digest.ids import id_sort_key
+from digest.models import Paper
 from digest.sources.arxiv import (
     ArxivClient,
     arxiv_categories,
+    check_answer,
     clean_abstract,
-    parse_atom,
-    parse_rss,
     split_id,
     window_query,
 )
+from digest.sources.rss import parse_rss
 from tests.helpers_sources import (
     ANNOUNCEMENT,
     LATE,
     OLDER_CROSS,
     FakeClock,
     FakeServices,
+    LocalServer,
     day_records,
     error_feed,
     fixture,
@@ -33,13 +39,41 @@ from tests.helpers_sources import (
 
 UTC = dt.UTC
 
-# --- Atom -------------------------------------------------------------------------------------
+# --- Atom (recorded pages served by a local server, read by the arxiv package) ----------------
 
 
-def test_atom_sample_fields_and_paging_numbers() -> None:
-    page = parse_atom(fixture("arxiv_export_api_sample.xml"))
-    assert (page.total_results, page.start_index, page.items_per_page, len(page.papers)) == (214881, 0, 10, 10)
-    first = page.papers[0]
+class _Recorded:
+    """Answers every export-API request with one recorded page, its totalResults set to its entries."""
+
+    def __init__(self, text: str, status: int = 200) -> None:
+        total = text.count("<entry>") + text.count("<entry ")
+        self.text = re.sub(r"(<opensearch:totalResults[^>]*>)\d+", rf"\g<1>{total}", text)
+        self.status = status
+        self.log: list[str] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.log.append(str(request.url))
+        return httpx.Response(self.status, text=self.text)
+
+
+@contextmanager
+def _served(fake: object, **cfg: object) -> Iterator[ArxivClient]:
+    clock = getattr(fake, "clock", None) or FakeClock()
+    with LocalServer(fake) as server, httpx.Client(trust_env=False) as http:  # type: ignore[arg-type]
+        config = ArxivConfig(**{"page_size": 50, "api_url": f"{server.url}/api/query",  # type: ignore[arg-type]
+                                "rss_url": f"{server.url}/rss", **cfg})
+        yield ArxivClient(config, http, sleep=clock.sleep, clock=clock)
+
+
+def _papers(text: str) -> list[Paper]:
+    with _served(_Recorded(text)) as client:
+        return client.by_ids(["2202.12139"])
+
+
+def test_atom_sample_fields() -> None:
+    papers = _papers(fixture("arxiv_export_api_sample.xml"))
+    assert len(papers) == 10 and len({p.id for p in papers}) == 10
+    first = papers[0]
     assert (first.id, first.version, first.primary_category) == ("2202.12139", 1, "cs.SE")
     assert first.categories == ["cs.SE", "cs.LG"]
     assert first.title == "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques"
@@ -48,22 +82,19 @@ def test_atom_sample_fields_and_paging_numbers() -> None:
     assert first.journal_ref is not None and first.journal_ref.startswith("Artificial Intelligence in Software")
     assert first.published == dt.datetime(2022, 2, 24, 15, 5, 19, tzinfo=UTC)
     assert first.updated is not None and first.updated.tzinfo is not None
-    assert len({p.id for p in page.papers}) == 10
 
 
 def test_atom_namespaces_on_root_and_primary_without_scheme() -> None:
-    page = parse_atom(fixture("arxiv_export_api_2026_excerpt.xml"))
-    assert [p.id for p in page.papers] == ["2403.17411", "2507.20198"]
-    survey = page.papers[1]
+    papers = _papers(fixture("arxiv_export_api_2026_excerpt.xml"))
+    assert [p.id for p in papers] == ["2403.17411", "2507.20198"]
+    survey = papers[1]
     assert (survey.version, survey.primary_category, survey.categories) == (5, "cs.CV", ["cs.CV"])
     assert survey.comment is not None and survey.comment.startswith("For ongoing updates")
-    assert page.total_results == 1435012 and page.items_per_page == 20
 
 
 def test_atom_namespaces_on_elements_and_hard_wraps() -> None:
-    page = parse_atom(fixture("arxiv_export_api_sample_2025_crosslist.xml"))
-    assert (page.total_results, page.items_per_page) == (5619, 2)
-    rdd = page.papers[0]
+    papers = _papers(fixture("arxiv_export_api_sample_2025_crosslist.xml"))
+    rdd = papers[0]
     assert (rdd.id, rdd.version, rdd.primary_category) == ("2510.14968", 1, "cs.RO")
     assert rdd.title == ("RDD: Retrieval-Based Demonstration Decomposer for Planner Alignment in "
                          "Long-Horizon Tasks")
@@ -76,15 +107,15 @@ def test_atom_namespaces_on_elements_and_hard_wraps() -> None:
 
 
 def test_atom_id_list_answer() -> None:
-    page = parse_atom(fixture("arxiv_export_api_idlist_sample.xml"))
-    assert page.total_results == 1 and [p.id for p in page.papers] == ["1707.08567"]
-    assert len(page.papers[0].authors) == 34 and page.papers[0].authors[-1] == "Hirosuke Yamamoto"
+    papers = _papers(fixture("arxiv_export_api_idlist_sample.xml"))
+    assert [p.id for p in papers] == ["1707.08567"]
+    assert len(papers[0].authors) == 34 and papers[0].authors[-1] == "Hirosuke Yamamoto"
 
 
 def test_atom_built_from_listing_keeps_paragraphs_and_drops_class_strings() -> None:
     records = day_records()
     for style in ("root", "element"):
-        papers = parse_atom(_feed(records, style)).papers
+        papers = _papers(_feed(records, style))
         assert [p.id for p in papers] == [r["id"] for r in records]
         by_id = {p.id: p for p in papers}
         legal = by_id["2505.24826"]  # its abstract has two paragraphs
@@ -116,7 +147,8 @@ def test_split_id(raw: str, expected: tuple[str, int | None]) -> None:
 
 def test_old_style_id_in_atom() -> None:
     text = fixture("arxiv_export_api_2026_excerpt.xml").replace("2403.17411v1", "math/0601001v2", 1)
-    assert (parse_atom(text).papers[0].id, parse_atom(text).papers[0].version) == ("math/0601001", 2)
+    first = _papers(text)[0]
+    assert (first.id, first.version) == ("math/0601001", 2)
 
 
 def test_split_id_rejects_non_ids() -> None:
@@ -137,18 +169,18 @@ def test_clean_abstract_unwraps_and_keeps_paragraphs() -> None:
 
 def test_error_feed_is_parse_error_with_its_summary() -> None:
     with pytest.raises(ParseError, match="incorrect id format for 1234.1234v"):
-        parse_atom(error_feed("incorrect id format for 1234.1234v"))
+        check_answer(error_feed("incorrect id format for 1234.1234v"))
 
 
 @pytest.mark.parametrize("text", ["<feed><entry><id>x</entry></feed>", "", "Service Unavailable"])
 def test_malformed_atom_is_parse_error(text: str) -> None:
     with pytest.raises(ParseError, match="^arXiv export API returned malformed Atom: "):
-        parse_atom(text)
+        check_answer(text)
 
 
 def test_html_instead_of_atom_is_parse_error() -> None:
-    with pytest.raises(ParseError, match="expected <feed>"):
-        parse_atom("<html><body>Rate exceeded.</body></html>")
+    with pytest.raises(ParseError, match="expected an Atom <feed>"):
+        check_answer("<html><body>Rate exceeded.</body></html>")
 
 
 # --- RSS --------------------------------------------------------------------------------------
@@ -228,19 +260,20 @@ def test_id_sort_key_orders_announcement_ids() -> None:
 # --- client -----------------------------------------------------------------------------------
 
 
-def _client(services: FakeServices, **cfg: object) -> ArxivClient:
-    config = ArxivConfig(**{"page_size": 50, **cfg})  # type: ignore[arg-type]
-    return ArxivClient(config, services.client(), sleep=services.clock.sleep, clock=services.clock)
-
-
 def _gaps(services: FakeServices) -> list[float]:
     times = [r.at for r in services.log]
     return [b - a for a, b in zip(times, times[1:], strict=False)]
 
 
+def _window(client: ArxivClient) -> list[Paper]:
+    return client.search_window("cs.CV", ANNOUNCEMENT.window_start, ANNOUNCEMENT.window_end)
+
+
 def test_search_window_pages_and_excludes_outside_window() -> None:
     services = FakeServices(records=day_records())
-    papers = _client(services).search_window("cs.CV", ANNOUNCEMENT.window_start, ANNOUNCEMENT.window_end)
+    with _served(services) as client:
+        papers = _window(client)
+        assert client.requests == 4
     ids = [p.id for p in papers]
     assert len(ids) == 152 and len(set(ids)) == 152
     assert OLDER_CROSS not in ids and LATE not in ids
@@ -254,18 +287,24 @@ def test_search_window_pages_and_excludes_outside_window() -> None:
     assert services.clock.sleeps == [pytest.approx(2.75)] * 3  # 3 s minus the 0.25 s each request took
 
 
+def test_one_page_of_up_to_2000_by_default() -> None:
+    services = FakeServices(records=day_records())
+    with _served(services, page_size=ArxivConfig().page_size) as client:
+        assert len(_window(client)) == 152
+    assert [c.params["max_results"] for c in services.requests("api")] == ["2000"]
+
+
 def test_namespaces_on_elements_through_the_client() -> None:
     services = FakeServices(records=day_records(), style="element")
-    papers = _client(services, page_size=200).search_window(
-        "cs.CV", ANNOUNCEMENT.window_start, ANNOUNCEMENT.window_end)
+    with _served(services, page_size=200) as client:
+        papers = _window(client)
     assert len(papers) == 152 and papers[0].primary_category == "cs.CV"
 
 
 def test_503_then_200_is_retried_with_backoff_and_politeness() -> None:
     services = FakeServices(records=day_records(), api_faults=[503])
-    papers = _client(services, page_size=200).search_window(
-        "cs.CV", ANNOUNCEMENT.window_start, ANNOUNCEMENT.window_end)
-    assert len(papers) == 152
+    with _served(services, page_size=200) as client:
+        assert len(_window(client)) == 152
     assert len(services.requests("api")) == 2
     # Backoff: max(3 s base, Retry-After 5 s); the politeness gate then needs no extra wait.
     assert services.clock.sleeps == [5.0]
@@ -274,11 +313,10 @@ def test_503_then_200_is_retried_with_backoff_and_politeness() -> None:
 
 def test_retries_exhausted_names_url_and_status() -> None:
     services = FakeServices(records=day_records(), api_faults=[503] * 10)
-    client = _client(services, max_retries=2)
-    with pytest.raises(FetchError) as info:
+    with _served(services, max_retries=2) as client, pytest.raises(FetchError) as info:
         client.by_ids(["2505.23883"])
     message = str(info.value)
-    assert "https://export.arxiv.org/api/query" in message and "HTTP 503" in message
+    assert "/api/query failed" in message and "HTTP 503" in message
     assert "id_list" not in message and "?" not in message and "3 attempt(s)" in message
     assert len(services.requests("api")) == 3
     assert services.clock.sleeps == [5.0, 6.0]  # 3 s, 6 s backoff (Retry-After 5 s wins once)
@@ -286,80 +324,80 @@ def test_retries_exhausted_names_url_and_status() -> None:
 
 def test_connection_error_then_success() -> None:
     services = FakeServices(records=day_records(), api_faults=["connect"])
-    [paper] = _client(services).by_ids(["2505.23883"])
+    with _served(services) as client:
+        [paper] = client.by_ids(["2505.23883"])
     assert paper.id == "2505.23883"
     assert services.clock.sleeps == [3.0]
 
 
 def test_connection_errors_exhausted() -> None:
     services = FakeServices(records=day_records(), api_faults=["connect"] * 3)
-    with pytest.raises(FetchError, match="ConnectError"):
-        _client(services, max_retries=2).by_ids(["2505.23883"])
+    with _served(services, max_retries=2) as client, pytest.raises(FetchError, match="ConnectionError"):
+        client.by_ids(["2505.23883"])
 
 
-def test_transient_empty_page_is_retried() -> None:
+def test_transient_empty_page_is_retried_from_where_it_stopped() -> None:
     services = FakeServices(records=day_records(), api_faults=[None, "empty"])
-    papers = _client(services, page_size=100).search_window(
-        "cs.CV", ANNOUNCEMENT.window_start, ANNOUNCEMENT.window_end)
-    assert len(papers) == 152
+    with _served(services, page_size=100) as client:
+        assert len(_window(client)) == 152
     assert [c.params["start"] for c in services.requests("api")] == ["0", "100", "100"]
 
 
 def test_persistent_empty_page_fails() -> None:
     services = FakeServices(records=day_records(), api_faults=["empty"] * 5)
-    with pytest.raises(FetchError, match="empty page at start=0 of 152"):
-        _client(services, max_retries=1).search_window(
-            "cs.CV", ANNOUNCEMENT.window_start, ANNOUNCEMENT.window_end)
+    with _served(services, max_retries=1) as client, pytest.raises(FetchError, match="empty page at start=0 of 152"):
+        _window(client)
 
 
 def test_empty_window_is_not_an_error() -> None:
     services = FakeServices(records=day_records())
     start = dt.datetime(2025, 1, 1, tzinfo=UTC)
-    assert _client(services).search_window("cs.CV", start, start + dt.timedelta(days=1)) == []
+    with _served(services) as client:
+        assert client.search_window("cs.CV", start, start + dt.timedelta(days=1)) == []
     assert len(services.requests("api")) == 1
 
 
 def test_bad_request_with_error_feed_is_not_retried() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(400, text=error_feed("malformed id 99"))
-
-    clock = FakeClock()
-    client = ArxivClient(ArxivConfig(), httpx.Client(transport=httpx.MockTransport(handler)),
-                         sleep=clock.sleep, clock=clock)
-    with pytest.raises(FetchError, match=r"HTTP 400 \(malformed id 99\)"):
+    fake = _Recorded(error_feed("malformed id 99"), status=400)
+    with _served(fake) as client, pytest.raises(FetchError, match=r"HTTP 400 \(malformed id 99\)"):
         client.by_ids(["99"])
-    assert clock.sleeps == []
+    assert len(fake.log) == 1
 
 
 def test_malformed_atom_from_server_is_parse_error() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, text="<feed><entry>")
-
-    clock = FakeClock()
-    client = ArxivClient(ArxivConfig(), httpx.Client(transport=httpx.MockTransport(handler)),
-                         sleep=clock.sleep, clock=clock)
-    with pytest.raises(ParseError, match="malformed Atom"):
-        client.search_window("cs.CV", ANNOUNCEMENT.window_start, ANNOUNCEMENT.window_end)
+    with _served(_Recorded("<feed><entry>")) as client, pytest.raises(ParseError, match="malformed Atom"):
+        _window(client)
 
 
 def test_by_ids_batches_of_100() -> None:
     records = day_records()
     services = FakeServices(records=records)
     ids = [r["id"] for r in records] + ["2505.23883", "2501.99999"]  # a duplicate and an unknown id
-    papers = _client(services).by_ids(ids)
+    with _served(services, page_size=2000) as client:
+        papers = client.by_ids(ids)
+        assert client.by_ids([]) == []
     assert sorted(p.id for p in papers) == sorted(r["id"] for r in records)
     calls = services.requests("api")
     assert [len(c.params["id_list"].split(",")) for c in calls] == [100, 55]
-    assert [c.params["max_results"] for c in calls] == ["100", "55"]
-    assert "search_query" not in calls[0].params
-    assert _client(services).by_ids([]) == []
+    assert not calls[0].params.get("search_query")
+
+
+def test_one_user_agent_for_api_and_rss() -> None:
+    services = FakeServices(records=day_records(), rss={"cs.CV": fixture("arxiv_rss_cs.CV_sample.xml")})
+    with LocalServer(services) as server, \
+            httpx.Client(headers={"User-Agent": "digest-test/1"}, trust_env=False) as http:
+        cfg = ArxivConfig(api_url=f"{server.url}/api/query", rss_url=f"{server.url}/rss", min_interval_s=0)
+        client = ArxivClient(cfg, http)
+        client.by_ids(["2505.23883"])
+        client.rss("cs.CV")
+    assert [r.agent for r in services.log] == ["digest-test/1"] * 2
 
 
 def test_rss_returns_text_or_none() -> None:
     services = FakeServices(records=[], rss={"cs.CV": fixture("arxiv_rss_cs.CV_sample.xml")})
-    client = _client(services)
-    assert client.rss("cs.CV") == fixture("arxiv_rss_cs.CV_sample.xml")
-    assert client.rss("cs.XX") is None
+    with _served(services) as client:
+        assert client.rss("cs.CV") == fixture("arxiv_rss_cs.CV_sample.xml")
+        assert client.rss("cs.XX") is None
     assert [r.path for r in services.log] == ["/rss/cs.CV", "/rss/cs.XX"]
     assert _gaps(services) == [pytest.approx(3.0)]
 
@@ -370,3 +408,19 @@ def test_rss_returns_text_or_none() -> None:
     down = ArxivClient(ArxivConfig(), httpx.Client(transport=httpx.MockTransport(refuse)),
                        sleep=clock.sleep, clock=clock)
     assert down.rss("cs.CV") is None
+    assert clock.sleeps == [3.0]  # one retry of a network failure
+
+
+def test_an_entry_with_a_missing_or_garbage_id_is_skipped_with_a_warning(caplog) -> None:
+    records = day_records()
+    garbage, missing = records[3], records[7]
+    services = FakeServices(records=records, broken_ids={garbage["id"]: "oai:arXiv.org:not-an-id",
+                                                         missing["id"]: None})
+    with _served(services, min_interval_s=0, max_retries=0) as client, \
+            caplog.at_level(logging.WARNING, logger="digest"):
+        papers = _window(client)
+    ids = [p.id for p in papers]
+    assert len(ids) == 150 and garbage["id"] not in ids and missing["id"] not in ids
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("not-an-id" in w and garbage["title"] in w and "skipped" in w for w in warnings)
+    assert any("no <id>" in w and missing["title"] in w and "skipped" in w for w in warnings)

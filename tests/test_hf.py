@@ -142,3 +142,8 @@ def test_fetch_does_not_retry_4xx() -> None:
 def test_fetch_timeouts_are_retried() -> None:
     result, seen, _ = _fetch([httpx.ReadTimeout("slow"), httpx.Response(200, text="[]")])
     assert result == "[]" and len(seen) == 2
+
+
+def test_fetch_429_waits_as_long_as_retry_after_says() -> None:
+    result, seen, clock = _fetch([httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, text="[]")])
+    assert result == "[]" and len(seen) == 2 and clock.sleeps == [7.0]

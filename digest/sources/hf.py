@@ -15,7 +15,14 @@ from digest.config import HuggingFaceConfig
 from digest.errors import FetchError, ParseError
 from digest.models import Paper
 from digest.sources.arxiv import clean_abstract, clean_title, split_id
-from digest.sources.http import TRANSIENT_EXCEPTIONS, one_line, public_url
+from digest.sources.http import (
+    TRANSIENT_EXCEPTIONS,
+    Transient,
+    one_line,
+    public_url,
+    raise_if_transient,
+    retrying,
+)
 
 RETRY_DELAY_S = 2.0
 
@@ -119,27 +126,26 @@ def parse_hf(text: str) -> list[HFPaper]:
 
 def fetch_hf(cfg: HuggingFaceConfig, http: httpx.Client, day: dt.date, *,
              sleep: Callable[[float], None] = time.sleep) -> str:
-    """Raw daily-papers JSON of `day`; one retry on 5xx or a network error, else FetchError."""
+    """Raw daily-papers JSON of `day`; one retry on 429, 5xx or a network error, else FetchError."""
     url = cfg.api_url
-    last = ""
-    for attempt in range(2):
-        if attempt:
-            sleep(RETRY_DELAY_S)
+
+    def get() -> str:
         try:
             response = http.get(url, params={"date": day.isoformat()}, timeout=cfg.timeout_s,
                                 follow_redirects=True)
         except TRANSIENT_EXCEPTIONS as exc:
-            last = f"{type(exc).__name__}: {one_line(exc)}"
-            continue
+            raise Transient(f"{type(exc).__name__}: {one_line(exc)}") from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(f"HuggingFace daily papers {public_url(url)} failed: {one_line(exc)}") from exc
-        if response.status_code >= 500:
-            last = f"HTTP {response.status_code}"
-            continue
+        raise_if_transient(response.status_code, response.headers.get("Retry-After"))
         if response.status_code != 200:
             raise FetchError(f"HuggingFace daily papers {public_url(url)} answered HTTP "
                              f"{response.status_code} for date={day.isoformat()}; "
                              "check sources.huggingface.api_url")
         return response.text
-    raise FetchError(f"HuggingFace daily papers {public_url(url)} failed twice (last: {last}) "
-                     f"for date={day.isoformat()}; try again later")
+
+    try:
+        return retrying(attempts=2, base_s=RETRY_DELAY_S, sleep=sleep)(get)
+    except Transient as exc:
+        raise FetchError(f"HuggingFace daily papers {public_url(url)} failed twice (last: {exc}) "
+                         f"for date={day.isoformat()}; try again later") from exc

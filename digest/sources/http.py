@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by the sources: a polite client, a request gate, error wording."""
+"""What the sources share about HTTP: the politeness gate, one retry policy (tenacity), error wording."""
 
 from __future__ import annotations
 
@@ -8,21 +8,45 @@ from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import tenacity
 
-USER_AGENT = "digest/0.1 (daily arXiv cs.CV digest; at most 1 request per 3 s)"
+from digest.retrying import retry_after_header
 
 # Failures worth another try: the server or the network, not our request.
 TRANSIENT_EXCEPTIONS = (httpx.TimeoutException, httpx.TransportError)
+MAX_HINT_S = 300.0  # a server's Retry-After is honoured up to this; a longer one would hang the run
 
 
-def make_client(*, timeout: float = 60.0, user_agent: str = USER_AGENT) -> httpx.Client:
-    """An httpx.Client with a descriptive User-Agent that follows redirects."""
-    return httpx.Client(timeout=timeout, headers={"User-Agent": user_agent}, follow_redirects=True)
+class Transient(Exception):
+    """A failure a later try may fix (429, 5xx, the network, an empty page), with the server's hint if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def is_transient_status(status: int) -> bool:
     """True for statuses a later retry may fix (429 and 5xx)."""
     return status == 429 or status >= 500
+
+
+def raise_if_transient(status: int, retry_after: str | None) -> None:
+    """Raise Transient for 429 and 5xx, carrying the Retry-After header's delay."""
+    if is_transient_status(status):
+        raise Transient(f"HTTP {status}", retry_after=retry_after_header(retry_after))
+
+
+def retrying(*, attempts: int, base_s: float, sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:
+    """Up to `attempts` tries on Transient; waits double from base_s, or follow the server's longer hint."""
+    backoff = tenacity.wait_exponential(multiplier=base_s, max=MAX_HINT_S)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        hint = getattr(failure, "retry_after", None) or 0.0
+        return max(backoff(state), min(hint, MAX_HINT_S))
+
+    return tenacity.Retrying(stop=tenacity.stop_after_attempt(max(1, attempts)), wait=wait,
+                             retry=tenacity.retry_if_exception_type(Transient), sleep=sleep, reraise=True)
 
 
 def public_url(url: str | httpx.URL) -> str:
