@@ -27,11 +27,11 @@ from digest.quota import plan_day
 from digest.report import RunReport, nothing_stored, written
 from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
 from digest.sources.arxiv import ArxivClient
+from digest.sources.http import USER_AGENT
 from digest.state import load_day_state, stored_answer
 from digest.store import Store, store_lock
 
 log = logging.getLogger("digest.pipeline")
-USER_AGENT = "digest/0.1 (daily arXiv cs.CV digest; https://github.com/)"
 
 
 class Pipeline:

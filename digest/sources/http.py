@@ -12,6 +12,8 @@ import tenacity
 
 from digest.retrying import retry_after_header
 
+# The one User-Agent of every request digest sends (arXiv asks robots to say who they are).
+USER_AGENT = "digest/0.1 (daily arXiv cs.CV digest; at most 1 request per 3 s)"
 # Failures worth another try: the server or the network, not our request.
 TRANSIENT_EXCEPTIONS = (httpx.TimeoutException, httpx.TransportError)
 MAX_HINT_S = 300.0  # a server's Retry-After is honoured up to this; a longer one would hang the run
