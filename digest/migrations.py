@@ -56,6 +56,17 @@ def _texts_once(db: sqlite3.Connection) -> None:
         db.execute(f"DROP TABLE {table}")
 
 
+def _warnings_as_data(db: sqlite3.Connection) -> None:
+    """8: cached answers' "unverified_figure: 97.31 dB, 12%" warnings become {"kind", "figures"}."""
+    prefix = "unverified_figure: "
+    for rowid, meta in db.execute("SELECT rowid, meta FROM cache WHERE meta LIKE ?", (f"%{prefix}%",)).fetchall():
+        data = json.loads(meta)
+        data["warnings"] = [
+            {"kind": "unverified_figure", "figures": [f.strip() for f in w[len(prefix):].split(",") if f.strip()]}
+            if isinstance(w, str) and w.startswith(prefix) else w for w in data.get("warnings") or []]
+        db.execute("UPDATE cache SET meta = ? WHERE rowid = ?", (json.dumps(data, ensure_ascii=False), rowid))
+
+
 # Numbered, append-only: never edit a shipped migration, add a new one.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
@@ -119,4 +130,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 7: each paper's text once (was three times: papers, paper_versions, day_papers.data)
     _texts_once,
+    # 8: figure warnings as data ({"kind", "figures"}), worded when the page is rendered
+    _warnings_as_data,
 ]

@@ -27,14 +27,8 @@ def stored_answer(store: Store, date: dt.date, key: str, template: str,
 
 
 def _warnings(meta: dict) -> list[PaperWarning]:
-    out = []
-    for w in meta.get("warnings") or []:
-        if isinstance(w, dict):
-            out.append(PaperWarning.model_validate(w))
-        elif isinstance(w, str) and w.startswith("unverified_figure: "):
-            # answers cached before warnings were data carry "unverified_figure: 12.5, 30%"
-            out.append(PaperWarning(figures=[f.strip() for f in w.split(": ", 1)[1].split(",") if f.strip()]))
-    return out
+    # Figure warnings are data (store migration 8 converted older ones); other entries are not paper warnings.
+    return [PaperWarning.model_validate(w) for w in meta.get("warnings") or [] if isinstance(w, dict)]
 
 
 def _result(store: Store, date: dt.date, pid: str, template: str, task: Task | None) -> PaperResult:

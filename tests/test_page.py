@@ -290,3 +290,26 @@ def test_pending_says_when_the_quota_resets_when_the_store_knows_it():
     assert "> ⏳ 执行摘要尚未生成（LLM 每日配额已用完，2025-06-02 15:00 CST 恢复）" in text
     plain = render_digest(full_view())
     assert "> ⏳ 分析尚未完成（上次运行在分析它之前停止：配额、预算或中断）" in _sections(plain)[4]
+
+
+def test_figure_warnings_cached_as_text_become_data_in_a_migration(tmp_path):
+    from digest.migrations import MIGRATIONS
+    from digest.state import stored_answer
+    from digest.store import Store, Task
+    from tests.fakes.answers import analysis
+
+    path = tmp_path / "digest.db"
+    store = Store(path)
+    task = Task(date=DAY, key="2506.00001", template="analysis", status="ok")
+    store.cache_put("2506.00001", "analysis", "sha", "m", result=analysis(),
+                    meta={"warnings": ["unverified_figure: 97.31 dB, 12%"], "attempts": 2}, task=task)
+    store.close()
+    with sqlite3.connect(path) as db:  # as a store written before warnings were data left it
+        db.execute("DELETE FROM schema_version WHERE version = ?", (len(MIGRATIONS),))
+    store = Store(path)
+    try:
+        _, meta = stored_answer(store, dt.date.fromisoformat(DAY), "2506.00001", "analysis")
+    finally:
+        store.close()
+    assert meta["warnings"] == [{"kind": "unverified_figure", "figures": ["97.31 dB", "12%"]}]
+    assert meta["attempts"] == 2
