@@ -7,6 +7,7 @@ filled with str.format (in templates through the `fill` filter).
 
 from __future__ import annotations
 
+from digest.lexicon import LEXICON
 from digest.models import Reason
 
 LABELS: dict[str, dict[str, str]] = {
@@ -320,6 +321,11 @@ FAILURES: dict[str, dict[str, str]] = {
            "quota_exhausted": "the quota was used up", "auth": "the API key was rejected",
            "llm_error": "the model call failed", "error": "an unexpected error while processing it"},
 }
+
+
+def validation_words(language: str) -> dict[str, object]:
+    """The language's validation words (digest/lexicon.py): meta-talk patterns, field shape, re-ask rules."""
+    return LEXICON[language]
 
 
 def labels(language: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from digest.errors import InvalidOutput
 from digest.ids import try_normalise_id
+from digest.labels import validation_words
 from digest.lexicon import LEXICON
 from digest.llm.base import Generation
 from digest.secrets import contains_secret, redact
@@ -154,7 +155,7 @@ def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh",
 
 
 def _table(language: str) -> dict[str, Any]:
-    return LEXICON[language] if language in LEXICON else LEXICON["zh"]
+    return validation_words(language if language in LEXICON else "zh")
 
 
 @lru_cache(maxsize=4)

@@ -79,3 +79,12 @@ def test_ids_in_any_spelling_are_normalised_not_rejected():
     assert [p.paper_id for p in out.picks] == ["2506.00001", "2506.00002"]
     items = {"items": [{"id": i, "relevance": 5, "reason": "与读者兴趣相关。"} for i in ids]}
     assert [it.id for it in validate(_gen(items), Rerank).items] == ["2506.00001", "2506.00002", "cs/0601001"]
+
+
+def test_every_language_of_the_label_table_has_validation_words():
+    from digest.labels import LABELS, validation_words
+    from digest.lexicon import KINDS
+
+    for language in LABELS:
+        rules = validation_words(language)["rules"]
+        assert set(KINDS) - {"shape"} <= set(rules) and {"figure", "field", "name", "empty", "ids"} <= set(rules)
