@@ -22,7 +22,13 @@ TRICKY = {
 def test_chatty_field_is_reasked_with_its_rule_and_never_reaches_the_page(tmp_path, arxiv, key, capsys):
     def responder(req):
         kind = template_of(req.prompt)
-        if kind in ("analysis", "deep_dive") and "未通过校验" not in req.prompt:
+        if "未通过校验" in req.prompt:
+            return Reply(text=answer_for(req.prompt))
+        if kind == "analysis_pack":
+            packed = json.loads(answer_for(req.prompt))
+            return Reply(text=json.dumps({"analyses": [dict(a, field=CHATTY) for a in packed["analyses"]]},
+                                         ensure_ascii=False))
+        if kind in ("analysis", "deep_dive"):
             return Reply(text=json.dumps(dict(analysis() if kind == "analysis" else deep_dive(), field=CHATTY),
                                          ensure_ascii=False))
         return Reply(text=answer_for(req.prompt))
@@ -31,7 +37,8 @@ def test_chatty_field_is_reasked_with_its_rule_and_never_reaches_the_page(tmp_pa
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         reasks = [r.prompt for r in llm.requests if "未通过校验" in r.prompt]
-        assert llm.stats.requests == 11 + 10 and len(reasks) == 10  # one re-ask per analysis and deep dive
+        # 2 packs of abstracts, 2 deep dives, the summary, and one re-ask for each of the 10 papers
+        assert llm.stats.requests == 5 + 10 and len(reasks) == 10
         st = status_json(capsys, cfg)
     for prompt in reasks:
         assert "出问题的字段：field" in prompt and "不要索要材料" in prompt and CHATTY[:20] in prompt
@@ -45,8 +52,10 @@ def test_chatty_field_is_reasked_with_its_rule_and_never_reaches_the_page(tmp_pa
 def test_prose_full_of_the_tricky_words_costs_one_request_per_job(tmp_path, arxiv, key):
     def responder(req):
         kind = template_of(req.prompt)
-        if kind == "analysis":
-            return Reply(text=json.dumps(dict(analysis(), **TRICKY), ensure_ascii=False))
+        if kind == "analysis_pack":
+            packed = json.loads(answer_for(req.prompt))
+            return Reply(text=json.dumps({"analyses": [dict(a, **TRICKY) for a in packed["analyses"]]},
+                                         ensure_ascii=False))
         if kind == "deep_dive":
             d = deep_dive()
             d["motivation"]["pain_points"] = TRICKY["applications"]
@@ -58,6 +67,6 @@ def test_prose_full_of_the_tricky_words_costs_one_request_per_job(tmp_path, arxi
     with llm_server(responder=responder) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 11  # 8 analyses + 2 deep dives + 1 summary: no re-ask
+        assert llm.stats.requests == 5  # 2 packs of abstracts + 2 deep dives + the summary: no re-ask
     text = read_digest(tmp_path).text
     assert text.count("在无法访问真值深度的条件下") == 10 and text.count("作为一个即插即用模块") == 10
