@@ -1,7 +1,7 @@
 """LLM stage benchmark: a local fake Gemini with a per-minute quota, the real client, N analyses.
 
-Prints calls made, 429s received, wall time, the rate floor ((calls - 1) / rpm minutes) and the ratio
-of the request span to that floor. Time can be scaled (--window 6 means a "minute" lasts 6 s on both
+Prints calls made, 429s received, wall time, the rate floor ((calls - 1) / rpm minutes), the ratio
+of the request span to that floor, and the LLM phase's wall time against floor + one latency. Time can be scaled (--window 6 means a "minute" lasts 6 s on both
 sides) so a run takes seconds, not minutes.
 
     python bench/llm_bench.py --papers 30 --rpm 10 --quota 10 --latency 0.5 --window 6
@@ -65,6 +65,7 @@ def run(*, n: int, rpm: float, quota: int | None, latency: float, window: float,
             "papers": n, "ok": sum(o.status == "ok" for o in outcomes), "calls": calls,
             "429s": server.stats.rate_limited, "wall_s": round(wall, 2), "span_s": round(span, 2),
             "floor_s": round(floor, 2), "ratio": round(span / floor, 3) if floor else None,
+            "phase": round(wall / (floor + latency), 3),
             "rpm": rpm, "quota": quota, "latency_s": latency, "window_s": window,
         }
 
@@ -83,11 +84,12 @@ def main() -> None:
     quotas = a.quota or [int(a.rpm), max(1, int(a.rpm * 0.7)), max(1, int(a.rpm) // 2)]
     scenarios = [(f"quota {q}/rpm {a.rpm:g}", q) for q in quotas]
     print(f"{'scenario':<16} {'papers':>6} {'ok':>4} {'calls':>6} {'429s':>5} {'wall s':>8} {'span s':>8} "
-          f"{'floor s':>8} {'ratio':>6}")
+          f"{'floor s':>8} {'ratio':>6} {'phase':>6}")
     for name, quota in scenarios:
         r = run(n=a.papers, rpm=a.rpm, quota=quota, latency=a.latency, window=a.window, concurrency=a.concurrency)
         print(f"{name:<16} {r['papers']:>6} {r['ok']:>4} {r['calls']:>6} {r['429s']:>5} {r['wall_s']:>8} "
-              f"{r['span_s']:>8} {r['floor_s']:>8} {r['ratio'] if r['ratio'] is not None else '-':>6}")
+              f"{r['span_s']:>8} {r['floor_s']:>8} {r['ratio'] if r['ratio'] is not None else '-':>6} "
+              f"{r['phase']:>6}")
 
 
 if __name__ == "__main__":

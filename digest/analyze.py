@@ -271,7 +271,7 @@ class Session:
         """Record a job that got no answer: pending after a stop, else failed with its kind."""
         if isinstance(exc, Stopped):
             self._keep_or_set(task)  # pending, attempts so far kept
-            return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason))
+            return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason or self.held))
         task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
         self._keep_or_set(task)
         return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))

@@ -94,3 +94,13 @@ def test_a_server_allowing_three_requests_a_day_is_not_probed_again_before_midni
         llm.per_day = None
         assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests > sent
+
+
+def test_when_nothing_else_fits_a_deep_dive_becomes_an_abstract_analysis(tmp_path, arxiv, key, capsys):
+    with llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__rpd=3)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+        assert llm.stats.requests == 3  # a pack of 9, one deep dive, the summary
+        assert sum(bool(r.attachments) for r in llm.requests) == 1
+        st = status_json(capsys, cfg)
+    assert st["analyses"] == {"ok": 10, "failed": 0, "pending": 0} and st["complete"] is True
