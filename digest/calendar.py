@@ -9,17 +9,13 @@ from digest.config import CalendarConfig, Config
 from digest.errors import ConfigError
 from digest.models import Announcement
 
+FIRST_DATE = dt.date(2007, 4, 1)  # arXiv's current identifiers (YYMM.NNNN) start with April 2007
 _LOOKBACK_DAYS = 60  # how far back to search for the previous announcement
 _SUNDAY = 6
 
 
-def _hhmm(value: str) -> dt.time:
-    hours, minutes = value.split(":")
-    return dt.time(int(hours), int(minutes))
-
-
-def _at(day: dt.date, hhmm: str, tz: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, _hhmm(hhmm), tzinfo=tz)
+def _at(day: dt.date, clock: dt.time, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, clock, tzinfo=tz)
 
 
 def _is_working_day(day: dt.date, cal: CalendarConfig) -> bool:
@@ -78,17 +74,38 @@ def announcement_on(release_day: dt.date, cal: CalendarConfig) -> Announcement |
     )
 
 
+def check_date(day: dt.date, *, today: dt.date) -> None:
+    """Refuse a digest date arXiv cannot have (before FIRST_DATE) or more than a day after `today`."""
+    if day < FIRST_DATE:
+        raise ConfigError(f"date {day} is before {FIRST_DATE}, when arXiv's current paper ids begin; "
+                          "pick a later date")
+    if day > today + dt.timedelta(days=1):
+        raise ConfigError(f"date {day} is more than a day after today ({today}); pick today or an earlier date")
+
+
+def due_at(day: dt.date, cfg: Config) -> dt.datetime:
+    """When the digest of `day` is due: schedule.time on that day in the reader's time zone."""
+    return _at(day, cfg.schedule.time, cfg.tz)
+
+
 def announcement_for(day: dt.date, cfg: Config) -> Announcement | None:
-    """The announcement released in the 24 h before `day` at schedule.time (reader's tz), or None."""
+    """The announcement released after the previous day's schedule.time and up to this day's, or None.
+
+    The windows are half-open and follow the reader's wall clock (23 or 25 h across a DST change), so
+    every announcement lands in exactly one digest date. A 25-hour day can hold two releases: then
+    the date covers both (one window from the first's start to the second's end).
+    """
     cal = cfg.calendar
     cal_tz = ZoneInfo(cal.timezone)
-    moment = _at(day, cfg.schedule.time, cfg.tz)
-    earliest = moment - dt.timedelta(hours=24)
-    release_day = moment.astimezone(cal_tz).date()
-    first_day = earliest.astimezone(cal_tz).date()
-    while release_day >= first_day:
+    moment, earliest = due_at(day, cfg), due_at(day - dt.timedelta(days=1), cfg)
+    found: list[Announcement] = []
+    release_day = earliest.astimezone(cal_tz).date()
+    while release_day <= moment.astimezone(cal_tz).date():
         ann = announcement_on(release_day, cal)
-        if ann is not None and ann.released <= moment:
-            return ann if ann.released >= earliest else None
-        release_day -= dt.timedelta(days=1)
-    return None
+        if ann is not None and earliest < ann.released <= moment:
+            found.append(ann)
+        release_day += dt.timedelta(days=1)
+    if len(found) <= 1:
+        return found[0] if found else None
+    return Announcement(released=found[-1].released, window_start=found[0].window_start,
+                        window_end=found[-1].window_end)

@@ -118,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg.api_key()  # from here on the redactor knows the key and each part of it
         if args.command in _USES_KEY:
             cfg.check_api_key()  # before any request, arXiv's included
+        if getattr(args, "date", None) is not None:
+            from digest.calendar import check_date
+
+            check_date(args.date, today=_today(cfg))
         if args.command == "schedule" and cfg.schedule.log_file:
             _setup_logging(verbose, cfg.schedule.log_file)
         return _dispatch(args, cfg, started)

@@ -6,12 +6,14 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -31,11 +33,19 @@ PROVIDERS = ("gemini", "openai")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
+# Score points and weights: the total is clipped to 0-100, so anything beyond +-1000 is a typo.
+_Points = Annotated[float, Field(ge=-1000, le=1000)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and NaN pass every ge/le bound check, so they are refused for all float keys at once.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-def _check_hhmm(value: object) -> str:
+def _check_hhmm(value: object) -> object:
+    # Before pydantic's own time parsing, which would read YAML's sexagesimal 630 as 00:10:30.
+    if isinstance(value, dt.time):
+        return value
     if not isinstance(value, str):
         raise ValueError(
             f'must be a quoted "HH:MM" string, got {value!r} '
@@ -44,6 +54,16 @@ def _check_hhmm(value: object) -> str:
     if not _HHMM.match(value):
         raise ValueError(f'must look like "HH:MM" (24 h), got {value!r}')
     return value
+
+
+def _minute(value: dt.time) -> dt.time:
+    if value.tzinfo is not None or value.second or value.microsecond:
+        raise ValueError("must be a whole minute without a time zone")
+    return value
+
+
+# A wall-clock time "HH:MM"; the zone comes from the key it belongs to (timezone, calendar.timezone).
+ClockTime = Annotated[dt.time, BeforeValidator(_check_hhmm), AfterValidator(_minute)]
 
 
 def _check_tz(value: str) -> str:
@@ -56,16 +76,11 @@ def _check_tz(value: str) -> str:
 
 class CalendarConfig(_Strict):
     timezone: str = "America/New_York"
-    announce_time: str = "20:00"
-    cutoff_time: str = "14:00"
+    announce_time: ClockTime = dt.time(20, 0)
+    cutoff_time: ClockTime = dt.time(14, 0)
     holidays: list[dt.date] = Field(default_factory=list)
 
     _tz = field_validator("timezone")(_check_tz)
-
-    @field_validator("announce_time", "cutoff_time", mode="before")
-    @classmethod
-    def _time(cls, v: object) -> str:
-        return _check_hhmm(v)
 
 
 class ArxivConfig(_Strict):
@@ -75,17 +90,17 @@ class ArxivConfig(_Strict):
     pdf_url: str = "https://arxiv.org/pdf"
     include_cross_lists: bool = True
     page_size: int = Field(default=2000, ge=1, le=2000)
-    min_interval_s: float = Field(default=3.0, ge=0)
-    max_retries: int = Field(default=4, ge=0)
-    timeout_s: float = Field(default=60.0, gt=0)
+    min_interval_s: float = Field(default=3.0, ge=0, le=60)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
 
 
 class HuggingFaceConfig(_Strict):
     enabled: bool = True
     api_url: str = "https://huggingface.co/api/daily_papers"
-    lag_days: int = Field(default=1, ge=0)
+    lag_days: int = Field(default=1, ge=0, le=7)
     categories: list[str] | None = None
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class SourcesConfig(_Strict):
@@ -96,26 +111,26 @@ class SourcesConfig(_Strict):
 class ScoringWeights(_Strict):
     """Points each feature can add; the total is clipped to 0-100."""
 
-    base: float = 10.0
-    interest_title: float = 1.0
-    interest_abstract: float = 0.5
-    interest_cap: float = 45.0
-    upvotes_per_log2: float = 4.0
-    upvotes_cap: float = 20.0
-    code: float = 8.0
-    venue: float = 10.0
-    venue_workshop: float = 4.0
-    primary_category: float = 5.0
-    author: float = 15.0
-    rerank: float = 30.0
+    base: _Points = 10.0
+    interest_title: _Points = 1.0
+    interest_abstract: _Points = 0.5
+    interest_cap: _Points = 45.0
+    upvotes_per_log2: _Points = 4.0
+    upvotes_cap: _Points = 20.0
+    code: _Points = 8.0
+    venue: _Points = 10.0
+    venue_workshop: _Points = 4.0
+    primary_category: _Points = 5.0
+    author: _Points = 15.0
+    rerank: _Points = 30.0
 
 
 class ScoringConfig(_Strict):
-    interests: dict[str, float] = Field(default_factory=dict)
+    interests: dict[str, _Points] = Field(default_factory=dict)
     authors: list[str] = Field(default_factory=list)
     weights: ScoringWeights = Field(default_factory=ScoringWeights)
     llm_rerank: bool = False
-    rerank_top: int = Field(default=80, ge=1)
+    rerank_top: int = Field(default=80, ge=1, le=2000)
 
     @field_validator("interests")
     @classmethod
@@ -127,16 +142,16 @@ class ScoringConfig(_Strict):
 
 
 class SelectionConfig(_Strict):
-    analyze: int = Field(default=10, ge=0)
-    deep_dive: int = Field(default=2, ge=0)
+    analyze: int = Field(default=10, ge=0, le=500)
+    deep_dive: int = Field(default=2, ge=0, le=100)
     min_score: float = Field(default=0.0, ge=0, le=100)
-    always_include_hf_top: int = Field(default=1, ge=0)
+    always_include_hf_top: int = Field(default=1, ge=0, le=100)
     prefer_interest_matches: bool = True
 
 
 class PriceConfig(_Strict):
-    input: float = Field(default=0.30, ge=0)
-    output: float = Field(default=2.50, ge=0)
+    input: float = Field(default=0.30, ge=0, le=10000)
+    output: float = Field(default=2.50, ge=0, le=10000)
 
 
 class LLMConfig(_Strict):
@@ -144,24 +159,27 @@ class LLMConfig(_Strict):
     model: str = "gemini-2.5-flash"
     api_key_env: str | None = "GEMINI_API_KEY"  # None: a keyless endpoint (Ollama, vLLM; provider openai)
     base_url: str | None = None
-    rpm: float = Field(default=10, gt=0)
-    max_concurrency: int = Field(default=8, ge=1)
-    papers_per_call: int = Field(default=5, ge=1)
-    rpd: int | None = Field(default=None, ge=1)  # requests per day the key allows; None: unknown
+    rpm: float = Field(default=10, ge=0.1, le=100000)  # below 0.1: one call per 10 min
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    papers_per_call: int = Field(default=5, ge=1, le=50)
+    rpd: int | None = Field(default=None, ge=1, le=10_000_000)  # requests per day the key allows; None: unknown
     quota_reset_tz: str = "America/Los_Angeles"  # where the daily quota resets at midnight (gemini: Pacific)
-    max_attempts: int = Field(default=6, ge=1)
-    timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    # per paper and date, across runs (null = 2 x max_attempts): a paper that never gets a valid answer
+    # stops being retried once it is spent; `digest retry --paper` still forces a new try
+    max_attempts_per_day: int | None = Field(default=None, ge=1, le=1000)
+    timeout_s: float = Field(default=120.0, gt=0, le=3600)
     temperature: float = Field(default=0.3, ge=0, le=2)
-    max_output_tokens: int | None = Field(default=None, ge=256)  # None: per provider
-    thinking_budget: int | None = Field(default=None, ge=0)
+    max_output_tokens: int | None = Field(default=None, ge=256, le=1_000_000)  # None: per provider
+    thinking_budget: int | None = Field(default=None, ge=0, le=1_000_000)
     # None: per provider, "schema" for gemini, "object" for openai (DeepSeek and many servers reject
     # json_schema; the prompt lists the keys and validation re-asks)
     json_mode: Literal["schema", "object"] | None = None
-    pdf_max_mb: float = Field(default=20.0, gt=0)
-    pdf_text_chars: int = Field(default=60000, ge=1000)
+    pdf_max_mb: float = Field(default=20.0, gt=0, le=1000)
+    pdf_text_chars: int = Field(default=60000, ge=1000, le=10_000_000)
     price_per_million: PriceConfig = Field(default_factory=PriceConfig)
-    max_calls_per_run: int | None = Field(default=None, ge=1)
-    max_cost_usd_per_day: float | None = Field(default=None, gt=0)
+    max_calls_per_run: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_cost_usd_per_day: float | None = Field(default=None, gt=0, le=1_000_000)
     prompts_dir: str | None = None
 
     _quota_tz = field_validator("quota_reset_tz")(_check_tz)
@@ -197,18 +215,13 @@ class OutputConfig(_Strict):
 
 class StoreConfig(_Strict):
     path: str = "output/digest.db"
-    lock_timeout_s: float = Field(default=600.0, ge=0)
+    lock_timeout_s: float = Field(default=600.0, ge=0, le=86400)
 
 
 class ScheduleConfig(_Strict):
-    time: str = "09:30"
-    retry_every_minutes: int = Field(default=60, ge=1)
+    time: ClockTime = dt.time(9, 30)
+    retry_every_minutes: int = Field(default=60, ge=1, le=24 * 60)
     log_file: str | None = None
-
-    @field_validator("time", mode="before")
-    @classmethod
-    def _time(cls, v: object) -> str:
-        return _check_hhmm(v)
 
 
 class Config(_Strict):
@@ -257,6 +270,10 @@ class Config(_Strict):
         """The one message for a key variable that is unset."""
         return (f"the environment variable {self.llm.api_key_env} is not set (llm.api_key_env); "
                 "set it to the API key for LLM analyses")
+
+    def attempts_per_day(self) -> int:
+        """The cumulative attempt budget of one paper on one date (llm.max_attempts_per_day)."""
+        return self.llm.max_attempts_per_day or 2 * self.llm.max_attempts
 
     def hf_categories(self) -> list[str]:
         """Categories an HF-only paper must have one of; [] means any."""

@@ -15,6 +15,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from digest.calendar import due_at
 from digest.config import Config
 from digest.errors import DigestError
 from digest.state import load_day_state
@@ -49,8 +50,7 @@ class Daily:
 
     def due_time(self, day: dt.date) -> dt.datetime:
         """When the digest of `day` is due."""
-        hh, mm = map(int, self.cfg.schedule.time.split(":"))
-        return dt.datetime.combine(day, dt.time(hh, mm), tzinfo=self.cfg.tz)
+        return due_at(day, self.cfg)
 
     def _last_run(self, day: dt.date) -> dict | None:
         if not Path(self.cfg.store.path).exists():
@@ -143,8 +143,8 @@ def build_scheduler(cfg: Config, daily: Daily) -> BlockingScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         timezone=cfg.tz,
     )
-    hh, mm = map(int, cfg.schedule.time.split(":"))
-    sched.add_job(daily.daily, CronTrigger(hour=hh, minute=mm, timezone=cfg.tz), id="daily", name="daily digest")
+    at = cfg.schedule.time
+    sched.add_job(daily.daily, CronTrigger(hour=at.hour, minute=at.minute, timezone=cfg.tz), id="daily", name="daily digest")
     sched.add_job(daily.retry, IntervalTrigger(minutes=cfg.schedule.retry_every_minutes, timezone=cfg.tz),
                   id="retry", name="retry unfinished analyses")
     return sched
@@ -166,7 +166,7 @@ def serve(cfg: Config, runner: Callable[[Config], Runner]) -> int:
         log.info("today's digest is due and missing: running it now")
         sched.add_job(daily.daily, id="catch-up", name="catch-up run")
     job = sched.get_job("daily")
-    log.info("scheduled daily at %s %s; next run %s", cfg.schedule.time, cfg.timezone,
+    log.info("scheduled daily at %s %s; next run %s", f"{cfg.schedule.time:%H:%M}", cfg.timezone,
              getattr(job, "next_run_time", None) or "after start")
     sched.start()
     log.info("scheduler stopped")

@@ -198,3 +198,56 @@ def test_holidays_without_any_announcement_raise() -> None:
     cal = CalendarConfig(holidays=[start + dt.timedelta(days=i) for i in range(90) if i != 81])
     with pytest.raises(ConfigError):
         announcement_on(start + dt.timedelta(days=81), cal)  # a Monday
+
+
+# --- half-open windows: every announcement in exactly one digest date ---------------------------------
+
+ZONES = ["Asia/Shanghai", "America/New_York", "America/Los_Angeles", "Europe/London", "Europe/Berlin",
+         "Africa/Cairo", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide", "Pacific/Auckland",
+         "America/Sao_Paulo", "Asia/Tokyo", "UTC", "Pacific/Chatham", "America/St_Johns"]
+FIRST, LAST = D(2025, 1, 1), D(2026, 12, 31)
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def test_release_at_schedule_time_belongs_to_that_day_only() -> None:
+    # 08:00 Asia/Shanghai in summer is 20:00 in New York: Thursday's release is Friday's, not Saturday's.
+    c = cfg(time="08:00")
+    friday = announcement_for(D(2025, 6, 6), c)
+    assert friday is not None and friday.released == et(2025, 6, 5, 20)
+    assert announcement_for(D(2025, 6, 7), c) is None
+
+
+def test_every_announcement_lands_in_exactly_one_digest_date() -> None:
+    cal = CalendarConfig()
+    releases = [a for d in _days(FIRST - dt.timedelta(days=3), LAST + dt.timedelta(days=3))
+                if (a := announcement_on(d, cal)) is not None]
+    by_end = {a.window_end: i for i, a in enumerate(releases)}
+    merged_days = 0
+    for zone in ZONES:
+        for hour in range(24):
+            for minute in (0, 30):
+                c = cfg(timezone=zone, time=f"{hour:02d}:{minute:02d}")
+                used = [0] * len(releases)
+                for day in _days(FIRST, LAST):
+                    ann = announcement_for(day, c)
+                    if ann is None:
+                        continue
+                    i = by_end[ann.window_end]  # the latest release the date covers
+                    assert releases[i].released == ann.released
+                    while releases[i].window_start > ann.window_start:  # and any earlier one merged in
+                        used[i] += 1
+                        i -= 1
+                        merged_days += 1
+                    assert releases[i].window_start == ann.window_start
+                    used[i] += 1
+                # Every release between the first and the last digest's due times is used exactly once.
+                tz = ZoneInfo(zone)
+                lo = dt.datetime.combine(FIRST - dt.timedelta(days=1), c.schedule.time, tzinfo=tz)
+                hi = dt.datetime.combine(LAST, c.schedule.time, tzinfo=tz)
+                inside = [n for a, n in zip(releases, used, strict=True) if lo < a.released <= hi]
+                assert inside and set(inside) == {1}, (zone, hour, minute)
+                assert sum(used) == len(inside), (zone, hour, minute)
+    assert merged_days  # Cairo's 25-hour day held two releases for some schedule times: none was lost

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -220,11 +221,14 @@ def test_unusable_pdf_falls_back_to_the_abstract_and_says_so(tmp_path, arxiv, ke
 
 
 def test_a_date_not_yet_announced_stores_nothing(tmp_path, arxiv, no_key, capsys):
+    # Tomorrow in Shanghai: its announcement (if any) is released tomorrow morning there, after now.
+    tomorrow = (dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() + dt.timedelta(days=1)).isoformat()
     cfg = write_config(tmp_path, arxiv_url=arxiv.url)
-    assert main(["run", "--date", "2099-06-02", "--config", str(cfg)]) == 0
-    assert "run after that" in capsys.readouterr().out
-    assert not (tmp_path / "output" / "2099-06-02.md").exists()
-    assert status_json(capsys, cfg, "2099-06-02")["papers"]["total"] == 0
+    assert main(["run", "--date", tomorrow, "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "run after that" in out or "no arXiv announcement" in out
+    assert not (tmp_path / "output" / f"{tomorrow}.md").exists()
+    assert status_json(capsys, cfg, tomorrow)["papers"]["total"] == 0
 
 
 def test_status_counts_match_the_server_under_429_and_5xx(tmp_path, arxiv, key, capsys):
