@@ -167,7 +167,9 @@ class Session:
             tasks = {j.key: Task(date=self.date.isoformat(), key=j.key, template=j.template, status="pending")
                      for j in todo}
             try:
-                priors = self._ask_pack(pack, todo, tasks, outcomes)
+                priors, unusable = self._ask_pack(pack, todo, tasks, outcomes)
+                if unusable is not None:  # no answer to judge paper by paper (not JSON, cut off): once more
+                    priors, _ = self._ask_pack(pack, todo, tasks, outcomes, problem=unusable)
             except (Stopped, _Failed) as exc:
                 for job in todo:
                     outcomes[job.key] = self._unfinished(job, tasks[job.key], exc)
@@ -176,10 +178,14 @@ class Session:
                 outcomes[job.key] = self.run_one(job, prior=priors.get(job.key))
         return [outcomes[j.key] for j in pack.members]
 
-    def _ask_pack(self, pack: Pack, todo: list[Job], tasks: dict[str, Task],
-                  outcomes: dict[str, Outcome]) -> dict[str, Prior]:
-        """One request for several papers; the answered ones are stored, the rest get what to re-ask."""
+    def _ask_pack(self, pack: Pack, todo: list[Job], tasks: dict[str, Task], outcomes: dict[str, Outcome],
+                  problem: InvalidOutput | None = None) -> tuple[dict[str, Prior], InvalidOutput | None]:
+        """One request for several papers; the answered ones are stored, the rest get what to re-ask (and
+        the whole answer's problem when none could be read)."""
         prompt = pack.render(todo)
+        if problem is not None:
+            prompt = render_prompt("reask", directory=self.prompts, prompt=prompt, field=problem.field,
+                                   rule=problem.rule, evidence=problem.evidence)
         sha = prompt_sha(pack.template, prompt, pack.schema)
         self._check_caps()
         calls: list[int] = []
@@ -191,7 +197,7 @@ class Session:
             data = parse_json(gen, language=self.cfg.language)
         except InvalidOutput as exc:
             self._rejected(calls, exc)
-            return {k: Prior(t.attempts, exc, gen.text) for k, t in tasks.items()}
+            return {k: Prior(t.attempts, exc, gen.text) for k, t in tasks.items()}, exc
         by_id = pack_items(data, set(tasks))
         priors: dict[str, Prior] = {}
         first_error: InvalidOutput | None = None
@@ -218,7 +224,7 @@ class Session:
             outcomes[job.key] = self._done(Outcome(job, "ok", result))
         if first_error is not None:
             self._rejected(calls, first_error)
-        return priors
+        return priors, None
 
     def _cached(self, job: Job) -> Outcome | None:
         hit = self.store.cache_get(job.key, job.template, self._sha(job), self.model)

@@ -80,12 +80,23 @@ def test_invalid_or_missing_members_are_reasked_alone(tmp_path):
     assert st["calls"] == 3 and sum(st["errors_by_kind"].values()) == 1  # the pack's refusal is counted
 
 
-def test_a_pack_answer_that_is_not_json_sends_every_member_alone(tmp_path):
+def test_a_pack_answer_that_is_not_json_is_asked_once_more_as_a_pack(tmp_path):
     with FakeLLMServer(api_key=KEY, responder=lambda r: Reply(text=answer_for(r.prompt))) as srv:
         srv.script(Reply(text='{"analyses": [{"id": "2506.00001", "contri'))
         session = _session(tmp_path, srv)
         outcomes = session.run([analysis_pack(_entries()[:3], session.cfg, session.prompts)])
-        assert [o.status for o in outcomes] == ["ok"] * 3 and srv.stats.requests == 1 + 3
+        assert [o.status for o in outcomes] == ["ok"] * 3 and srv.stats.requests == 2
+        again = srv.requests[1].prompt
+        assert template_of(again) == "analysis_pack" and "未通过校验" in again and _ids(again) == IDS[:3]
+
+
+def test_a_pack_unreadable_twice_sends_every_member_alone(tmp_path):
+    with FakeLLMServer(api_key=KEY, responder=lambda r: Reply(text=answer_for(r.prompt))) as srv:
+        srv.script(*[Reply(text='{"analyses": [{"id": "2506.00001", "contri')] * 2)
+        session = _session(tmp_path, srv)
+        outcomes = session.run([analysis_pack(_entries()[:3], session.cfg, session.prompts)])
+        assert [o.status for o in outcomes] == ["ok"] * 3 and srv.stats.requests == 2 + 3
+        assert session.store.call_stats(DAY)["errors_by_kind"] == {"not_json": 2}
 
 
 def _title(prompt: str) -> str:
