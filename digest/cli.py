@@ -6,10 +6,11 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from digest.config import CONFIG_ENV, DEFAULT_CONFIG, Config, load_config
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 def _setup_logging(verbose: bool, log_file: str | None = None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
+        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)  # a new log directory is fine
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
     root = logging.getLogger()
@@ -163,9 +165,11 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         return 0
     if args.command == "schedule":
         from digest.pipeline import Pipeline
-        from digest.scheduler import serve
+        from digest.scheduler import Daily, serve
 
-        return serve(cfg, Pipeline)
+        daily = Daily(cfg, Pipeline)
+        _install_signal_handlers(daily.stop)
+        return serve(daily)
     if args.command == "doctor":
         from digest.doctor import run_checks
 
@@ -204,7 +208,7 @@ def _run_pipeline(args: argparse.Namespace, cfg: Config) -> RunReport:
 
     with _Display() as display:
         pipe = Pipeline(cfg, on_progress=display.advance, on_stage=display.stage)
-        _install_signal_handlers(pipe)
+        _install_signal_handlers(pipe.request_stop, abort_now=lambda: pipe.session is None)
         try:
             if args.command == "run":
                 return pipe.run(args.date or _today(cfg), refresh=args.refresh,
@@ -228,16 +232,17 @@ def _closing_line(report: RunReport, elapsed_s: float) -> str:
             f"{elapsed_s:.1f} s")
 
 
-def _install_signal_handlers(pipe) -> None:
+def _install_signal_handlers(stop: Callable[[str], None], *, abort_now: Callable[[], bool] = lambda: False) -> None:
+    """SIGTERM/SIGINT: `stop` after the calls in flight; a second signal (or abort_now()) aborts at once."""
     seen = []
 
     def handler(signum, _frame):
         name = signal.Signals(signum).name
-        if seen or pipe.session is None:  # not in LLM work, or asked twice: stop now
+        if seen or abort_now():
             raise KeyboardInterrupt
         seen.append(name)
         log.warning("received %s: finishing the calls in flight, the rest stays pending (again to abort)", name)
-        pipe.request_stop(f"stopped by {name}")
+        stop(f"stopped by {name}")
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handler)

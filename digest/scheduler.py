@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -23,6 +20,26 @@ from digest.store import Store
 
 log = logging.getLogger("digest.scheduler")
 MISFIRE_GRACE_S = 6 * 3600  # a machine that wakes up hours late still runs the day's digest
+MAX_NAP_S = 60.0  # the wall clock is read again at least this often (suspend, clock changes)
+
+
+class Clock(Protocol):
+    """Where the scheduler gets the time and how it waits (tests drive a virtual one)."""
+
+    def now(self, tz: dt.tzinfo) -> dt.datetime: ...
+    def wait(self, seconds: float, stop: threading.Event) -> None: ...
+
+
+class WallClock:
+    """The real clock: naps of at most MAX_NAP_S, cut short by a stop."""
+
+    def now(self, tz: dt.tzinfo) -> dt.datetime:
+        """Now in `tz`."""
+        return dt.datetime.now(tz)
+
+    def wait(self, seconds: float, stop: threading.Event) -> None:
+        """Sleep up to `seconds` (at most MAX_NAP_S) unless stopped."""
+        stop.wait(max(0.0, min(seconds, MAX_NAP_S)))
 
 
 class Runner(Protocol):
@@ -37,16 +54,17 @@ class Runner(Protocol):
 class Daily:
     """The scheduler's jobs; one pipeline at a time (max_instances=1, one worker)."""
 
-    def __init__(self, cfg: Config, runner: Callable[[Config], Runner]) -> None:
+    def __init__(self, cfg: Config, runner: Callable[[Config], Runner], *, clock: Clock | None = None) -> None:
         self.cfg = cfg
         self.runner = runner
+        self.clock = clock or WallClock()
         self.current: Runner | None = None
         self.stopping = threading.Event()
         self.last_date: dt.date | None = None
 
     def now(self) -> dt.datetime:
         """Now in the reader's time zone."""
-        return dt.datetime.now(self.cfg.tz)
+        return self.clock.now(self.cfg.tz)
 
     def due_time(self, day: dt.date) -> dt.datetime:
         """When the digest of `day` is due."""
@@ -87,20 +105,27 @@ class Daily:
         self._guarded(lambda p, d: p.run(d), self.now().date(), "run")
 
     def retry(self) -> None:
-        """The periodic job: re-run today's failed fetch, or finish the latest date's analyses."""
-        if self.run_needed():  # the morning run failed (arXiv unreachable, say): try again
+        """The periodic job: do what retry_action decides."""
+        action = self.retry_action()
+        if action == "run":
             self.daily()
-            return
+        elif action is not None:
+            self._guarded(lambda p, d: p.retry(d), action, "retry")
+
+    def retry_action(self) -> str | dt.date | None:
+        """"run" (today's run failed: run again), the date whose analyses to retry, or None (nothing to do)."""
+        if self.run_needed():  # the morning run failed (arXiv unreachable, say): try again
+            return "run"
         day = self.last_date or self.now().date()
         if self.now().date() > day and self.now() >= self.due_time(self.now().date()):
-            return  # the next day's run has taken over
+            return None  # the next day's run has taken over
         if not self._unfinished(day):
-            return
+            return None
         resets = self.quota_resets_at()
         if resets is not None:  # a per-day 429 or llm.rpd: probing before the reset only wastes requests
             log.info("retry %s: waiting for the daily LLM quota to reset at %s", day, resets.astimezone(self.cfg.tz))
-            return
-        self._guarded(lambda p, d: p.retry(d), day, "retry")
+            return None
+        return day
 
     def quota_resets_at(self) -> dt.datetime | None:
         """When the exhausted daily LLM quota comes back (None: not known to be exhausted)."""
@@ -129,45 +154,44 @@ class Daily:
             self.current = None
             pipe.close()
 
-    def stop(self) -> None:
-        """Ask the job in flight to finish its current calls and stop."""
+    def stop(self, reason: str = "scheduler stopping") -> None:
+        """Ask the job in flight to finish its current calls and stop; no job starts after it."""
         self.stopping.set()
         if self.current is not None:
-            self.current.request_stop("scheduler stopping")
+            self.current.request_stop(reason)
 
 
-def build_scheduler(cfg: Config, daily: Daily) -> BlockingScheduler:
-    """The configured BlockingScheduler (not started)."""
-    sched = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(1)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
-        timezone=cfg.tz,
-    )
-    at = cfg.schedule.time
-    sched.add_job(daily.daily, CronTrigger(hour=at.hour, minute=at.minute, timezone=cfg.tz), id="daily", name="daily digest")
-    sched.add_job(daily.retry, IntervalTrigger(minutes=cfg.schedule.retry_every_minutes, timezone=cfg.tz),
-                  id="retry", name="retry unfinished analyses")
-    return sched
+def serve(daily: Daily) -> int:
+    """Run the daily job at schedule.time and the retry job every retry_every_minutes until stopped.
 
-
-def serve(cfg: Config, runner: Callable[[Config], Runner]) -> int:
-    """Run forever, each job through a fresh `runner(cfg)`; SIGTERM/SIGINT stop cleanly after the calls in flight."""
-    daily = Daily(cfg, runner)
-    sched = build_scheduler(cfg, daily)
-
-    def on_signal(signum, _frame) -> None:
-        log.info("received %s: stopping after the calls in flight", signal.Signals(signum).name)
-        daily.stop()
-        sched.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    APScheduler's triggers decide the fire times (DST included); the loop is ours because its
+    schedulers and executors read the wall clock themselves, and jobs run here, in the calling thread,
+    so a stop lets the job in flight finish its calls and write the digest before this returns.
+    """
+    cfg = daily.cfg
+    at, every = cfg.schedule.time, dt.timedelta(minutes=cfg.schedule.retry_every_minutes)
+    start = daily.now()
+    jobs: list[tuple[CronTrigger | IntervalTrigger, Callable[[], None]]] = [
+        (CronTrigger(hour=at.hour, minute=at.minute, timezone=cfg.tz), daily.daily),
+        (IntervalTrigger(minutes=cfg.schedule.retry_every_minutes, start_date=start + every, timezone=cfg.tz),
+         daily.retry),
+    ]
+    fires = [trigger.get_next_fire_time(None, start) for trigger, _ in jobs]
+    log.info("scheduled daily at %s %s; next run %s", f"{at:%H:%M}", cfg.timezone, fires[0])
     if daily.run_needed():
         log.info("today's digest is due and missing: running it now")
-        sched.add_job(daily.daily, id="catch-up", name="catch-up run")
-    job = sched.get_job("daily")
-    log.info("scheduled daily at %s %s; next run %s", f"{cfg.schedule.time:%H:%M}", cfg.timezone,
-             getattr(job, "next_run_time", None) or "after start")
-    sched.start()
+        daily.daily()
+    while not daily.stopping.is_set():
+        now = daily.now()
+        i = min(range(len(jobs)), key=lambda k: fires[k])
+        if fires[i] > now:
+            daily.clock.wait((fires[i] - now).total_seconds(), daily.stopping)
+            continue
+        if now - fires[i] <= dt.timedelta(seconds=MISFIRE_GRACE_S):
+            jobs[i][1]()
+        else:
+            log.warning("skipped the %s job due at %s: woke up too late", jobs[i][1].__name__, fires[i])
+        # fires missed while a job ran are not replayed one by one (the retry job catches up)
+        fires[i] = jobs[i][0].get_next_fire_time(None, max(daily.now(), fires[i] + dt.timedelta(microseconds=1)))
     log.info("scheduler stopped")
     return 0

@@ -153,14 +153,3 @@ def test_scheduler_fires_at_schedule_time_and_keeps_running(tmp_path, arxiv):
     assert proc.returncode == 0, err
     assert "scheduler stopped" in err
     assert "run 2025-06-02: complete" in (tmp_path / "digest.log").read_text(encoding="utf-8")
-
-
-def test_scheduler_started_after_the_time_catches_up_at_once(tmp_path, arxiv):
-    cfg = write_config(tmp_path, arxiv_url=arxiv.url, schedule__time="09:30")
-    proc = _schedule(tmp_path, cfg, "2025-06-02 03:15:00")  # 11:15 in Shanghai, the run was missed
-    try:
-        assert _wait_for(tmp_path / "output" / f"{DAY}.md", 20), "no catch-up run"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
-    assert proc.returncode == 0
