@@ -10,9 +10,6 @@ the assistant announcing itself it is filler.
 
 from __future__ import annotations
 
-# Kinds of validation failure; `secret` is added by the secret check, `figure` by the figure check.
-KINDS = ("refusal", "filler", "not_json", "schema", "language", "truncated", "shape")
-
 _ZH_SAY = "分析|解读|解析|总结|概述|介绍|评估|阐述|回答|摘要|梳理|说明|提供|重点|关注|聚焦"
 _EN_SAY = (r"analy[sz]|summar|review|break (?:it )?down|walk (?:you )?through|explain|provide|present|go through|"
            r"assess|evaluate|outline|overview")
