@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from digest.config import Config, estimate_cost
 from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted, RateLimited
-from digest.labels import labels
+from digest.language import labels
 from digest.llm.base import Attachment, Generation, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from digest.config import Config
 from digest.ids import try_normalise_id
+from digest.language import labels
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
 from digest.packing import Job, Pack
@@ -32,15 +33,13 @@ log = logging.getLogger("digest.jobs")
 def interests_text(cfg: Config) -> str:
     """The reader's positive interests, strongest first, for the prompts."""
     items = sorted(((w, k) for k, w in cfg.scoring.interests.items() if w > 0), reverse=True)
-    return ("、" if cfg.language == "zh" else ", ").join(k for _, k in items)
+    return labels(cfg.language)["list_sep"].join(k for _, k in items)
 
 
 def _paper_context(p: Paper, language: str) -> dict[str, object]:
-    more = len(p.authors) > 10
-    if language == "zh":
-        authors = ", ".join(p.authors[:10]) + (f" 等 {len(p.authors)} 人" if more else "") or "未知"
-    else:
-        authors = ", ".join(p.authors[:10]) + (f" et al. ({len(p.authors)} authors)" if more else "") or "unknown"
+    L = labels(language)
+    more = L["prompt_more_authors"].format(len(p.authors)) if len(p.authors) > 10 else ""
+    authors = ", ".join(p.authors[:10]) + more or L["prompt_no_authors"]
     return {
         "title": p.title,
         "authors": authors,
@@ -108,7 +107,7 @@ def summary_digest_line(result: BaseModel, language: str = "zh") -> str:
     if isinstance(result, Analysis):
         return f"{result.one_line} {result.contributions}"
     if isinstance(result, DeepDive):
-        return f"{result.summary.core_idea}{'。' if language == 'zh' else '. '}{result.comparison.contribution}"
+        return f"{result.summary.core_idea}{labels(language)['sentence_sep']}{result.comparison.contribution}"
     return ""
 
 

@@ -1,4 +1,5 @@
-"""Every fixed heading, label and sentence of the generated files, keyed by `language` (zh | en).
+"""Every fixed heading, label, separator and sentence of the generated files and of the prompts' paper
+context, keyed by language (zh | en); digest/language.py joins them into one table per language.
 
 The digest template, the renderer, the archive index, the feed and the survey all take their words from
 here, so a language is one table, not a second copy of the templates. Entries with `{}` fields are
@@ -6,9 +7,6 @@ filled with str.format (in templates through the `fill` filter).
 """
 
 from __future__ import annotations
-
-from digest.lexicon import LEXICON
-from digest.models import Reason
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -19,6 +17,9 @@ LABELS: dict[str, dict[str, str]] = {
         "paren": "（{}）",
         "clause_sep": "；",
         "full_stop": "。",
+        "sentence_sep": "。",  # between two sentences the summary prompt joins
+        "prompt_more_authors": " 等 {} 人",  # the prompts' author list, cut at 10
+        "prompt_no_authors": "未知",
         # title, executive summary, table of contents
         "title": "计算机视觉论文日报",
         "summary_heading": "执行摘要 (Executive Summary)",
@@ -160,6 +161,9 @@ LABELS: dict[str, dict[str, str]] = {
         "paren": " ({})",
         "clause_sep": ". ",
         "full_stop": ".",
+        "sentence_sep": ". ",
+        "prompt_more_authors": " et al. ({} authors)",
+        "prompt_no_authors": "unknown",
         "title": "Computer Vision Paper Digest",
         "summary_heading": "Executive Summary",
         "themes": "Main themes and trends",
@@ -321,36 +325,3 @@ FAILURES: dict[str, dict[str, str]] = {
            "quota_exhausted": "the quota was used up", "auth": "the API key was rejected",
            "llm_error": "the model call failed", "error": "an unexpected error while processing it"},
 }
-
-
-def validation_words(language: str) -> dict[str, object]:
-    """The language's validation words (digest/lexicon.py): meta-talk patterns, field shape, re-ask rules."""
-    return LEXICON[language]
-
-
-def labels(language: str) -> dict[str, str]:
-    """The label table of a language (zh | en)."""
-    return LABELS[language]
-
-
-def reason_text(reason: Reason, language: str, *, short: bool = False) -> str:
-    """A score reason in words with its points: `兴趣: diffusion (标题) +8` (short: `diffusion+8`)."""
-    wording = REASONS[language].get(reason.kind)
-    if wording is None or (reason.text and not reason.detail):
-        return reason.text  # stored before reasons were data, or a kind this version does not know
-    fields = dict(reason.detail)
-    if "where" in fields:
-        fields["where"] = WHERE[language].get(fields["where"], fields["where"])
-    try:
-        text = wording[1 if short else 0].format(**fields)
-    except KeyError:
-        return reason.text
-    if reason.kind == "rerank" and fields.get("why") and not short:
-        text += f": {fields['why']}"
-    return f"{text}{'' if short else ' '}{reason.points:+g}"
-
-
-def failure_text(kind: str | None, language: str) -> str:
-    """An error kind in the reader's words."""
-    words = FAILURES[language]
-    return words.get(kind or "error", words["error"])

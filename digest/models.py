@@ -69,7 +69,7 @@ class Announcement(BaseModel):
 
 
 class Reason(BaseModel):
-    """One part of a score, as data: worded per language at render time (labels.reason_text)."""
+    """One part of a score, as data: worded per language at render time (language.reason_text)."""
 
     points: float
     kind: str = ""  # base, interest, interest_neg, cap, upvotes, code, page, venue, primary, author, rerank

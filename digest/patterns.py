@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from digest.language import LANGUAGES
+
 SAME_FAILURES = 3  # papers in a row failing the same way stop the run's LLM work
-# What a wrong-language answer is written in, by the digest's language.
-_OTHER_LANGUAGE = {"zh": "English (not Chinese)", "en": "Chinese"}
 
 
 class FailureStreak:
@@ -36,7 +36,7 @@ def plain_reason(kind: str, *, language: str, evidence: str | None, papers: int 
     """Why LLM work stopped, in words a reader acts on."""
     said = f": {evidence}" if evidence else ""
     text = {
-        "language": f"the model answers in {_OTHER_LANGUAGE.get(language, 'another language')} while "
+        "language": f"the model answers in {_wrong_language(language)} while "
                     f"`language: {language}` (use a model that writes {language}, or change `language`)",
         "refusal": f"the model refuses{said}",
         "filler": f"the model opens its answers with filler instead of the analysis{said}",
@@ -47,3 +47,8 @@ def plain_reason(kind: str, *, language: str, evidence: str | None, papers: int 
         "shape": f"the model's short fields (field, links, ids) are malformed{said}",
     }.get(kind, f"every answer fails with {kind}{said}")
     return f"{text}; {papers} papers in a row failed the same way, so LLM work stopped for this run"
+
+
+def _wrong_language(code: str) -> str:
+    row = LANGUAGES.get(code)
+    return row.wrong_language if row is not None else "another language"

@@ -13,6 +13,7 @@ import jinja2
 from pydantic import BaseModel
 
 from digest.errors import ConfigError
+from digest.language import LANGUAGES
 
 # Package data: in a source tree digest/prompt_templates links to the top-level prompts/, in a wheel it
 # holds copies. digest is a regular package, so files() is a real directory and jinja2 can load from it.
@@ -30,14 +31,15 @@ def _env(directory: str) -> jinja2.Environment:
 
 
 def prompts_dir(configured: str | None, *, language: str = "zh") -> Path:
-    """The templates directory: llm.prompts_dir or the shipped prompts/; its en/ subdirectory for English."""
+    """The templates directory: llm.prompts_dir or the shipped prompts/; the language's subdirectory (en/)."""
     path = Path(configured) if configured else SHIPPED_DIR
     if not path.is_dir():
         raise ConfigError(f"llm.prompts_dir: {path} is not a directory of prompt templates")
-    if language == "zh":
+    subdir = LANGUAGES[language].prompts
+    if not subdir:
         return path
-    # The shipped English prompts must exist; a user's directory may hold English templates at its top.
-    sub = path / language
+    # The shipped prompts of the language must exist; a user's directory may hold them at its top.
+    sub = path / subdir
     if sub.is_dir() or not configured:
         return sub
     return path

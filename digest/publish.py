@@ -17,7 +17,7 @@ from digest.config import Config
 from digest.daystate import DayState
 from digest.files import atomic_write
 from digest.ids import try_normalise_id
-from digest.labels import labels
+from digest.language import labels
 from digest.render import page_plan, render_digest
 from digest.report import RunReport, nothing_stored, written
 from digest.state import digest_path, load_day_state

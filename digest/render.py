@@ -18,7 +18,7 @@ import jinja2
 from digest import text as tx
 from digest.daystate import DayState, PaperResult
 from digest.ids import try_normalise_id
-from digest.labels import failure_text, labels, reason_text
+from digest.language import failure_text, labels, reason_text
 from digest.models import Entry, Paper
 from digest.schemas import Analysis, DeepDive
 

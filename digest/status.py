@@ -8,7 +8,7 @@ from typing import Any
 
 from digest.config import Config, estimate_cost
 from digest.daystate import DayState
-from digest.labels import failure_text
+from digest.language import failure_text
 from digest.state import digest_path, load_day_state
 from digest.store import Store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.files import atomic_write
-from digest.labels import labels
+from digest.language import labels
 from digest.models import Paper
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
 from digest.store import Store

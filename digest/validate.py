@@ -12,8 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from digest.errors import InvalidOutput
 from digest.ids import try_normalise_id
-from digest.labels import validation_words
-from digest.lexicon import LEXICON
+from digest.language import LANGUAGES, Language
 from digest.llm.base import Generation
 from digest.secrets import contains_secret, redact
 
@@ -59,7 +58,7 @@ def invalid(kind: str, *, language: str, field: str = "", evidence: str = "", ru
     """An InvalidOutput whose rule is quoted from the language table (rule name defaults to the kind)."""
     name = rule or kind
     evidence = _snip(evidence)
-    message = f"{kind} in {field or 'the answer'}: {LEXICON['en']['rules'][name]}"  # type: ignore[index]
+    message = f"{kind} in {field or 'the answer'}: {LANGUAGES['en'].validation['rules'][name]}"  # type: ignore[index]
     if evidence:
         message += f" (found: {evidence})"
     return InvalidOutput(message, kind=kind, field=field, rule=_table(language)["rules"][name],
@@ -85,7 +84,7 @@ def parse_json(gen: Generation, *, language: str = "zh") -> object:
 def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOutput | None:
     """Why `text` is a refusal or filler rather than content (kind and evidence), or None."""
     # Every language's patterns apply: an English refusal in a Chinese digest is a refusal, not just English.
-    tables = [_compiled(language)] + [_compiled(other) for other in LEXICON if other != language]
+    tables = [_compiled(language)] + [_compiled(other) for other in LANGUAGES if other != language]
     lines = [_LINE_LEAD.sub("", line) for line in text.splitlines()] or [""]
     for kind, key, anchored in (("refusal", "refusal", False), ("filler", "filler_opening", True),
                                 ("filler", "filler_anywhere", False)):
@@ -99,7 +98,8 @@ def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOut
 
 def check_text(data: object, *, language: str = "zh") -> None:
     """Reject refusals, filler, misshapen short fields, empty sections and prose not in `language`."""
-    table = _table(language)
+    lang = _language(language)
+    table = lang.validation
     for path, value in _strings(data):
         text = value.strip()
         leaf = _leaf(path)
@@ -119,7 +119,7 @@ def check_text(data: object, *, language: str = "zh") -> None:
                 raise invalid("shape", language=language, field=path, rule=leaf, evidence=text)
             continue
         cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
-        if (language == "zh" and (cjk < 2 or cjk < 0.15 * latin)) or (language == "en" and cjk > latin):
+        if (cjk < 2 or cjk < 0.15 * latin) if lang.cjk else cjk > latin:
             raise invalid("language", language=language, field=path, evidence=text)
 
 
@@ -154,8 +154,12 @@ def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh",
     return model
 
 
-def _table(language: str) -> dict[str, Any]:
-    return validation_words(language if language in LEXICON else "zh")
+def _language(code: str) -> Language:
+    return LANGUAGES.get(code, LANGUAGES["zh"])
+
+
+def _table(code: str) -> dict[str, Any]:
+    return _language(code).validation
 
 
 @lru_cache(maxsize=4)

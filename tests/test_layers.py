@@ -25,7 +25,7 @@ MAX_DEPTH = 8
 # Tiers, bottom up. Modules not named here are stages (sources, fetch, score, analyze, render, publish...).
 GROUND = {"digest", "digest.errors", "digest.ids", "digest.text", "digest.files", "digest.retrying",
           "digest.secrets", "digest.lexicon", "digest.patterns", "digest.models", "digest.config",
-          "digest.schemas", "digest.labels", "digest.daystate", "digest.report"}
+          "digest.schemas", "digest.labels", "digest.language", "digest.daystate", "digest.report"}
 STORE_LLM = {"digest.store", "digest.migrations", "digest.llm", "digest.llm.base", "digest.llm.gemini",
              "digest.llm.openai_compat", "digest.llm.policy", "digest.llm.ratelimit"}
 COMMANDS = {"digest.pipeline", "digest.scheduler"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import ScoringConfig, ScoringWeights, SelectionConfig
-from digest.labels import reason_text
+from digest.language import reason_text
 from digest.models import Entry, Paper, Reason, Scored
 from digest.score import (
     apply_rerank,
