@@ -16,7 +16,7 @@ _EN_SAY = (r"analy[sz]|summar|review|break (?:it )?down|walk (?:you )?through|ex
 
 LEXICON: dict[str, dict[str, object]] = {
     "zh": {
-        # At the opening of a value (or of one of its lines, after Markdown markers).
+        # At the opening of a value, or of any of its sentences (after Markdown markers).
         "filler_opening": (
             r"(好的|好滴|好|嗯|收到|明白了?|没问题|可以的?|当然可以|非常乐意|很高兴|您好|你好)\s*[，,。.!！~～：:]",
             r"当然(可以)?\s*[。.!！~～]|当然可以$|非常乐意|很高兴(为您|为你|能)",

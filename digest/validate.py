@@ -24,6 +24,7 @@ _NAME_MAX = 80
 _SNIPPET = 60
 # Markdown markers, list numbers and quotes before a line's first word.
 _LINE_LEAD = re.compile(r"^(?:\s|[>#*_`\-+•·“”\"'「『【]|\d{1,2}[.)、])*")
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])\s*|(?<=\.)\s+")
 # URLs in a paper's texts: any http(s) URL, and the scheme-less code hosts and project pages abstracts use.
 _URL = re.compile(r"https?://[^\s<>()\[\]{}\"'“”]+|(?<![\w./])(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|"
                   r"[\w-]+\.github\.io)/?[^\s<>()\[\]{}\"'“”]*", re.I)
@@ -85,7 +86,8 @@ def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOut
     """Why `text` is a refusal or filler rather than content (kind and evidence), or None."""
     # Every language's patterns apply: an English refusal in a Chinese digest is a refusal, not just English.
     tables = [_compiled(language)] + [_compiled(other) for other in LANGUAGES if other != language]
-    lines = [_LINE_LEAD.sub("", line) for line in text.splitlines()] or [""]
+    # Openings are looked for at every sentence: filler hidden after a first content sentence is still filler.
+    lines = [_LINE_LEAD.sub("", part) for line in text.splitlines() for part in _SENTENCE_END.split(line)] or [""]
     for kind, key, anchored in (("refusal", "refusal", False), ("filler", "filler_opening", True),
                                 ("filler", "filler_anywhere", False)):
         for pattern in (p for table in tables for p in table[key]):

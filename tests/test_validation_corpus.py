@@ -106,3 +106,22 @@ def test_legitimate_prose_with_the_tricky_words_passes(language):
     assert rejected == []
 
 
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_meta_talk_after_a_content_sentence_is_caught_and_paragraphs_of_content_pass(language):
+    analysis_of = BASE[language][0]
+    lead = "本文提出了一种新的视觉方法。" if language == "zh" else "The paper proposes a new vision method. "
+    missed = []
+    for text in META[language]:
+        try:
+            validate(_gen(dict(analysis_of(), impact=lead + text)), Analysis, language=language)
+            missed.append(text)
+        except InvalidOutput as exc:
+            if exc.kind not in {"refusal", "filler"}:
+                missed.append(text)
+    assert missed == []
+    content = CONTENT[language]
+    joiner = "" if language == "zh" else " "
+    for i in range(0, len(content), 4):  # paragraphs of four legitimate sentences
+        validate(_gen(dict(analysis_of(), impact=joiner.join(content[i:i + 4]))), Analysis, language=language)
