@@ -25,13 +25,6 @@ def next_reset(now: dt.datetime, tz: str) -> dt.datetime:
     return dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=1), dt.time(), tzinfo=zone)
 
 
-def requests_needed(abstracts: int, deep: int, per_call: int) -> int:
-    """Requests a clean day makes: the packs, one per deep dive, and the summary."""
-    if abstracts + deep == 0:
-        return 0
-    return math.ceil(abstracts / per_call) + deep + 1
-
-
 def plan_day(picks: list[tuple[str, str]], *, budget: int | None, per_call: int) -> tuple[list[tuple[str, str]], int]:
     """Picks and abstracts per request fitted to `budget` requests: more papers per request first, then
     deep dives (the lowest ranked first) become abstract analyses; the summary keeps its request."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from zoneinfo import ZoneInfo
 
 from digest.cli import main
 from digest.config import load_config
 from digest.pipeline import Pipeline
-from digest.quota import MAX_PER_CALL, next_reset, plan_day, requests_needed
+from digest.quota import MAX_PER_CALL, next_reset, plan_day
 from digest.scheduler import Daily
 from digest.store import Store
 from tests.e2e_helpers import DAY, KEY, llm_server, status_json, write_config
@@ -18,6 +19,11 @@ LA = ZoneInfo("America/Los_Angeles")
 
 def _picks(n: int, deep: int) -> list[tuple[str, str]]:
     return [(f"2506.{i:05d}", "deep_dive" if i < deep else "analysis") for i in range(n)]
+
+
+def requests_needed(abstracts: int, deep: int, per_call: int) -> int:
+    """Requests a clean day makes: the packs, one per deep dive, and the summary."""
+    return math.ceil(abstracts / per_call) + deep + 1
 
 
 def test_plan_fits_more_papers_per_request_then_turns_deep_dives_into_analyses():
