@@ -313,3 +313,14 @@ def test_figure_warnings_cached_as_text_become_data_in_a_migration(tmp_path):
         store.close()
     assert meta["warnings"] == [{"kind": "unverified_figure", "figures": ["97.31 dB", "12%"]}]
     assert meta["attempts"] == 2
+
+
+def test_a_file_that_fails_its_check_never_replaces_the_old_one(tmp_path):
+    from digest.files import atomic_write
+
+    feed = tmp_path / "feed.xml"
+    atomic_write(feed, "<feed/>\n", check=lambda tmp: ET.parse(tmp))
+    with pytest.raises(ET.ParseError):
+        atomic_write(feed, "<feed><entry></feed>\n", check=lambda tmp: ET.parse(tmp))
+    assert feed.read_text(encoding="utf-8") == "<feed/>\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]  # no temp file left behind
