@@ -16,6 +16,7 @@ from digest.config import Config
 from digest.errors import AuthError, ConfigError, DigestError
 from digest.fetch import SearchLagging, add_hf, collect_day
 from digest.fulltext import PdfFetcher
+from digest.ids import id_sort_key
 from digest.jobs import SUMMARY_TEMPLATE, analysis_pack, deep_dive_job, rerank_job, summary_job, summary_key
 from digest.llm import build_provider
 from digest.llm.base import Provider
@@ -25,7 +26,7 @@ from digest.ondemand import resolve_ids, with_asked
 from digest.prompts import prompts_dir
 from digest.quota import plan_day
 from digest.report import RunReport, nothing_stored, written
-from digest.score import apply_rerank, deep_dive_ids, rerank_batches, score_all, select
+from digest.score import apply_rerank, rerank_batches, score_all, select, stable_picks
 from digest.sources.arxiv import ArxivClient
 from digest.sources.http import USER_AGENT
 from digest.state import load_day_state, stored_answer
@@ -109,10 +110,8 @@ class Pipeline:
     def _run(self, store: Store, date: dt.date, *, refresh: bool, refresh_analyses: bool) -> RunReport:
         stored = store.load_day(date)
         day = None if refresh else stored
-        refetched = False
         if day is not None and day.hf_status == "unavailable" and self.cfg.sources.huggingface.enabled:
             day = self._refetch_for_hf(store, date, day)
-            refetched = day is not stored
         if day is None:
             try:
                 day = self._fetch(date, stored=stored)  # a lagging search raises: the stored day stays
@@ -128,21 +127,15 @@ class Pipeline:
             log.warning("%s; LLM analyses skipped, writing a metadata-only digest", self.cfg.key_not_set())
         scored = self._score(day, session)
         store.save_scores(date, scored)
-        picks, reasons = self._select(day, scored)
-        if refetched:  # HF's upvotes move scores, but a re-fetch never drops or redoes an answer already made
-            done = {pid: tpl for pid, tpl in store.load_selection(date)
-                    if stored_answer(store, date, pid, tpl) is not None}
-            earlier = store.selection_reasons(date)
-            picks = [(pid, done.get(pid, tpl)) for pid, tpl in picks]
-            kept = [(pid, tpl) for pid, tpl in done.items() if pid not in {p for p, _ in picks}]
-            picks += kept
-            reasons.update({pid: why for pid, _ in kept if (why := earlier.get(pid))})
-        # Papers the reader asked for (`digest analyze`) stay analysed when the day is selected again.
-        listed = {e.paper.id for e in day.entries}
-        asked = [pid for pid, why in store.selection_reasons(date).items() if why == "asked" and pid in listed]
-        picks, reasons = with_asked(picks, reasons, asked)
-        if session is not None:  # within the key's daily quota (llm.rpd): deep dives may become analyses
-            picks, _ = plan_day(picks, budget=session.requests_left(), per_call=self.cfg.llm.papers_per_call)
+        # Scores move between runs (HF's upvotes come later): what is answered keeps its slot and template.
+        held = self._held(store, day, answered=not refresh_analyses)
+        picks, reasons = stable_picks(select(day.entries, scored, self.cfg.selection), held, scored,
+                                      self.cfg.selection)
+        if session is not None:  # within the key's daily quota (llm.rpd): deep dives not yet made may become analyses
+            made = {pid for pid, _, why in held if why != "asked"}
+            planned = dict(plan_day([p for p in picks if p[0] not in made], budget=session.requests_left(),
+                                    per_call=self.cfg.llm.papers_per_call)[0])
+            picks = [(pid, planned.get(pid, tpl)) for pid, tpl in picks]
         store.save_selection(date, picks, reasons)
         store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
                            | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
@@ -251,11 +244,14 @@ class Pipeline:
                     merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason, self.cfg.scoring)
         return sorted(merged.values(), key=lambda s: (-s.score, s.id))
 
-    def _select(self, day: DayPapers, scored: list[Scored]) -> tuple[list[tuple[str, str]], dict[str, str]]:
-        chosen = select(day.entries, scored, self.cfg.selection)
-        deep = set(deep_dive_ids([p.id for p in chosen], self.cfg.selection.deep_dive))
-        picks = [(p.id, "deep_dive" if p.id in deep else "analysis") for p in chosen]
-        return picks, {p.id: p.reason for p in chosen}
+    @staticmethod
+    def _held(store: Store, day: DayPapers, *, answered: bool) -> list[tuple[str, str, str | None]]:
+        """Earlier picks that keep their slot: the ones asked for (`digest analyze`) and, unless `answered`
+        is off, every one with an answer for the date (an answer is never redone in the other template)."""
+        listed = {e.paper.id for e in day.entries}
+        why = store.selection_reasons(day.date)
+        return [(pid, tpl, why.get(pid)) for pid, tpl in store.load_selection(day.date) if pid in listed
+                and (why.get(pid) == "asked" or answered and stored_answer(store, day.date, pid, tpl) is not None)]
 
     def _analyse(self, session: Session, day: DayPapers, picks: list[tuple[str, str]], *, force: bool,
                  forced: Collection[str] = (), all_picks: list[tuple[str, str]] | None = None) -> None:
@@ -273,9 +269,10 @@ class Pipeline:
         self._stage("analyse", len(deep) + len(abstracts) + 1)  # + the summary
         # Packs first: they carry most papers per request; a pack of one is a plain analysis.
         session.run([*(p if len(p.members) > 1 else p.members[0] for p in packs), *deep])
-        # The summary covers every analysed paper; its prompt changes (and it is redone) when they change.
+        # The summary covers every analysed paper; its prompt changes (and it is redone) when they change,
+        # not when scores reorder them: it lists them in id order.
         done = []
-        for pid, tpl in all_picks or picks:
+        for pid, tpl in sorted(all_picks or picks, key=lambda p: id_sort_key(p[0])):
             answer = stored_answer(session.store, session.date, pid, tpl)
             if answer is not None:
                 done.append((by_id[pid].paper, answer[0]))

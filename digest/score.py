@@ -344,3 +344,22 @@ def matches_interest(scored: Scored) -> bool:
 def deep_dive_ids(selected: Sequence[str], n: int) -> list[str]:
     """The first n selected papers get the full-text deep dive."""
     return list(selected[: max(0, n)])
+
+
+def stable_picks(fresh: Sequence[Pick], held: Sequence[tuple[str, str, str | None]], scored: Sequence[Scored],
+                 sel: SelectionConfig) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
+    """The day's (id, template) picks and why: `held` ones (already answered, or asked for) keep their slot,
+    template and reason; `fresh` picks (HF's top first) fill only the slots still free, the best of them
+    the free deep dives. Best score first, papers asked for last."""
+    score = {s.id: s.score for s in scored}
+    kept = {pid: (tpl, why) for pid, tpl, why in held}
+    counted = [tpl for tpl, why in kept.values() if why != "asked"]  # on-demand papers are outside the budget
+    room = max(0, sel.analyze - len(counted))
+    new = sorted((p for p in fresh if p.id not in kept), key=lambda p: p.reason != "hf_top")[:room]
+    new.sort(key=lambda p: (-score.get(p.id, 0.0), p.id))
+    deep = set(deep_dive_ids([p.id for p in new], sel.deep_dive - counted.count("deep_dive")))
+    template = {**{pid: tpl for pid, (tpl, _) in kept.items()},
+                **{p.id: "deep_dive" if p.id in deep else "analysis" for p in new}}
+    reasons = {**{pid: why for pid, (_, why) in kept.items()}, **{p.id: p.reason for p in new}}
+    order = sorted(template, key=lambda pid: (reasons[pid] == "asked", -score.get(pid, 0.0), pid))
+    return [(pid, template[pid]) for pid in order], {pid: reasons[pid] for pid in order}
