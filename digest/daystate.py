@@ -62,7 +62,6 @@ class DayState(BaseModel):
     hf_error: str | None = None
     llm_model: str | None = None
     llm_off: bool = False  # no LLM configured and nothing ever asked: a metadata-only digest
-    llm_key_env: str | None = None  # the variable that turns the LLM on
     language: Literal["zh", "en"] = "zh"
     pdf_url: str = "https://arxiv.org/pdf"
     metadata_sections: int = Field(default=10, ge=0)  # sections of a digest with nothing selected

@@ -259,16 +259,21 @@ def _summary_note(state: DayState, L: dict[str, str]) -> str | None:
 
 def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, str]) -> str:
     """The one line saying how the picks were chosen; "highest-scoring" only when it is true."""
-    n = len(chosen)
-    if not n:
+    if not chosen:
         return ""
+    # Papers asked for on demand were not picked by the rule: they are counted once, apart.
+    reasons = [state.pick_reasons.get(pid) for pid in chosen]
+    ruled = [pid for pid, why in zip(chosen, reasons, strict=True) if why != "asked"]
+    n = len(ruled)
     scores = {pid: s.score for pid, s in state.scores.items()}
-    lowest_pick = min((scores.get(pid, 0.0) for pid in chosen), default=0.0)
+    lowest_pick = min((scores.get(pid, 0.0) for pid in ruled), default=0.0)
     chosen_set = set(chosen)
     best_other = next((scores.get(e.paper.id, 0.0) for e in ranked if e.paper.id not in chosen_set), None)
     sel = state.selection
-    reasons = [state.pick_reasons.get(pid) for pid in chosen]
-    if best_other is None or lowest_pick >= best_other:
+    asked = len(chosen) - n
+    if not ruled:
+        rule = L["rule_asked_only"].format(asked)
+    elif best_other is None or lowest_pick >= best_other:
         rule = L["rule_top"].format(n)
     else:
         rule = (L["rule_interest"] if sel.prefer_interest_matches else L["rule_score"]).format(n)
@@ -277,26 +282,24 @@ def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, 
     hf = reasons.count("hf_top")
     if hf:
         rule += L["rule_hf"].format(hf)
-    asked = reasons.count("asked")
-    if asked:
+    if asked and ruled:
         rule += L["rule_asked"].format(asked)
     return rule + L["rule_order"] + (L["rule_meta"] if state.llm_off else "") + L["full_stop"]
 
 
 def _overview(state: DayState, sections: list[_Section], entries: list[Entry]) -> str:
     L = labels(state.language)
-    new = sum(1 for e in entries if e.source == "arxiv" and not e.cross_list)
+    # Each clause is a count of its own: none is a sub-count of a clause that may read 0.
+    arxiv = sum(1 for e in entries if e.source == "arxiv")
     cross = sum(1 for e in entries if e.source == "arxiv" and e.cross_list)
-    hf_only = sum(1 for e in entries if e.source == "huggingface")
-    parts = [L["ov_new"].format(new), L["ov_cross"].format(cross)]
-    if state.hf_status == "ok" or hf_only:
-        parts.append(L["ov_hf_only"].format(hf_only))
-    on_hf = sum(1 for e in entries if e.source == "arxiv" and e.on_hf)
-    tail = L["ov_on_hf"].format(on_hf) if on_hf else ""
-    out = [L["ov_scanned"].format(len(entries), " · ".join(parts), tail)]
+    hf_only = len(entries) - arxiv
+    on_hf = sum(1 for e in entries if e.on_hf or e.source == "huggingface")
+    parts = [L["ov_arxiv"].format(arxiv) + (L["ov_cross"].format(cross) if cross else "") if arxiv else "",
+             L["ov_hf_only"].format(hf_only) if hf_only else "", L["ov_on_hf"].format(on_hf) if on_hf else ""]
+    parts = [p for p in parts if p]
+    out = [L["ov_scanned"].format(len(entries)) + (L["ov_parts"].format(L["ov_sep"].join(parts)) if parts else "")]
     if state.llm_off:
-        env = state.llm_key_env
-        out.append(L["ov_skipped"] + (L["ov_env_hint"].format(env) if env else ""))
+        out.append(L["ov_skipped"])  # how to turn analyses on is the operator's business: the CLI says it on stderr
     else:
         ok = sum(1 for s in sections if s.mode == "ok")
         deep = sum(1 for s in sections if isinstance(s.analysis, DeepDive))

@@ -270,12 +270,12 @@ def test_english_scaffolding_stays_english_around_chinese_content():
     assert labels and not [lb for lb in labels if CJK.search(lb)]
 
 
-def test_english_metadata_only_digest_explains_the_missing_key_in_english():
-    md = render_digest(_english_view(llm_off=True, llm_key_env=KEY_ENV, llm_model=None, results={}, summary=None,
+def test_english_metadata_only_digest_says_so_without_the_operator_hint():
+    md = render_digest(_english_view(llm_off=True, llm_model=None, results={}, summary=None,
                                      summary_status="none"))
     overview = md.splitlines()[2]
     assert overview.startswith("> Papers scanned today: 7 ")
-    assert f"AI analyses skipped (the environment variable {KEY_ENV} is not set" in overview
+    assert "No AI analyses in this issue" in overview and KEY_ENV not in md and "environment variable" not in md
     assert not CJK.search(md) and "Analysis not done" not in md
 
 
@@ -320,3 +320,15 @@ def test_english_run_end_to_end(tmp_path, monkeypatch, capsys):
     assert "<title>Computer Vision Paper Digest</title>" in (out / "feed.xml").read_text(encoding="utf-8")
     survey = (out / "survey.md").read_text(encoding="utf-8")
     assert survey.startswith("# Paper survey") and not CJK.search(survey)
+
+
+def test_english_run_without_key_hints_on_stderr_not_on_the_page(tmp_path, monkeypatch, capsys):
+    from digest.cli import main
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    with LocalServer(services()) as server:
+        cfg = write_config(tmp_path, arxiv_url=server.url, language="en")
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    assert f"{KEY_ENV} is not set" in capsys.readouterr().err
+    page = read_digest(tmp_path).text
+    assert KEY_ENV not in page and "environment variable" not in page and "No AI analyses in this issue" in page

@@ -150,7 +150,7 @@ def test_full_view_layout_order() -> None:
     _check_links(md)
     overview = md.split("\n")[2]
     assert overview.startswith("> 今日扫描 7 篇论文")
-    assert "arXiv 新提交 5 篇" in overview and "交叉列表 1 篇" in overview and "仅 HuggingFace 1 篇" in overview
+    assert overview.startswith("> 今日扫描 7 篇论文（arXiv 6 篇，含交叉列表 1 篇；仅 HuggingFace 1 篇；登上 HF 热榜 2 篇）")
     assert "AI 解读 3/6 篇（含深度解读 2 篇），失败 2 篇，待补 1 篇" in overview and "gemini-2.5-flash" in overview
 
 
@@ -262,12 +262,23 @@ def test_no_summary_task_omits_section() -> None:
     assert "执行摘要" not in md
 
 
-def test_metadata_only_digest_names_env_var_and_has_no_placeholder() -> None:
+def test_overview_never_subcounts_a_zero_clause() -> None:
+    """No HF-only paper: no "仅 HuggingFace 0 篇" clause, and the HF-list count stands on its own."""
+    entries = [e for e in full_view().entries if e.source == "arxiv"]
+    overview = render_digest(full_view(entries=entries)).split("\n")[2]
+    assert overview.startswith("> 今日扫描 6 篇论文（arXiv 6 篇，含交叉列表 1 篇；登上 HF 热榜 1 篇）")
+    assert "HuggingFace 0" not in overview and "其中" not in overview
+    plain = [e.model_copy(update={"cross_list": False, "on_hf": False}) for e in entries]
+    assert render_digest(full_view(entries=plain)).split("\n")[2].startswith("> 今日扫描 6 篇论文（arXiv 6 篇）；")
+
+
+def test_metadata_only_digest_has_no_operator_hint_and_no_placeholder() -> None:
     view = full_view(selected=[], results={}, summary=None, summary_status="none", llm_model=None,
-                     llm_off=True, llm_key_env="GEMINI_API_KEY", metadata_sections=3)
+                     llm_off=True, metadata_sections=3)
     md = render_digest(view)
     overview = md.split("\n")[2]
-    assert "GEMINI_API_KEY" in overview and "AI 解读已跳过" in overview
+    assert "本期未生成 AI 分析" in overview
+    assert "GEMINI_API_KEY" not in md and "环境变量" not in md and "AI 解读已跳过" not in md
     assert "分析尚未完成" not in md and "执行摘要" not in md
     anchors = re.findall(r"<a id='([^']*)'></a>", md)
     assert anchors == ["contents", "2506.00001", "2506.00002", "2506.00003"]  # top 3 by score
@@ -276,10 +287,17 @@ def test_metadata_only_digest_names_env_var_and_has_no_placeholder() -> None:
     _check_links(md)
 
 
-def test_metadata_only_uses_explicit_env_name() -> None:
-    view = full_view(selected=[], results={}, summary=None, llm_model=None,
-                     llm_off=True, llm_key_env="OPENAI_API_KEY")
-    assert "未设置环境变量 OPENAI_API_KEY，设置后重新运行即可补全" in render_digest(view)
+def test_asked_papers_are_counted_once_and_not_in_the_rule() -> None:
+    """An asked-for paper scoring below the others is outside the rule: the rest are the top by score."""
+    selected = ["2506.00001", "2506.00002", "2506.00003", "2506.00007"]
+    view = full_view(selected=selected, pick_reasons={"2506.00007": "asked"},
+                     results={**full_view().results, "2506.00007": PaperResult(status="pending")})
+    md = render_digest(view)
+    assert "选文规则：评分最高的 3 篇；另有 1 篇为按需分析；按评分排序。" in md
+    selected = ["2506.00001", "2506.00002", "2506.00004", "2506.00007"]
+    view = full_view(selected=selected, pick_reasons={"2506.00007": "asked"},
+                     results={**full_view().results, "2506.00007": PaperResult(status="pending")})
+    assert "先选命中兴趣关键词的论文，再按评分补足，共 3 篇；另有 1 篇为按需分析；" in render_digest(view)
 
 
 def test_hf_unavailable_and_no_announcement_notes() -> None:
