@@ -31,6 +31,7 @@ def expected_ids() -> set[str]:
 def test_metadata_only_digest_holds_exactly_the_announcement(tmp_path, arxiv, no_key, capsys):
     cfg = write_config(tmp_path, arxiv_url=arxiv.url)
     assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    assert f"{KEY_ENV} is not set" in capsys.readouterr().err  # the operator's hint: stderr, not the page
     d = read_digest(tmp_path)
     listed = set(__import__("re").findall(r"https://arxiv\.org/abs/(\d{4}\.\d{5})", d.text))
     assert expected_ids() <= listed
@@ -39,7 +40,7 @@ def test_metadata_only_digest_holds_exactly_the_announcement(tmp_path, arxiv, no
     # every TOC link resolves to an anchor, anchors unique
     assert d.toc_targets and set(d.toc_targets) <= d.anchors
     assert len(d.sections()) == len(set(d.sections()))
-    assert KEY_ENV in d.text and "跳过" in d.text
+    assert KEY_ENV not in d.text and "本期未生成 AI 分析" in d.text
     assert "分析暂缺" not in d.text
     st = status_json(capsys, cfg)
     assert st["papers"]["total"] >= len(expected_ids())
