@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+from digest.storage import guarded, storage_error
+
+STALE_TEMP_S = 60.0
 
 
 def atomic_write(path: Path, text: str, *, check: Callable[[Path], None] | None = None) -> None:
     """Write text to path atomically: temp file in the same directory, fsync, `check` it, rename, fsync dir."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with guarded(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
@@ -23,11 +31,22 @@ def atomic_write(path: Path, text: str, *, check: Callable[[Path], None] | None 
             check(Path(tmp))  # raises: the old file stays in place
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; the digest is meant to be read
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise storage_error(path, exc) from exc
         raise
     _fsync_dir(path.parent)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Drop temp files a killed writer of `path` left behind (a minute old: never one being written now)."""
+    cutoff = time.time() - STALE_TEMP_S
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()
 
 
 def _fsync_dir(directory: Path) -> None:

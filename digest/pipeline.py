@@ -30,7 +30,8 @@ from digest.score import apply_rerank, rerank_batches, score_all, select, stable
 from digest.sources.arxiv import ArxivClient
 from digest.sources.http import USER_AGENT
 from digest.state import load_day_state, stored_answer
-from digest.store import Store, store_lock
+from digest.storage import store_lock
+from digest.store import Store
 
 log = logging.getLogger("digest.pipeline")
 

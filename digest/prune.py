@@ -6,7 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from digest.config import Config
-from digest.store import Store, store_lock
+from digest.storage import store_lock
+from digest.store import Store
 
 
 def prune(cfg: Config, before: dt.date) -> tuple[int, int, int]:

@@ -21,7 +21,8 @@ from digest.language import labels
 from digest.render import page_plan, render_digest
 from digest.report import RunReport, nothing_stored, written
 from digest.state import digest_path, load_day_state
-from digest.store import Store, store_lock
+from digest.storage import store_lock
+from digest.store import Store
 from digest.text import clean_latex, collapse, md_escape
 
 FEED_ENTRIES = 60

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from digest.errors import StoreError
 from digest.migrations import MIGRATIONS, delta, pack, unpack
 from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
 from digest.secrets import redact
+from digest.storage import guarded
 
 
 def _now() -> str:
@@ -44,16 +43,14 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        self._lock = threading.RLock()
+        with guarded(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.row_factory = sqlite3.Row
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
-        self._lock = threading.RLock()
-        self._migrate()
+            self._migrate()
 
     def close(self) -> None:
         """Close the connection."""
@@ -63,7 +60,7 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction."""
-        with self._lock:
+        with self._lock, guarded(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -73,7 +70,7 @@ class Store:
             self._db.execute("COMMIT")
 
     def _q(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, guarded(self.path):
             return self._db.execute(sql, args).fetchall()
 
     def _migrate(self) -> None:
@@ -374,27 +371,3 @@ def _redacted(text: str | None) -> str | None:
 def _task(r: sqlite3.Row) -> Task:
     return Task(date=r["date"], key=r["key"], template=r["template"], status=r["status"], attempts=r["attempts"],
                 error_kind=r["error_kind"], last_error=r["last_error"], last_raw=r["last_raw"])
-
-
-@contextmanager
-def store_lock(store_path: str | os.PathLike[str], *, timeout_s: float, poll_s: float = 0.2) -> Iterator[None]:
-    """OS-level exclusive lock next to the store (flock: released by the kernel if the process dies)."""
-    lock_path = Path(f"{store_path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreError(
-                        f"{lock_path}: another digest process holds the store lock; waited {timeout_s:g} s "
-                        "(store.lock_timeout_s). Try again when it has finished."
-                    ) from None
-                threading.Event().wait(poll_s)  # not time.sleep: works under faketime too
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the flock
