@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "digest"
 MAX_DEPTH = 8
 
 # Tiers, bottom up. Modules not named here are stages (sources, fetch, score, analyze, render, publish...).
-GROUND = {"digest", "digest.errors", "digest.ids", "digest.text", "digest.files", "digest.retrying",
+GROUND = {"digest", "digest.errors", "digest.ids", "digest.text", "digest.files", "digest.storage", "digest.retrying",
           "digest.secrets", "digest.lexicon", "digest.patterns", "digest.models", "digest.config",
           "digest.schemas", "digest.labels", "digest.language", "digest.daystate", "digest.report"}
 STORE_LLM = {"digest.store", "digest.migrations", "digest.llm", "digest.llm.base", "digest.llm.gemini",
