@@ -31,7 +31,7 @@ from digest.sources.arxiv import ArxivClient
 from digest.sources.http import USER_AGENT
 from digest.state import load_day_state, stored_answer
 from digest.storage import store_lock
-from digest.store import Store
+from digest.store import Store, Task
 
 log = logging.getLogger("digest.pipeline")
 
@@ -256,6 +256,9 @@ class Pipeline:
 
     def _analyse(self, session: Session, day: DayPapers, picks: list[tuple[str, str]], *, force: bool,
                  forced: Collection[str] = (), all_picks: list[tuple[str, str]] | None = None) -> None:
+        all_picks = all_picks or picks
+        picks = self._within_budget(session.store, session.date, picks,
+                                    exempt={pid for pid, _ in picks} if force else set(forced))
         by_id = {e.paper.id: e for e in day.entries}
         prompts = session.prompts
         pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
@@ -273,12 +276,32 @@ class Pipeline:
         # The summary covers every analysed paper; its prompt changes (and it is redone) when they change,
         # not when scores reorder them: it lists them in id order.
         done = []
-        for pid, tpl in sorted(all_picks or picks, key=lambda p: id_sort_key(p[0])):
+        for pid, tpl in sorted(all_picks, key=lambda p: id_sort_key(p[0])):
             answer = stored_answer(session.store, session.date, pid, tpl)
             if answer is not None:
                 done.append((by_id[pid].paper, answer[0]))
         if done:
             session.run([summary_job(session.date.isoformat(), done, self.cfg, prompts)])
+
+    def _within_budget(self, store: Store, date: dt.date, picks: list[tuple[str, str]], *,
+                       exempt: Collection[str]) -> list[tuple[str, str]]:
+        """The picks still worth asking: a paper without an answer whose llm.max_attempts_per_day is spent
+        stays failed (only a named retry or --refresh-analyses asks it again)."""
+        budget, used = self.cfg.attempts_per_day(), store.attempts_by_paper(date)
+        keep = []
+        for pid, tpl in picks:
+            if pid in exempt or used[pid] < budget or stored_answer(store, date, pid, tpl) is not None:
+                keep.append((pid, tpl))
+                continue
+            log.info("%s %s: its %d attempts for %s are spent; not asked again", tpl, pid, used[pid], date)
+            task = store.get_task(date, pid, tpl)
+            if task is None or task.status != "failed":
+                task = Task(date=date.isoformat(), key=pid, template=tpl, status="failed", error_kind="budget",
+                            last_error=f"llm.max_attempts_per_day ({budget}) spent; "
+                                       f"`digest retry --date {date} --paper {pid}` tries again")
+            task.attempts = used[pid]  # the status shows the whole day's attempts, not the last run's
+            store.set_task(task)
+        return keep
 
     def _render(self, store: Store, date: dt.date) -> RunReport:
         self._stage("render")

@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -309,6 +310,15 @@ class Store:
     def last_call_id(self) -> int:
         """The id of the newest logged LLM request (0 when none): what a command made comes after it."""
         return int(self._q("SELECT COALESCE(MAX(id), 0) FROM llm_calls")[0][0])
+
+    def attempts_by_paper(self, date: dt.date) -> Counter[str]:
+        """Requests that carried each paper for a date, over every run (a packed request counts for each of
+        its papers); 429s and quota refusals are not the paper's attempts and do not count."""
+        used: Counter[str] = Counter()
+        for r in self._q("SELECT key, papers FROM llm_calls WHERE date = ? AND outcome NOT IN "
+                         "('rate_limited', 'quota_exhausted', 'auth')", (date.isoformat(),)):
+            used.update(json.loads(r["papers"]) if r["papers"] else [r["key"]])
+        return used
 
     def call_stats_after(self, call_id: int) -> dict[str, Any]:
         """call_stats over the requests logged after `call_id` (one command's, under the store lock)."""

@@ -1,0 +1,41 @@
+"""llm.max_attempts_per_day: a paper the model never answers stops being asked once its budget is spent."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from digest.cli import main
+from tests.e2e_helpers import DAY, Reply, llm_server, status_json, write_config
+
+
+def _never_valid(_req) -> Reply:
+    return Reply(text="抱歉，我无法完成这个请求。")  # never JSON, whatever is asked
+
+
+def test_a_paper_whose_budget_is_spent_gets_no_more_calls_until_named(tmp_path, arxiv, key, capsys):
+    with llm_server(responder=_never_valid) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__analyze=1,
+                           selection__deep_dive=0, selection__always_include_hf_top=0, llm__papers_per_call=1,
+                           llm__max_attempts=2, llm__max_attempts_per_day=3)
+        args = ["--date", DAY, "--config", str(cfg)]
+        assert main(["run", *args]) == 3
+        first = llm.stats.requests
+        assert 1 <= first <= 2
+        assert main(["retry", *args]) == 3  # the budget (3) is not spent yet: asked again
+        spent = llm.stats.requests
+        assert spent > first
+        assert main(["retry", *args]) == 3
+        assert main(["retry", *args]) == 3
+        assert main(["run", *args]) == 3
+        assert llm.stats.requests <= 3 + 1  # past the budget by at most the re-ask in flight when it ran out
+        used = llm.stats.requests
+        assert main(["retry", *args]) == 3
+        assert llm.stats.requests == used  # 0 calls once spent
+        st = status_json(capsys, cfg)
+        assert st["analyses"]["failed"] == 1 and st["analyses"]["pending"] == 0
+        with sqlite3.connect(tmp_path / "output" / "digest.db") as con:
+            pid, status, attempts = con.execute(
+                "SELECT key, status, attempts FROM tasks WHERE template = 'analysis'").fetchone()
+        assert status == "failed" and attempts >= 3
+        assert main(["retry", "--paper", pid, *args]) == 3  # named: one more try is forced
+        assert llm.stats.requests > used
