@@ -34,6 +34,9 @@ LEXICON: dict[str, dict[str, object]] = {
         "filler_anywhere": (
             r"为您|给您|帮助您|帮您|根据您|您提供|您给出|您希望|您所|您的|请您|希望(这|以上|上述)[^。！？\n]{0,20}(对你|对您|能帮助|有所帮助)",
             r"作为(一个|一名)?(AI|人工智能|大型?语言模型)(助手|模型)?\s*[，,]?\s*我",
+            # What the answer itself is based on ("以下分析基于摘要"): about the answer, not the paper.
+            r"(以下|下面|本|此)(次)?的?(分析|解读|总结|解析|评述|概述)[^。！？\n]{0,6}?(仅|只)?(基于|根据|依据)"
+            r"[^。！？\n]{0,6}?摘要",
         ),
         # Anywhere: asks for material, or declares the paper cannot be read (first person or imperative).
         "refusal": (
@@ -41,6 +44,10 @@ LEXICON: dict[str, dict[str, object]] = {
             r"我(目前|暂时|现在)?(无法|不能|没法|没有办法|未能)(直接)?(访问|获取|阅读|查看|打开|下载|浏览|读取)",
             r"^(很|非常)?(抱歉|对不起|不好意思)(\s*[，,。.!！]|我|地)",
             r"(没有|未|尚未)(收到|看到)[^。！？\n]{0,10}?(论文|全文|PDF|文件)",
+            # "由于无法访问全文，…": the paper's full text itself as the object, then the clause ends. "无法访问真值
+            # 深度" or "不能阅读 PDF 文件中的图表" describe a method and stay content.
+            r"(无法|不能|未能|没能|没有办法)(直接)?(访问|获取|阅读|查看|读取|打开)到?\s*(该|本|这篇)?(论文)?的?"
+            r"(全文|原文|PDF)(内容)?\s*(?=[，,。；;、!！)）]|$)",
         ),
         "field_max": 20,  # Chinese-character widths; a Latin letter counts half
         "field_punct": "。，！？：；,!?;:",
@@ -79,6 +86,8 @@ LEXICON: dict[str, dict[str, object]] = {
             r"\b(you provided|you've provided|you have provided|you shared|you've shared|you'd like|you would like|"
             r"you want me|for you\b|i hope this (helps|summary|analysis))",
             r"\bas an ai\b|\bas a (large )?language model\b",
+            r"\b(the following|this|my) (analysis|summary|interpretation|review|assessment|overview)\b[^.!?\n]{0,20}?"
+            r"\b(is|was) (based|drawn|derived)\b[^.!?\n]{0,20}?\babstract\b",
         ),
         "refusal": (
             r"\b(please|kindly|could you|can you|would you)\b[^.!?\n]{0,40}?\b(provide|upload|send|share|paste|attach|"
@@ -87,6 +96,7 @@ LEXICON: dict[str, dict[str, object]] = {
             r" don't have| have no| could not| couldn't)\b[^.!?\n]{0,20}?\b(access|read|open|view|see|retrieve|browse|download|the paper|"
             r"the pdf|the full text)",
             r"^(i'm sorry|i am sorry|sorry|i apologi[sz]e)(\s*[,.!:]|\s+(but|i|that)\b)|^unfortunately,? i\b",
+            r"\bwithout access to the (paper's |original )?(full text|full paper|pdf|paper)\b",
         ),
         "field_max": 20,  # Chinese-character widths; a Latin letter counts half
         "field_punct": "。，！？：；!?;:",
