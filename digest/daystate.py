@@ -44,12 +44,36 @@ class PaperResult(BaseModel):
         return self.analysis.one_line if self.analysis is not None else ""
 
 
+class Listing(BaseModel):
+    """How many papers a day listed, by kind; `pruned`: counted before `digest prune` dropped the listing."""
+
+    arxiv: int = 0  # in the announcement, cross-lists included
+    cross: int = 0
+    hf_only: int = 0
+    on_hf: int = 0  # on HF's daily list, HF-only papers included
+    pruned: bool = False
+
+    @property
+    def total(self) -> int:
+        """Papers listed (each once)."""
+        return self.arxiv + self.hf_only
+
+    @classmethod
+    def of(cls, entries: list[Entry]) -> Listing:
+        """The counts of a listing (a paper listed twice counts once, as on the page)."""
+        unique = list({e.paper.id: e for e in reversed(entries)}.values())
+        arxiv = [e for e in unique if e.source == "arxiv"]
+        return cls(arxiv=len(arxiv), cross=sum(e.cross_list for e in arxiv), hf_only=len(unique) - len(arxiv),
+                   on_hf=sum(e.on_hf or e.source == "huggingface" for e in unique))
+
+
 class DayState(BaseModel):
     """Everything stored about one date that any reader of it needs."""
 
     date: dt.date
     announcement: Announcement | None = None
     entries: list[Entry] = Field(default_factory=list)
+    pruned_listing: Listing | None = None  # the day's counts when `digest prune` dropped its listing
     scores: dict[str, Scored] = Field(default_factory=dict)
     selected: list[str] = Field(default_factory=list)  # analysed paper ids, in rank order
     pick_reasons: dict[str, str | None] = Field(default_factory=dict)  # models.PickReason by paper id
@@ -73,6 +97,10 @@ class DayState(BaseModel):
     last_run: dict[str, Any] | None = None
     quota_resets_at: dt.datetime | None = None  # the daily LLM quota ran out: nothing is sent before then
     timezone: str = "Asia/Shanghai"  # the reader's, for times on the page
+
+    def listing(self) -> Listing:
+        """The day's listing by kind: as fetched, or as it was before it was pruned."""
+        return self.pruned_listing or Listing.of(self.entries)
 
     def counts(self) -> dict[str, int]:
         """Selected papers by task state (all zero for a metadata-only digest)."""

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from digest.config import Config
+from digest.daystate import Listing
 from digest.storage import store_lock
 from digest.store import Store
 
@@ -19,7 +20,18 @@ def prune(cfg: Config, before: dt.date) -> tuple[int, int, int]:
         size_before = path.stat().st_size
         store = Store(path)
         try:
-            dropped = store.prune(before)
+            dropped = store.prune(before, listings=_listings(store, before))
         finally:
             store.close()
         return dropped, size_before, path.stat().st_size
+
+
+def _listings(store: Store, before: dt.date) -> dict[dt.date, str]:
+    """The counts of each listing about to be pruned: its digest keeps saying how many papers the day had."""
+    out = {}
+    for date in (d for d in store.dates() if d < before):
+        day = store.load_day(date)
+        picked = {pid for pid, _ in store.load_selection(date)}
+        if day is not None and any(e.paper.id not in picked for e in day.entries):
+            out[date] = Listing.of(day.entries).model_copy(update={"pruned": True}).model_dump_json()
+    return out

@@ -76,7 +76,7 @@ def digest_record(state: DayState) -> dict[str, Any]:
         for pick in summary["picks"]:
             pid = try_normalise_id(pick["paper_id"]) or pick["paper_id"].strip()
             pick.update(paper_id=pid, title=title(pid), anchor=anchors.get(pid, ""))
-    return {"papers": len(papers), "top": top, "summary": summary}
+    return {"papers": state.listing().total, "top": top, "summary": summary}
 
 
 def _records(cfg: Config, store: Store) -> list[tuple[dt.date, dict[str, Any], str]]:

@@ -287,17 +287,16 @@ def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, 
     return rule + L["rule_order"] + (L["rule_meta"] if state.llm_off else "") + L["full_stop"]
 
 
-def _overview(state: DayState, sections: list[_Section], entries: list[Entry]) -> str:
+def _overview(state: DayState, sections: list[_Section]) -> str:
     L = labels(state.language)
+    n = state.listing()
     # Each clause is a count of its own: none is a sub-count of a clause that may read 0.
-    arxiv = sum(1 for e in entries if e.source == "arxiv")
-    cross = sum(1 for e in entries if e.source == "arxiv" and e.cross_list)
-    hf_only = len(entries) - arxiv
-    on_hf = sum(1 for e in entries if e.on_hf or e.source == "huggingface")
-    parts = [L["ov_arxiv"].format(arxiv) + (L["ov_cross"].format(cross) if cross else "") if arxiv else "",
-             L["ov_hf_only"].format(hf_only) if hf_only else "", L["ov_on_hf"].format(on_hf) if on_hf else ""]
+    parts = [L["ov_arxiv"].format(n.arxiv) + (L["ov_cross"].format(n.cross) if n.cross else "") if n.arxiv else "",
+             L["ov_hf_only"].format(n.hf_only) if n.hf_only else "", L["ov_on_hf"].format(n.on_hf) if n.on_hf else ""]
     parts = [p for p in parts if p]
-    out = [L["ov_scanned"].format(len(entries)) + (L["ov_parts"].format(L["ov_sep"].join(parts)) if parts else "")]
+    out = [L["ov_scanned"].format(n.total) + (L["ov_parts"].format(L["ov_sep"].join(parts)) if parts else "")]
+    if n.pruned:  # only the analysed papers are left of the listing
+        out.append(L["ov_pruned"])
     if state.llm_off:
         out.append(L["ov_skipped"])  # how to turn analyses on is the operator's business: the CLI says it on stderr
     else:
@@ -356,7 +355,7 @@ def _context(state: DayState) -> dict[str, object]:
     L = labels(state.language)
     others = [_row(state, e, L) for e in ranked if e.paper.id not in anchors]
     return {
-        "date": state.date.isoformat(), "overview": _overview(state, sections, entries), "nav": _nav(state, L),
+        "date": state.date.isoformat(), "overview": _overview(state, sections), "nav": _nav(state, L),
         "summary": _summary(state, by_id, anchors), "summary_note": _summary_note(state, L),
         "rule": _rule(state, chosen, ranked, L), "picks": [_pick(state, s) for s in sections],
         "sections": sections, "others": others, "L": L, "contents": CONTENTS_ANCHOR,

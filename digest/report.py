@@ -52,4 +52,4 @@ def written(cfg: Config, state: DayState, path: Path, *, calls: dict[str, Any], 
     if status == "partial":
         msg += (f": {stop}" if stop else "") + f"; run `digest retry --date {state.date}` later)"
     return RunReport(state.date, status, msg, digest_path=path, stop_reason=stop, counts=counts,
-                     papers=len(state.entries), requests=calls["calls"], cost_usd=estimate_cost(calls, cfg))
+                     papers=state.listing().total, requests=calls["calls"], cost_usd=estimate_cost(calls, cfg))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Config
-from digest.daystate import DayState, PaperResult
+from digest.daystate import DayState, Listing, PaperResult
 from digest.models import PaperWarning
 from digest.schemas import SCHEMAS, SUMMARY_TEMPLATE, summary_key
 from digest.store import Store, Task
@@ -74,6 +74,7 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
     runs = store.runs(date)
     return DayState(
         date=date, announcement=day.announcement, entries=day.entries, scores=store.load_scores(date),
+        pruned_listing=Listing.model_validate_json(kept) if (kept := store.value(f"listing.{date}")) else None,
         selected=[pid for pid, _ in picks], pick_reasons=store.selection_reasons(date), results=results,
         summary=summary, summary_status=summary_status, summary_error_kind=summary_kind,
         summary_warnings=summary_warnings,

@@ -105,6 +105,7 @@ class Store:
         ann = day.announcement.model_dump_json() if day.announcement else None
         with self.tx() as db:
             db.execute("DELETE FROM day_papers WHERE date = ?", (date,))
+            db.execute("DELETE FROM state WHERE name = ?", (f"listing.{date}",))  # a fetched listing counts itself
             for pos, e in enumerate(day.entries):
                 # A version's text is stored once; each date keeps only what differs (HF upvotes, stars).
                 snapshot = e.paper.model_dump(mode="json")
@@ -143,11 +144,13 @@ class Store:
         return DayPapers(date=date, announcement=ann, entries=entries, hf_status=day["hf_status"],
                          hf_error=day["hf_error"], rss_used=bool(day["rss_used"]))
 
-    def prune(self, before: dt.date) -> int:
-        """Drop the listings and scores of dates before `before`, except the papers selected for analysis."""
+    def prune(self, before: dt.date, listings: dict[dt.date, str] | None = None) -> int:
+        """Drop listings and scores before `before` but the selected papers; keep `listings` (counts, JSON)."""
         b = before.isoformat()
         keep = "SELECT paper_id FROM selections s WHERE s.date = {t}.date"
         with self.tx() as db:
+            db.executemany("INSERT OR IGNORE INTO state VALUES (?, ?, ?)",
+                           [(f"listing.{d.isoformat()}", v, _now()) for d, v in (listings or {}).items()])
             dropped = db.execute(f"DELETE FROM day_papers WHERE date < ? AND paper_id NOT IN ({keep.format(t='day_papers')})",
                                  (b,)).rowcount
             db.execute(f"DELETE FROM scores WHERE date < ? AND paper_id NOT IN ({keep.format(t='scores')})", (b,))
@@ -293,10 +296,14 @@ class Store:
             db.execute("INSERT OR REPLACE INTO state VALUES ('llm.quota_resets_at', ?, ?)",
                        (when.astimezone(dt.UTC).isoformat(), _now()))
 
+    def value(self, name: str) -> str | None:
+        """A small named value of table `state` (the quota's reset, a pruned day's counts), or None."""
+        rows = self._q("SELECT value FROM state WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
     def quota_resets_at(self) -> dt.datetime | None:
         """When the exhausted daily quota resets (aware, UTC), or None when it is not known to be exhausted now."""
-        rows = self._q("SELECT value FROM state WHERE name = 'llm.quota_resets_at'")
-        when = dt.datetime.fromisoformat(rows[0][0]) if rows else None
+        when = dt.datetime.fromisoformat(value) if (value := self.value("llm.quota_resets_at")) else None
         return when if when is not None and when > dt.datetime.now(dt.UTC) else None
 
     def call_stats(self, date: dt.date) -> dict[str, Any]:

@@ -111,3 +111,30 @@ def test_prune_drops_old_listings_and_keeps_analysed_papers(tmp_path, no_key, ca
     store.close()
     assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
     assert "主要贡献" in (tmp_path / "output" / f"{D1}.md").read_text(encoding="utf-8")
+
+
+def test_a_pruned_day_renders_the_counts_it_had_and_says_the_listing_was_pruned(tmp_path, no_key, capsys):
+    path = tmp_path / "output" / "digest.db"
+    path.parent.mkdir()
+    shutil.copy(FIXTURE_V4, path)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"output": {"dir": "output"}, "store": {"path": "output/digest.db"},
+                                   "llm": {"api_key_env": "DIGEST_TEST_KEY"}}), encoding="utf-8")
+    page = tmp_path / "output" / f"{D1}.md"
+    assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
+    scanned = next(ln for ln in page.read_text(encoding="utf-8").splitlines() if "今日扫描" in ln)
+    index_line = next(ln for ln in (tmp_path / "output" / "index.md").read_text(encoding="utf-8").splitlines()
+                      if D1.isoformat() in ln)
+    for _ in range(2):  # pruning again keeps the day's own counts
+        assert main(["prune", "--before", D2.isoformat(), "--config", str(cfg)]) == 0
+        assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
+        text = page.read_text(encoding="utf-8")
+        assert scanned.split("）")[0] in text  # "今日扫描 N 篇论文（arXiv 新提交 … 篇…" unchanged
+        assert "列表已清理" in text
+        assert index_line in (tmp_path / "output" / "index.md").read_text(encoding="utf-8")
+    store = Store(path)
+    store.save_day(store.load_day(D1))  # a new fetch of the day replaces the listing: its own counts again
+    store.close()
+    assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
+    assert "列表已清理" not in page.read_text(encoding="utf-8")
+    capsys.readouterr()
