@@ -58,6 +58,7 @@ class Session:
         self.calls = 0  # requests sent (every retry counts)
         self.reserved = 0  # requests about to be sent, counted against llm.max_calls_per_run
         self.stop_reason: str | None = None
+        self.stop_kind: str | None = None  # the failure kind of a pattern stop, kept on each task it leaves pending
         self.unfinished = 0  # analyses/summary asked for in this run that did not get an answer
         self.auth_error: AuthError | None = None
         self._streak = FailureStreak()
@@ -276,6 +277,7 @@ class Session:
     def _unfinished(self, job: Job, task: Task, exc: Stopped | _Failed) -> Outcome:
         """Record a job that got no answer: pending after a stop, else failed with its kind."""
         if isinstance(exc, Stopped):
+            task.error_kind = self.stop_kind  # why it waits, for the page (None: quota, cap, signal)
             self._keep_or_set(task)  # pending, attempts so far kept
             return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason or self.held))
         task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
@@ -299,6 +301,8 @@ class Session:
             if outcome.status == "ok" and not outcome.cached:
                 self._streak.success()
             elif outcome.status == "failed" and self._streak.failure(job.key, outcome.error_kind or "error"):
+                if self.stop_reason is None:
+                    self.stop_kind = outcome.error_kind or "error"
                 self.stop(plain_reason(outcome.error_kind or "error", language=self.cfg.language,
                                        evidence=outcome.error))
         if self.on_progress:

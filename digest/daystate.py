@@ -27,7 +27,7 @@ class PaperResult(BaseModel):
     analysis: Analysis | DeepDive | None = None
     fulltext: bool = True  # False: the deep dive only saw the abstract
     warnings: list[PaperWarning] = Field(default_factory=list)
-    error_kind: str | None = None  # why it failed (errors.*.kind)
+    error_kind: str | None = None  # why it failed (errors.*.kind); pending: the failure pattern that stopped the run
     last_error: str | None = None  # the last error, for `status` (never on the page)
     attempts: int = 0
 

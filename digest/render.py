@@ -128,8 +128,11 @@ def _code(entry: Entry, analysis: Analysis | DeepDive | None) -> str | None:
             or tx.safe_url(tx.find_code_url(p.comment, p.abstract)))
 
 
-def _why_pending(state: DayState, L: dict[str, str]) -> str:
-    """Why something is still pending: the quota and when it resets, if the store knows it."""
+def _why_pending(state: DayState, L: dict[str, str], stop_kind: str | None = None) -> str:
+    """Why something is still pending: the failure pattern that stopped the run, or the quota and its reset."""
+    if stop_kind:
+        return L["stop_language"] if stop_kind == "language" else \
+            L["stop_pattern"].format(failure_text(stop_kind, state.language))
     if state.quota_resets_at is None:
         return L["pending_stopped"]
     return L["pending_quota"].format(f"{state.quota_resets_at.astimezone(ZoneInfo(state.timezone)):%Y-%m-%d %H:%M %Z}")
@@ -141,7 +144,7 @@ def _missing_note(state: DayState, pid: str, res: PaperResult | None) -> str:
     if res is not None and res.status == "failed":
         return L["failed_note"].format(failure_text(res.error_kind, state.language), res.attempts,
                                        state.date.isoformat(), pid)
-    return L["pending_note"].format(_why_pending(state, L), state.date.isoformat())
+    return L["pending_note"].format(_why_pending(state, L, res.error_kind if res else None), state.date.isoformat())
 
 
 # ---------------------------------------------------------------- building blocks
@@ -250,7 +253,7 @@ def _summary_note(state: DayState, L: dict[str, str]) -> str | None:
     if state.summary is not None or state.llm_off:
         return None
     if state.summary_status == "pending":
-        return L["summary_pending"].format(_why_pending(state, L), state.date.isoformat())
+        return L["summary_pending"].format(_why_pending(state, L, state.summary_error_kind), state.date.isoformat())
     if state.summary_status == "failed":
         return L["summary_failed"].format(failure_text(state.summary_error_kind, state.language),
                                           state.date.isoformat())

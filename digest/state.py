@@ -41,7 +41,8 @@ def _result(store: Store, date: dt.date, pid: str, template: str, task: Task | N
     if task is not None and task.status == "failed":
         return PaperResult(kind=kind, status="failed", error_kind=task.error_kind, last_error=task.last_error,
                            attempts=task.attempts)
-    return PaperResult(kind=kind, status="pending", attempts=task.attempts if task else 0)
+    return PaperResult(kind=kind, status="pending", attempts=task.attempts if task else 0,
+                       error_kind=task.error_kind if task else None)
 
 
 def _neighbours(cfg: Config, dates: list[dt.date], date: dt.date) -> tuple[dt.date | None, dt.date | None]:

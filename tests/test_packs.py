@@ -106,7 +106,7 @@ def _title(prompt: str) -> str:
 def test_three_papers_failing_the_same_way_stop_the_run(tmp_path, arxiv, key, capsys):
     from digest.cli import main
     from tests.e2e_helpers import DAY as RUN_DAY
-    from tests.e2e_helpers import llm_server, status_json, write_config
+    from tests.e2e_helpers import llm_server, read_digest, status_json, write_config
 
     bad = {"error": {"code": 400, "message": "Request contains an invalid argument.", "status": "INVALID_ARGUMENT"}}
     with llm_server(responder=lambda req: Reply.raw(400, bad)) as llm:
@@ -119,12 +119,15 @@ def test_three_papers_failing_the_same_way_stop_the_run(tmp_path, arxiv, key, ca
     st = status_json(capsys, cfg)
     assert st["analyses"] == {"ok": 0, "failed": 3, "pending": 7}
     assert st["llm"]["errors_by_kind"] == {"bad_request": 3}
+    page = read_digest(tmp_path, RUN_DAY).text  # the page gives the stop's real reason, in words
+    assert page.count("\n> ⏳ 分析尚未完成（接连几篇论文以同样方式失败：服务拒绝了请求，已暂停分析）") == 7
+    assert "配额、预算或中断" not in page and page.count("\n> ❌ 分析失败：服务拒绝了请求") == 3
 
 
 def test_english_digest_against_a_model_that_answers_in_chinese_stops_early(tmp_path, arxiv, key, capsys):
     from digest.cli import main
     from tests.e2e_helpers import DAY as RUN_DAY
-    from tests.e2e_helpers import llm_server, status_json, write_config
+    from tests.e2e_helpers import llm_server, read_digest, status_json, write_config
 
     with llm_server() as llm:  # the default responder answers every template in Chinese
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, language="en")
@@ -135,3 +138,7 @@ def test_english_digest_against_a_model_that_answers_in_chinese_stops_early(tmp_
     st = status_json(capsys, cfg)
     assert st["analyses"]["ok"] == 0 and st["analyses"]["failed"] >= 3
     assert st["llm"]["errors_by_kind"]["language"] >= 3  # validation failures are counted by kind
+    page = read_digest(tmp_path, RUN_DAY).text
+    assert "the model kept answering in Chinese while `language: en`, so analyses were paused" in page
+    assert "quota, budget or interruption" not in page
+    assert "Analysis failed: the model kept answering in another language" in page
