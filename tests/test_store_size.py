@@ -67,10 +67,19 @@ def _old_snapshots(path: Path) -> dict[tuple[str, str], dict]:
             "SELECT dp.date, dp.paper_id, COALESCE(dp.data, p.data) FROM day_papers dp JOIN papers p ON p.id = dp.paper_id")}
 
 
-def test_a_store_made_by_the_previous_schema_migrates_in_place(tmp_path, no_key):
+def _v4_output(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the schema-v4 store in tmp_path/output and a config pointing at it."""
     path = tmp_path / "output" / "digest.db"
     path.parent.mkdir()
     shutil.copy(FIXTURE_V4, path)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"output": {"dir": "output"}, "store": {"path": "output/digest.db"},
+                                   "llm": {"api_key_env": "DIGEST_TEST_KEY"}}), encoding="utf-8")
+    return path, cfg
+
+
+def test_a_store_made_by_the_previous_schema_migrates_in_place(tmp_path, no_key):
+    path, cfg = _v4_output(tmp_path)
     before = _old_snapshots(path)
     assert {pid for (_, pid) in before if (D1.isoformat(), pid) in before and (D2.isoformat(), pid) in before}
     size_before = path.stat().st_size
@@ -84,20 +93,12 @@ def test_a_store_made_by_the_previous_schema_migrates_in_place(tmp_path, no_key)
     assert not tables & {"papers", "paper_versions"}
     store.close()
     assert store_bytes(path) < size_before * 0.6  # the texts were 3 of the old store's 4 parts
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"output": {"dir": "output"}, "store": {"path": "output/digest.db"},
-                                   "llm": {"api_key_env": "DIGEST_TEST_KEY"}}), encoding="utf-8")
     assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
     assert "主要贡献" in (tmp_path / "output" / f"{D1}.md").read_text(encoding="utf-8")
 
 
 def test_prune_drops_old_listings_and_keeps_analysed_papers(tmp_path, no_key, capsys):
-    path = tmp_path / "output" / "digest.db"
-    path.parent.mkdir()
-    shutil.copy(FIXTURE_V4, path)
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"output": {"dir": "output"}, "store": {"path": "output/digest.db"},
-                                   "llm": {"api_key_env": "DIGEST_TEST_KEY"}}), encoding="utf-8")
+    path, cfg = _v4_output(tmp_path)
     store = Store(path)
     picked = {pid for pid, _ in store.load_selection(D1)}
     d2_before = store.load_day(D2)
@@ -114,12 +115,7 @@ def test_prune_drops_old_listings_and_keeps_analysed_papers(tmp_path, no_key, ca
 
 
 def test_a_pruned_day_renders_the_counts_it_had_and_says_the_listing_was_pruned(tmp_path, no_key, capsys):
-    path = tmp_path / "output" / "digest.db"
-    path.parent.mkdir()
-    shutil.copy(FIXTURE_V4, path)
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"output": {"dir": "output"}, "store": {"path": "output/digest.db"},
-                                   "llm": {"api_key_env": "DIGEST_TEST_KEY"}}), encoding="utf-8")
+    path, cfg = _v4_output(tmp_path)
     page = tmp_path / "output" / f"{D1}.md"
     assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
     scanned = next(ln for ln in page.read_text(encoding="utf-8").splitlines() if "今日扫描" in ln)
