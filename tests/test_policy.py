@@ -92,7 +92,6 @@ def test_quota_raises_at_once_with_one_call_and_stops_limiter():
         h.call()
     assert info.value.attempts == 1
     assert h.provider.call_count == 1 and h.sleeps == []
-    assert h.limiter.stopped
     with pytest.raises(LimiterStopped) as stopped:
         h.call()
     assert stopped.value.attempts == 0 and isinstance(stopped.value.cause, QuotaExhausted)
@@ -103,7 +102,9 @@ def test_auth_error_raises_at_once_and_stops_limiter():
     h = Harness([AuthError("bad key; check $GEMINI_API_KEY", status=400)])
     with pytest.raises(AuthError):
         h.call()
-    assert h.provider.call_count == 1 and h.limiter.stopped
+    assert h.provider.call_count == 1
+    with pytest.raises(LimiterStopped):
+        h.limiter.acquire()
 
 
 def test_bad_request_raises_at_once():
@@ -111,7 +112,7 @@ def test_bad_request_raises_at_once():
     with pytest.raises(BadRequest) as info:
         h.call()
     assert info.value.attempts == 1 and h.provider.call_count == 1
-    assert not h.limiter.stopped
+    h.limiter.release(h.limiter.acquire())  # the limiter still admits requests
 
 
 def test_attempts_are_bounded_and_reported():

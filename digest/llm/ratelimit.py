@@ -80,11 +80,6 @@ class Limiter:
         self.rate_limited_count = 0
 
     # state ---------------------------------------------------------------------------------------
-    @property
-    def stopped(self) -> bool:
-        """Whether stop() was called."""
-        return self._stopped is not None
-
     def effective_rpm(self) -> float:
         """The rate in force now (lowered after a 429)."""
         with self._cond:
