@@ -92,8 +92,7 @@ class Session:
                 # No new request; the ones already reserved still go (on_call stops the limiter after them).
                 self.stop_reason = self.stop_reason or f"llm.max_calls_per_run ({llm.max_calls_per_run}) reached"
                 raise Stopped(self.stop_reason)
-            left = self.quota.left(max(self.reserved, self.calls))
-            if left is not None and left <= (0 if summary else 1):  # the summary keeps the last request
+            if self._rpd_spent(summary=summary):
                 self.held = f"llm.rpd ({llm.rpd}) requests per day: today's are used up"
                 raise Stopped(self.held)
             self.reserved += 1  # reserved before sending: concurrent workers cannot overrun the cap
@@ -108,11 +107,15 @@ class Session:
     def _may_retry(self, *, summary: bool = False) -> bool:
         """Reserve one more request for a retry (429, 5xx) unless it would eat the summary's under llm.rpd."""
         with self._lock:
-            left = self.quota.left(max(self.reserved, self.calls))
-            if left is not None and left <= (0 if summary else 1):
+            if self._rpd_spent(summary=summary):
                 return False
             self.reserved += 1
             return True
+
+    def _rpd_spent(self, *, summary: bool) -> bool:
+        """Under llm.rpd, no request is left for this job (called with the lock held)."""
+        left = self.quota.left(max(self.reserved, self.calls))
+        return left is not None and left <= (0 if summary else 1)  # the summary keeps the last request
 
     def _logger(self, *, key: str, template: str, sha: str, tasks: list[Task], calls: list[int],
                 papers: list[str] | None = None) -> Callable[[Any], None]:
