@@ -27,14 +27,9 @@ class Transient(Exception):
         self.retry_after = retry_after
 
 
-def is_transient_status(status: int) -> bool:
-    """True for statuses a later retry may fix (429 and 5xx)."""
-    return status == 429 or status >= 500
-
-
 def raise_if_transient(status: int, retry_after: str | None) -> None:
     """Raise Transient for 429 and 5xx, carrying the Retry-After header's delay."""
-    if is_transient_status(status):
+    if status == 429 or status >= 500:  # statuses a later retry may fix
         raise Transient(f"HTTP {status}", retry_after=retry_after_header(retry_after))
 
 
