@@ -71,10 +71,15 @@ def two_days(tmp_path_factory):
     yield tmp, cfg, codes
 
 
-def test_analyses_come_before_the_long_table_which_is_folded(two_days):
-    tmp, _, codes = two_days
-    assert codes == [0, 0]
-    text = read_digest(tmp, DAYS[1]).text
+@pytest.fixture(scope="module")
+def second_page(two_days):
+    """The second recorded day's digest text (the day with a previous one)."""
+    return read_digest(two_days[0], DAYS[1]).text
+
+
+def test_analyses_come_before_the_long_table_which_is_folded(two_days, second_page):
+    assert two_days[2] == [0, 0]
+    text = second_page
     table = text.index("<details>\n<summary>其他论文（")
     rows = [m.start() for m in re.finditer(r"^\| [\d.]+ \| \[", text, re.M)]
     assert len(rows) > 200  # the recorded day's other papers
@@ -83,10 +88,8 @@ def test_analyses_come_before_the_long_table_which_is_folded(two_days):
     assert text.index("</details>", table) > max(rows)  # every row is inside the fold
 
 
-def test_every_pick_has_its_chinese_one_line_summary_and_reasons(two_days):
-    tmp, _, _ = two_days
-    text = read_digest(tmp, DAYS[1]).text
-    picks = _picks(text)
+def test_every_pick_has_its_chinese_one_line_summary_and_reasons(second_page):
+    picks = _picks(second_page)
     assert len(picks) == 5
     for entry in picks:
         lines = entry.strip().splitlines()
@@ -96,9 +99,8 @@ def test_every_pick_has_its_chinese_one_line_summary_and_reasons(two_days):
     assert "深度解读" in picks[0]  # the deep dive is badged
 
 
-def test_sections_end_with_a_link_back_and_every_anchor_resolves(two_days):
-    tmp, _, _ = two_days
-    text = read_digest(tmp, DAYS[1]).text
+def test_sections_end_with_a_link_back_and_every_anchor_resolves(second_page):
+    text = second_page
     sections = _sections(text)
     assert len(sections) == 5
     for sec in sections:
