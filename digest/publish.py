@@ -90,8 +90,9 @@ def _records(cfg: Config, store: Store) -> list[tuple[dt.date, dict[str, Any], s
             state = load_day_state(cfg, store, d)
             if state is None:
                 continue
-            store.save_digest_record(d, digest_record(state))
-            records = {**records, d: (digest_record(state), dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))}
+            record = digest_record(state)
+            store.save_digest_record(d, record)
+            records[d] = (record, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         data, written_at = records[d]
         out.append((d, data, written_at))
     return sorted(out, key=lambda r: r[0], reverse=True)
