@@ -352,8 +352,7 @@ def page_plan(state: DayState) -> tuple[list[Entry], list[str], dict[str, str]]:
 
 def _context(state: DayState) -> dict[str, object]:
     ranked, chosen, anchors = page_plan(state)
-    entries = _unique_entries(state)
-    by_id = {e.paper.id: e for e in entries}
+    by_id = {e.paper.id: e for e in ranked}  # ranked holds every unique entry
     sections = [_section(state, by_id[pid], anchors[pid], bool(state.selected)) for pid in chosen]
     L = labels(state.language)
     others = [_row(state, e, L) for e in ranked if e.paper.id not in anchors]
