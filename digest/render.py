@@ -8,6 +8,7 @@ With nothing selected (a metadata-only digest) the top `metadata_sections` paper
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -369,6 +370,7 @@ def _context(state: DayState) -> dict[str, object]:
 # ---------------------------------------------------------------- public API
 
 
+@functools.cache  # one per language: the template is compiled once, not on every digest written
 def _environment(language: str = "zh") -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("digest", "templates"),  # package data, read through importlib.resources
