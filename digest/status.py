@@ -23,7 +23,7 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
         state = load_day_state(cfg, store, date)
         if state is None:
             return _empty(cfg, date, path)
-        stats = dict(store.call_stats(date), quota_resets_at=store.quota_resets_at())
+        stats = store.call_stats(date)
     finally:
         store.close()
     return status_from(cfg, state, stats)
@@ -47,9 +47,9 @@ def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str
                              "reason": failure_text(r.error_kind, "en"),
                              "retry": f"digest retry --date {state.date} --paper {pid}"})
     warnings += [{"paper": "summary", "kind": w.split(":", 1)[0], "warning": w} for w in state.summary_warnings]
-    llm = dict(stats, est_cost_usd=round(estimate_cost(stats, cfg), 6), model=cfg.llm.model)
-    resets = stats.get("quota_resets_at")  # the daily quota ran out: nothing is sent before then
-    llm["quota_resets_at"] = resets.astimezone(cfg.tz).isoformat() if resets else None
+    resets = state.quota_resets_at  # the daily quota ran out: nothing is sent before then
+    llm = dict(stats, quota_resets_at=resets.astimezone(cfg.tz).isoformat() if resets else None,
+               est_cost_usd=round(estimate_cost(stats, cfg), 6), model=cfg.llm.model)
     ann = state.announcement
     return {
         "date": state.date.isoformat(),
