@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest.calendar import due_at
 from digest.config import Config
 from digest.errors import DigestError
-from digest.state import load_day_state
+from digest.state import digest_path, load_day_state
 from digest.store import Store
 
 log = logging.getLogger("digest.scheduler")
@@ -95,7 +95,7 @@ class Daily:
         """Today's digest is due, not written, and no run found there was nothing to write."""
         now = self.now()
         today = now.date()
-        if now < self.due_time(today) or (Path(self.cfg.output.dir) / f"{today.isoformat()}.md").exists():
+        if now < self.due_time(today) or digest_path(self.cfg, today).exists():
             return False
         last = self._last_run(today)
         return last is None or last["status"] not in ("nothing", "complete", "partial")
