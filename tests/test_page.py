@@ -94,7 +94,8 @@ def test_every_pick_has_its_chinese_one_line_summary_and_reasons(second_page):
     for entry in picks:
         lines = entry.strip().splitlines()
         assert re.match(r"\d+\. \*\*\[.+\]\(#[\w.-]+\)\*\* — 评分 [\d.]+", lines[0]), lines[0]
-        assert CJK.search(lines[1]) and "一种高效且易于迁移的视觉新方法" in lines[1] or "先验引导的高效重建" in lines[1]
+        assert CJK.search(lines[1]) and (
+            "一种高效且易于迁移的视觉新方法" in lines[1] or "先验引导的高效重建" in lines[1]), lines[1]
         assert lines[2].startswith("   <br>理由：")
     assert "深度解读" in picks[0]  # the deep dive is badged
 
