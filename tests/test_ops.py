@@ -77,7 +77,9 @@ def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_wor
 
 
 def test_two_runs_on_one_store_second_waits_then_exits_1(tmp_path, arxiv):
-    with llm_server(latency=0.4) as llm:
+    # The first run holds the lock for about 5 requests x 1 s: long enough that the second process, even slow
+    # to start on a loaded machine, finds it held and gives up after its 1 s wait.
+    with llm_server(latency=1.0) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1,
                            store__lock_timeout_s=1)
         first = _spawn(cfg, "run", "--date", DAY, env=_env(**{KEY_ENV: KEY}))

@@ -57,9 +57,11 @@ def test_a_tight_rpd_packs_more_and_makes_every_request_count(tmp_path, arxiv, k
 
 
 def test_free_tier_day_of_forty_papers_fits_twenty_requests(tmp_path, arxiv, key, capsys):
-    # Time shrunk 10x: the server admits 10 requests per 6 s, the config paces at 100 per minute.
+    # Time shrunk 10x: the server admits 10 requests per 6 s. The config paces at 95 a minute, not 100: at 10x
+    # speed the limiter's 3 % margin is 0.18 s over the window, which a loaded CI machine's jitter can eat.
+    # bench/quota_bench.py measures the unscaled margin (rpm = the server's quota).
     with llm_server(rpm=10, window_s=6.0, per_day=20) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__rpm=100, llm__rpd=20,
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__rpm=95, llm__rpd=20,
                            selection__analyze=40, selection__deep_dive=2)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests <= 20 and llm.stats.rate_limited == 0 and llm.stats.quota_exhausted == 0
