@@ -65,8 +65,10 @@ class Prior:
 
 
 def pack_items(data: object, keys: set[str]) -> dict[str, dict[str, Any]]:
-    """Each asked paper's analysis in a pack answer, by id in any spelling; unknown and repeated ids ignored."""
-    items = data.get("analyses") if isinstance(data, dict) else data
+    """Each asked paper's analysis in a pack answer (list, or object keyed by id); unknown/repeated ids ignored."""
+    items = data.get("analyses", data) if isinstance(data, dict) else data
+    if isinstance(items, dict):  # an object keyed by id instead of a list: the key is the id
+        items = [{**item, "id": item.get("id") or key} for key, item in items.items() if isinstance(item, dict)]
     found: dict[str, dict[str, Any]] = {}
     for item in items if isinstance(items, list) else []:
         pid = try_normalise_id(str(item.get("id", ""))) if isinstance(item, dict) else None

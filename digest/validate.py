@@ -31,6 +31,9 @@ _URL = re.compile(r"https?://[^\s<>()\[\]{}\"'“”]+|(?<![\w./])(?:www\.)?(?:g
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
+# strict=False: a raw tab, newline or control character inside a string is a slip of the model, not a wrong
+# answer; SafeText removes what is unsafe when the schema reads the field.
+_DECODER = json.JSONDecoder(strict=False)
 # A figure: a number with %, ×, x, 倍 or a unit, or any decimal number.
 _FIGURE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|％|×|倍|x(?![a-zA-Z])|dB|db|ms|fps|FPS|GB|MB|TB|[MBKk](?![a-zA-Z])|pp)"
@@ -77,9 +80,25 @@ def parse_json(gen: Generation, *, language: str = "zh") -> object:
     if m:
         text = m.group(1)
     try:
-        return json.loads(text)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise invalid("not_json", language=language, evidence=text, raw=gen.text) from exc
+        found = _wrapped_json(text)
+        if found is None:
+            raise invalid("not_json", language=language, evidence=text, raw=gen.text) from exc
+        return found
+
+
+def _wrapped_json(text: str) -> object | None:
+    """The JSON object or array an answer wraps in words ("好的，以下是结果：{...}"), or None.
+
+    The words around it never reach the page, so asking again for them would only spend a request.
+    """
+    for start in sorted(i for i in (text.find("{"), text.find("[")) if i >= 0):
+        try:
+            return _DECODER.raw_decode(text, start)[0]
+        except json.JSONDecodeError:
+            continue
+    return None
 
 
 def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOutput | None:
