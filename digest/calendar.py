@@ -12,6 +12,7 @@ from digest.models import Announcement
 FIRST_DATE = dt.date(2007, 4, 1)  # arXiv's current identifiers (YYMM.NNNN) start with April 2007
 _LOOKBACK_DAYS = 60  # how far back to search for the previous announcement
 _SUNDAY = 6
+_HF_LOOKBACK_DAYS = 14  # how far back hf_dates looks for the previous digest date
 
 
 def _at(day: dt.date, clock: dt.time, tz: ZoneInfo) -> dt.datetime:
@@ -109,3 +110,22 @@ def announcement_for(day: dt.date, cfg: Config) -> Announcement | None:
         return found[0] if found else None
     return Announcement(released=found[-1].released, window_start=found[0].window_start,
                         window_end=found[-1].window_end)
+
+
+def hf_dates(day: dt.date, cfg: Config) -> list[dt.date]:
+    """The HuggingFace daily lists the digest of `day` reads: every list since the previous digest's, lag included.
+
+    A date no announcement covers gets no digest, so its list (a Friday's, under lag 1) goes into the next
+    digest's: none is read twice and none is skipped. Empty when `day` itself has no announcement.
+    """
+    if announcement_for(day, cfg) is None:
+        return []
+    lag = dt.timedelta(days=cfg.sources.huggingface.lag_days)
+    previous = day - dt.timedelta(days=1)
+    for _ in range(_HF_LOOKBACK_DAYS):
+        if announcement_for(previous, cfg) is not None:
+            break
+        previous -= dt.timedelta(days=1)
+    else:  # no digest date in sight (a long holiday list): the day's own list only
+        previous = day - dt.timedelta(days=1)
+    return [previous + dt.timedelta(days=i) - lag for i in range(1, (day - previous).days + 1)]

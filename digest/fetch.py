@@ -7,6 +7,7 @@ import time
 
 import httpx
 
+from digest.calendar import hf_dates
 from digest.config import Config
 from digest.errors import FetchError, ParseError
 from digest.ids import id_sort_key
@@ -113,15 +114,23 @@ def _check_indexed(digest_date: dt.date, searched: int, *, rss: int | None, stor
 
 def _hf_list(cfg: Config, day: dt.date, http: httpx.Client, arxiv: ArxivClient
              ) -> tuple[list[HFPaper], str, str | None]:
-    """(papers, hf_status, hf_error) for the HF list of day - lag_days."""
+    """(papers, hf_status, hf_error) for the HF lists of `day` (calendar.hf_dates), one entry per paper.
+
+    All or nothing: a list that cannot be read makes the day "unavailable", so a later run fetches them again.
+    """
     hf_cfg = cfg.sources.huggingface
     if not hf_cfg.enabled:
         return [], "disabled", None
-    hf_day = day - dt.timedelta(days=hf_cfg.lag_days)
-    try:
-        papers = parse_hf(fetch_hf(hf_cfg, http, hf_day, sleep=getattr(arxiv, "sleep", time.sleep)))
-    except (FetchError, ParseError, httpx.HTTPError, httpx.InvalidURL) as exc:
-        return [], "unavailable", one_line(exc)
+    best: dict[str, HFPaper] = {}
+    for hf_day in hf_dates(day, cfg):
+        try:
+            papers = parse_hf(fetch_hf(hf_cfg, http, hf_day, sleep=getattr(arxiv, "sleep", time.sleep)))
+        except (FetchError, ParseError, httpx.HTTPError, httpx.InvalidURL) as exc:
+            return [], "unavailable", one_line(exc)
+        for paper in papers:  # listed on two days: the later list's entry, unless it has fewer upvotes
+            if paper.id not in best or (paper.upvotes or 0) >= (best[paper.id].upvotes or 0):
+                best[paper.id] = paper
+    papers = list(best.values())
     return papers, ("ok" if papers else "empty"), None
 
 

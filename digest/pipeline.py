@@ -118,11 +118,9 @@ class Pipeline:
                 day = self._fetch(date, stored=stored)  # a lagging search raises: the stored day stays
             except NotYetAnnounced as exc:
                 return RunReport(date, "nothing", f"{exc}: no digest written")
-            if day.announcement is None and not day.entries:
-                return RunReport(date, "nothing", _nothing_message(date, day))
             store.save_day(day)
         if day.announcement is None and not day.entries:
-            return RunReport(date, "nothing", _nothing_message(date, day))
+            return RunReport(date, "nothing", _nothing_message(date, self.cfg))
         session = self._session(store, date)
         if session is None:
             log.warning("%s; LLM analyses skipped, writing a metadata-only digest", self.cfg.key_not_set())
@@ -196,7 +194,9 @@ class Pipeline:
     def _fetch(self, date: dt.date, *, stored: DayPapers | None = None) -> DayPapers:
         self._stage("fetch")
         ann = announcement_for(date, self.cfg)
-        if ann is not None and ann.released > dt.datetime.now(dt.UTC):
+        if ann is None:  # no digest on such a date: nothing is asked (its HF list goes into the next digest's)
+            raise NotYetAnnounced(_nothing_message(date, self.cfg).removesuffix(": no digest written"))
+        if ann.released > dt.datetime.now(dt.UTC):
             raise NotYetAnnounced(
                 f"the arXiv announcement for {date} is released at {ann.released:%Y-%m-%d %H:%M %Z} "
                 f"({ann.released.astimezone(self.cfg.tz):%Y-%m-%d %H:%M} {self.cfg.timezone}); run after that")
@@ -280,8 +280,21 @@ class Pipeline:
             answer = stored_answer(session.store, session.date, pid, tpl)
             if answer is not None:
                 done.append((by_id[pid].paper, answer[0]))
-        if done:
-            session.run([summary_job(session.date.isoformat(), done, self.cfg, prompts)])
+        if not done:
+            return
+        job = summary_job(session.date.isoformat(), done, self.cfg, prompts)
+        if force or forced or not self._summary_spent(session.store, session.date):
+            session.run([job])
+        else:  # like a paper's: a command naming papers, or --refresh-analyses, tries again
+            log.info("the executive summary of %s failed its %d attempts for the day; not asked again",
+                     session.date, self.cfg.attempts_per_day())
+
+    def _summary_spent(self, store: Store, date: dt.date) -> bool:
+        """The summary failed and its llm.max_attempts_per_day are spent (its successes do not count)."""
+        key = summary_key(date.isoformat())
+        task = store.get_task(date, key, SUMMARY_TEMPLATE)
+        return task is not None and task.status == "failed" and \
+            store.attempts_by_paper(date)[key] >= self.cfg.attempts_per_day()
 
     def _within_budget(self, store: Store, date: dt.date, picks: list[tuple[str, str]], *,
                        exempt: Collection[str]) -> list[tuple[str, str]]:
@@ -317,12 +330,9 @@ class Pipeline:
 
 
 class NotYetAnnounced(Exception):
-    """The date's announcement is still in the future: nothing to fetch yet (and nothing stored)."""
+    """Nothing to fetch for the date (its announcement is still in the future, or there is none): nothing stored."""
 
 
-def _nothing_message(date: dt.date, day: DayPapers) -> str:
-    weekday = date.strftime("%A")
-    hf = {"ok": "", "empty": "; HuggingFace listed no papers either",
-          "unavailable": f"; HuggingFace was unavailable ({day.hf_error})",
-          "disabled": "; HuggingFace is disabled"}.get(day.hf_status, "")
-    return f"no arXiv announcement covers {date} ({weekday}){hf}: no digest written"
+def _nothing_message(date: dt.date, cfg: Config) -> str:
+    hf = "; its HuggingFace list goes into the next digest" if cfg.sources.huggingface.enabled else ""
+    return f"no arXiv announcement covers {date} ({date.strftime('%A')}){hf}: no digest written"

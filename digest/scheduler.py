@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest.calendar import due_at
 from digest.config import Config
 from digest.errors import DigestError
+from digest.schemas import summary_key
 from digest.state import digest_path, load_day_state
 from digest.store import Store
 
@@ -81,15 +82,22 @@ class Daily:
         return runs[-1] if runs else None
 
     def _unfinished(self, day: dt.date) -> bool:
-        """The digest of `day` is written and something in it is failed or pending (its DayState says)."""
+        """The digest of `day` is written and a retry could change it: something pending, or failed with
+        attempts left (a paper whose llm.max_attempts_per_day is spent waits for `digest retry --paper`)."""
         if not Path(self.cfg.store.path).exists():
             return False
         store = Store(self.cfg.store.path)
         try:
             state = load_day_state(self.cfg, store, day)
+            used = store.attempts_by_paper(day)
         finally:
             store.close()
-        return state is not None and state.written and not state.complete
+        if state is None or not state.written or state.complete:
+            return False
+        budget = self.cfg.attempts_per_day()
+        summary = used[summary_key(day.isoformat())]
+        return state.summary_status == "pending" or (state.summary_status == "failed" and summary < budget) or any(
+            r.status == "pending" or (r.status == "failed" and used[pid] < budget) for pid, r in state.results.items())
 
     def run_needed(self) -> bool:
         """Today's digest is due, not written, and no run found there was nothing to write."""

@@ -88,10 +88,11 @@ def test_full_day_order_flags_and_enrichment() -> None:
     assert (hf_only.source, hf_only.on_hf, hf_only.cross_list) == ("huggingface", True, False)
     assert hf_only.paper.categories == ["cs.CV", "cs.AI"] and hf_only.paper.hf_upvotes == 13
     # one polite stream: 2 search pages, RSS, lookup of the RSS addition, HF list, lookup of HF outsiders
-    assert [r.kind for r in services.log] == ["api", "api", "rss", "api", "hf", "api"]
+    # Monday's digest reads the HF lists of Saturday, Sunday and Monday (lag 0): no digest had them
+    assert [r.kind for r in services.log] == ["api", "api", "rss", "api", "hf", "hf", "hf", "api"]
     arxiv_times = [r.at for r in services.log if r.kind != "hf"]
     assert all(b - a >= 3.0 for a, b in zip(arxiv_times, arxiv_times[1:], strict=False))
-    assert services.requests("hf")[0].params == {"date": "2025-06-02"}
+    assert services.requests("hf")[-1].params == {"date": "2025-06-02"}
 
 
 def test_rss_of_another_date_is_ignored() -> None:

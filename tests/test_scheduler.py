@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from digest.config import load_config
 from digest.pipeline import Pipeline
 from digest.scheduler import Daily, serve
-from tests.e2e_helpers import DAY, KEY, KEY_ENV, llm_server, read_digest, write_config
+from tests.e2e_helpers import DAY, KEY, KEY_ENV, Reply, llm_server, read_digest, write_config
+from tests.fakes.answers import answer_for, template_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -87,6 +88,36 @@ def test_hourly_retry_finishes_the_digest_on_an_injected_clock(tmp_path, arxiv, 
     assert all(c == "retry" for c, _ in runs[1:]) and len(runs) >= 3
     assert "分析暂缺" not in read_digest(tmp_path).text
     assert clock.waits[0] == _at(10, 31)  # hourly after the start, not at once
+
+
+def test_hourly_retry_stops_once_a_papers_attempts_for_the_day_are_spent(tmp_path, arxiv, key):
+    def never_valid(_req) -> Reply:
+        return Reply(text="抱歉，我无法完成这个请求。")
+
+    with llm_server(responder=never_valid) as llm:
+        cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, schedule__time="09:30",
+                                       selection__analyze=1, selection__deep_dive=0,
+                                       selection__always_include_hf_top=0, llm__papers_per_call=1,
+                                       llm__max_attempts=2, llm__max_attempts_per_day=3))
+        assert serve(Daily(cfg, Pipeline, clock=VirtualClock(_at(9, 29), _at(23, 0)))) == 0
+        assert llm.stats.requests <= 4  # the day's 3 attempts (and one re-ask in flight when they ran out)
+    # the morning run and one retry spend the budget; no hourly retry follows to re-render an unchanged page
+    assert [c for c, _ in _runs(tmp_path)] == ["run", "retry"]
+
+
+def test_a_summary_the_model_never_writes_is_not_asked_every_hour(tmp_path, arxiv, key):
+    def no_summary(req) -> Reply:
+        if template_of(req.prompt) == "executive_summary":
+            return Reply(text="好的，以下是摘要。")  # never JSON
+        return Reply(text=answer_for(req.prompt))
+
+    with llm_server(responder=no_summary) as llm:
+        cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, schedule__time="09:30",
+                                       llm__max_attempts=2, llm__max_attempts_per_day=3))
+        assert serve(Daily(cfg, Pipeline, clock=VirtualClock(_at(9, 29), _at(23, 0)))) == 0
+        summaries = [r for r in llm.requests if template_of(r.prompt) == "executive_summary"]
+    assert len(summaries) <= 4  # its 3 attempts for the day (one re-ask may be in flight when they run out)
+    assert [c for c, _ in _runs(tmp_path)] == ["run", "retry"]
 
 
 # --- signals to real processes --------------------------------------------------------------------
