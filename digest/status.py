@@ -31,11 +31,8 @@ def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
 
 def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str, Any]:
     """The status object of a loaded DayState and the date's call statistics."""
-    by_source: dict[str, int] = {}
-    cross = 0
-    for e in state.entries:
-        by_source[e.source] = by_source.get(e.source, 0) + 1
-        cross += e.cross_list
+    listing = state.listing()  # what the page and index count: each paper once, a pruned day as it was
+    by_source = {k: n for k, n in (("arxiv", listing.arxiv), ("huggingface", listing.hf_only)) if n}
     failures, warnings = [], _config_warnings(cfg)
     for pid, r in state.results.items():
         for w in r.warnings:
@@ -56,7 +53,8 @@ def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str
         "announcement": None if ann is None else {
             "released": ann.released.isoformat(), "window_start": ann.window_start.isoformat(),
             "window_end": ann.window_end.isoformat()},
-        "papers": {"total": len(state.entries), "by_source": by_source, "cross_lists": cross,
+        "papers": {"total": listing.total, "by_source": by_source, "cross_lists": listing.cross,
+                   "on_hf": listing.on_hf, "pruned": listing.pruned,
                    "hf_status": state.hf_status, "hf_error": state.hf_error},
         "selected": len(state.selected),
         "analyses": state.counts(),
@@ -79,7 +77,7 @@ def _config_warnings(cfg: Config) -> list[dict[str, Any]]:
 
 
 def _empty(cfg: Config, date: dt.date, path: Path) -> dict[str, Any]:
-    return {"date": date.isoformat(), "announcement": None, "papers": {"total": 0, "by_source": {}},
+    return {"date": date.isoformat(), "announcement": None, "papers": {"total": 0, "by_source": {}, "pruned": False},
             "selected": 0, "analyses": {"ok": 0, "failed": 0, "pending": 0}, "summary": "none", "failures": [],
             "warnings": _config_warnings(cfg),
             "llm": {"calls": 0, "errors_by_kind": {}, "tokens_in": 0, "tokens_out": 0, "est_cost_usd": 0.0,
@@ -94,7 +92,8 @@ def format_status(s: dict[str, Any]) -> str:
     lines = [
         f"date          {s['date']}",
         f"announcement  {ann['window_start']} → {ann['window_end']}" if ann else "announcement  none",
-        f"papers        {p['total']} ({', '.join(f'{k} {v}' for k, v in p['by_source'].items()) or 'none'})",
+        f"papers        {p['total']} ({', '.join(f'{k} {v}' for k, v in p['by_source'].items()) or 'none'})"
+        + (" · listing pruned" if p.get("pruned") else ""),
         f"selected      {s['selected']}",
         f"analyses      ok {a['ok']} · failed {a['failed']} · pending {a['pending']}",
         f"summary       {s['summary']}",

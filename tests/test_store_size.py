@@ -14,6 +14,7 @@ from bench.store_size import build, store_bytes
 from digest.cli import main
 from digest.models import DayPapers, Entry, Paper
 from digest.store import Store
+from tests.e2e_helpers import status_json
 
 FIXTURE_V4 = Path(__file__).parent / "fixtures" / "store_v4.db"  # made by digest at 05d93a7 (schema v4)
 D1, D2 = dt.date(2025, 6, 2), dt.date(2025, 6, 3)
@@ -112,6 +113,25 @@ def test_prune_drops_old_listings_and_keeps_analysed_papers(tmp_path, no_key, ca
     store.close()
     assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
     assert "主要贡献" in (tmp_path / "output" / f"{D1}.md").read_text(encoding="utf-8")
+
+
+def before_selected(path) -> int:
+    store = Store(path)
+    try:
+        return len(store.load_selection(D1))
+    finally:
+        store.close()
+
+
+def test_status_of_a_pruned_day_counts_the_papers_it_listed(tmp_path, no_key, capsys):
+    path, cfg = _v4_output(tmp_path)
+    before = status_json(capsys, cfg, D1.isoformat())["papers"]
+    assert before["total"] > before_selected(path) and before["pruned"] is False
+    assert main(["prune", "--before", D2.isoformat(), "--config", str(cfg)]) == 0
+    after = status_json(capsys, cfg, D1.isoformat())["papers"]
+    assert after["pruned"] is True  # the listing is gone; its counts are what the page and index say
+    assert {k: after[k] for k in ("total", "by_source", "cross_lists")} == {
+        k: before[k] for k in ("total", "by_source", "cross_lists")}
 
 
 def test_a_pruned_day_renders_the_counts_it_had_and_says_the_listing_was_pruned(tmp_path, no_key, capsys):
