@@ -345,6 +345,9 @@ def page_plan(state: DayState) -> tuple[list[Entry], list[str], dict[str, str]]:
     scores = {pid: s.score for pid, s in state.scores.items()}
     ranked = sorted(entries, key=lambda e: (-scores[e.paper.id] if e.paper.id in scores else 1.0, e.paper.id))
     chosen = list(dict.fromkeys(pid for pid in state.selected if pid in by_id))
+    # Listed by score, as the rule line says: papers asked for later and picks kept across reruns take their
+    # place (the sort is stable, ties keep the selection's order).
+    chosen.sort(key=lambda pid: -scores.get(pid, 0.0))
     if not state.selected:
         chosen = [e.paper.id for e in ranked[: state.metadata_sections]]
     used: set[str] = set()

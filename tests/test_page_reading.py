@@ -1,0 +1,98 @@
+"""Recorded days the page tests do not use (2025-06-04, -05), read as GitHub renders their Markdown."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from digest.cli import main
+from tests.e2e_helpers import (
+    KEY,
+    KEY_ENV,
+    LocalServer,
+    llm_server,
+    multi_day_services,
+    read_digest,
+    write_config,
+)
+
+DAYS = ["2025-06-04", "2025-06-05"]
+ASKED = "2506.00123"  # on HF on 2025-06-04 (listed the day before), scoring above the day's last picks
+_MD = MarkdownIt("commonmark").enable("table")
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory):
+    """Both days run in order, then a paper from the first day's table analysed on demand."""
+    tmp = tmp_path_factory.mktemp("reading")
+    mp = pytest.MonkeyPatch()
+    mp.setenv(KEY_ENV, KEY)
+    with LocalServer(multi_day_services(["2025-06-03", *DAYS])) as server, llm_server() as llm:
+        cfg = write_config(tmp, arxiv_url=server.url, llm_url=llm.url)
+        codes = [main(["run", "--date", day, "--config", str(cfg)]) for day in DAYS]
+        before = llm.stats.requests
+        codes.append(main(["analyze", "--date", DAYS[0], f"https://arxiv.org/abs/{ASKED}v1", "--config", str(cfg)]))
+        asked_requests = llm.stats.requests - before
+    mp.undo()
+    yield tmp, codes, asked_requests
+
+
+def _slug(text: str, seen: dict[str, int]) -> str:
+    """GitHub's heading anchor: lowercase, punctuation but - and _ dropped, spaces to -, repeats get -1, -2."""
+    slug = "".join(c for c in text.lower() if unicodedata.category(c)[0] in "LMN" or c in "-_ ").replace(" ", "-")
+    n = seen.get(slug)
+    seen[slug] = 0 if n is None else n + 1
+    return slug if n is None else f"{slug}-{n + 1}"
+
+
+def _targets(text: str) -> tuple[set[str], list[str]]:
+    """The anchors a reader can land on (headings and <a id>) and every link target of the page."""
+    tokens = _MD.parse(text)
+    seen: dict[str, int] = {}
+    anchors = set(re.findall(r"<a id='([^']+)'></a>", text))
+    anchors |= {_slug("".join(c.content for c in tokens[i + 1].children if c.type in ("text", "code_inline")), seen)
+                for i, t in enumerate(tokens) if t.type == "heading_open"}
+    links = [c.attrs["href"] for t in tokens for c in t.children or [] if c.type == "link_open"]
+    return anchors, [str(h) for h in links]
+
+
+def test_every_link_of_the_pages_leads_somewhere(days):
+    tmp, codes, _ = days
+    assert codes == [0, 0, 0]
+    for day in DAYS:
+        anchors, links = _targets(read_digest(tmp, day).text)
+        inside = [h[1:] for h in links if h.startswith("#")]
+        files = [h.split("#")[0] for h in links if not re.match(r"[a-z]+:|#", h)]
+        assert len(inside) > 20 and set(inside) <= anchors, set(inside) - anchors
+        assert files and all((Path(tmp) / "output" / f).exists() for f in files), files
+
+
+def test_the_one_line_summary_is_a_line_of_its_own_as_rendered(days):
+    tmp, _, _ = days
+    html = _MD.render(read_digest(tmp, DAYS[1]).text)
+    contents = html[html.index("<a id='contents'></a>"):html.index("<hr />", html.index("<a id='contents'></a>"))]
+    items = re.findall(r"<li>(.*?)</li>", contents, re.S)
+    assert len(items) == 10
+    for item in items:
+        # a soft line break renders as a space on GitHub: the summary would run on after the badges
+        badges, summary, why = re.split(r"\s*<br>\s*", item.strip())
+        assert re.search(r"[\u4e00-\u9fff]", summary) and why.startswith("理由：")
+        assert badges.endswith("</a></strong> — 评分 " + badges.rsplit("评分 ", 1)[-1])
+
+
+def test_an_asked_paper_takes_its_place_by_score_as_the_rule_says(days):
+    tmp, codes, asked_requests = days
+    assert codes[2] == 0 and asked_requests <= 2
+    text = read_digest(tmp, DAYS[0]).text
+    rule = next(line for line in text.splitlines() if line.startswith("选文规则："))
+    assert "另有 1 篇为按需分析" in rule and rule.endswith("按评分排序。")
+    picks = re.findall(r"^\d+\. \*\*\[.+\]\(#([\d.]+)\)\*\* — 评分 ([\d.]+)", text, re.M)
+    scores = [float(s) for _, s in picks]
+    assert ASKED in [pid for pid, _ in picks] and min(scores) < float(dict(picks)[ASKED]) and len(picks) == 11
+    assert scores == sorted(scores, reverse=True)
+    sections = re.findall(r"^<a id='([\d.]+)'></a>", text, re.M)
+    assert sections == [pid for pid, _ in picks]  # the sections follow the contents
