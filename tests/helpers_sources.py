@@ -192,6 +192,8 @@ class FakeServices:
     hf_status: int | None = None  # answer every HF request with this status
     indexed: int | None = None  # the search index lags: a window search finds at most this many papers
     broken_ids: dict[str, str | None] = field(default_factory=dict)  # record id -> <id> text sent (None: no <id>)
+    # record id -> (element, text sent): a <published> or <updated> holding garbage (None: left out)
+    broken_dates: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     style: str = "root"
     log: list[Request] = field(default_factory=list)
 
@@ -241,6 +243,10 @@ class FakeServices:
                 good = f"<id>http://arxiv.org/abs/{record['id']}v{record['version']}</id>"
                 bad = self.broken_ids[record["id"]]
                 text = text.replace(good, "" if bad is None else f"<id>{escape(bad)}</id>")
+            if record["id"] in self.broken_dates:
+                name, bad = self.broken_dates[record["id"]]
+                good = f"<{name}>{record['published'].astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}</{name}>"
+                text = text.replace(good, "" if bad is None else f"<{name}>{escape(bad)}</{name}>", 1)
         return httpx.Response(200, text=text)
 
     def client(self) -> httpx.Client:

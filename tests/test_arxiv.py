@@ -424,3 +424,24 @@ def test_an_entry_with_a_missing_or_garbage_id_is_skipped_with_a_warning(caplog)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("not-an-id" in w and garbage["title"] in w and "skipped" in w for w in warnings)
     assert any("no <id>" in w and missing["title"] in w and "skipped" in w for w in warnings)
+
+
+@pytest.mark.parametrize("element, text, named", [
+    ("published", "yesterday-ish", "'yesterday-ish'"),
+    ("updated", "  ", "no <updated>"),
+    ("published", "2025-05-29T18:05:00+25:00", "+25:00"),
+    ("updated", "2025-13-45T99:99:99Z", "2025-13-45"),
+    ("published", None, "no <published>"),
+])
+def test_an_entry_with_a_missing_or_garbage_date_is_skipped_and_named_not_the_page(caplog, element, text,
+                                                                                 named) -> None:
+    records = day_records()
+    broken = records[5]
+    services = FakeServices(records=records, broken_dates={broken["id"]: (element, text)})
+    with _served(services, min_interval_s=0, max_retries=0) as client, \
+            caplog.at_level(logging.WARNING, logger="digest"):
+        papers = _window(client)
+    ids = [p.id for p in papers]
+    assert len(ids) == 151 and broken["id"] not in ids
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(named in w and broken["title"] in w and "skipped" in w for w in warnings), warnings

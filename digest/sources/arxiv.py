@@ -109,45 +109,61 @@ def _error_summary(entry: ET.Element) -> str | None:
     return clean_title(entry.findtext(f"{_ATOM}summary") or "") or raw_id
 
 
-def check_answer(text: str | bytes, *, start: int = 0) -> None:
-    """Raise ParseError unless `text` is an export-API Atom page; warn about each entry without a usable id.
+def check_answer(text: str | bytes, *, start: int = 0) -> bytes:
+    """The export-API Atom page without the entries the `arxiv` package cannot read, each named in a warning.
 
-    The package reads a broken answer as an empty page and drops an entry without <id> unnamed; this
-    check makes the first an error and names the second, so one broken entry costs one paper, not the day.
-    A page with no entries though more results remain is Transient (arXiv's index blinks; ask again).
+    Raises ParseError unless `text` is an Atom page. The package reads a broken answer as an empty page,
+    drops an entry without <id> unnamed and raises on one unreadable date, losing the whole page; here the
+    first is an error and the others cost one paper each, named. A page with no entries though more
+    results remain is Transient (arXiv's index blinks; ask again).
     """
+    raw = text.encode() if isinstance(text, str) else text
     try:
-        root = ET.fromstring(text)
+        root = ET.fromstring(raw)
     except ET.ParseError as exc:
         raise ParseError(f"arXiv export API returned malformed Atom: {exc}") from exc
     if root.tag != f"{_ATOM}feed":
         raise ParseError(f"arXiv export API returned malformed Atom: root element is <{root.tag}>, "
                          "expected an Atom <feed>")
-    entries = list(root.iter(f"{_ATOM}entry"))
+    entries = root.findall(f"{_ATOM}entry")
     total = (root.findtext(f"{_OPENSEARCH}totalResults") or "").strip()
     if not entries and total.isdigit() and start < int(total):
         raise Transient(f"empty page at start={start} of {total}")
+    broken = []
     for position, entry in enumerate(entries, start + 1):
         error = _error_summary(entry)
         if error is not None:
             raise ParseError(f"arXiv export API reported an error: {error} (check the query or ids sent)")
-        raw_id = (entry.findtext(f"{_ATOM}id") or "").strip()
-        problem = _entry_problem(entry, raw_id)
+        problem = _entry_problem(entry)
         if problem:
             title = clean_title(entry.findtext(f"{_ATOM}title") or "") or "(no title)"
             log.warning("arXiv export API entry %d %r has %s: skipped, the rest is kept", position, title, problem)
+            broken.append(entry)
+    if not broken:
+        return raw
+    for entry in broken:
+        root.remove(entry)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def _entry_problem(entry: ET.Element, raw_id: str) -> str | None:
-    """Why the arxiv package or paper_from_result will drop this entry, None when it is usable."""
+def _entry_problem(entry: ET.Element) -> str | None:
+    """Why the arxiv package or paper_from_result cannot read this entry, None when it is usable."""
+    raw_id = (entry.findtext(f"{_ATOM}id") or "").strip()
     if not raw_id:
         return "no <id>"
     try:
         split_id(raw_id)
     except ValueError:
         return f"the <id> {raw_id[:80]!r}, not an arXiv id"
-    missing = [f"<{n}>" for n in ("published", "updated") if not (entry.findtext(f"{_ATOM}{n}") or "").strip()]
-    return f"no {' or '.join(missing)}" if missing else None
+    for name in ("published", "updated"):
+        stamp = (entry.findtext(f"{_ATOM}{name}") or "").strip()
+        if not stamp:
+            return f"no <{name}>"
+        try:  # as the package reads it
+            dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return f"the <{name}> {stamp[:40]!r}, not a date"
+    return None
 
 
 def _error_detail(text: str) -> str:
@@ -191,7 +207,8 @@ class _GatedSession(requests.Session):
             raise FetchError(f"arXiv export API {public_url(str(url))} answered HTTP {response.status_code}"
                              f"{_error_detail(response.text)}; the request was refused, check sources.arxiv")
         start = parse_qs(urlsplit(str(url)).query).get("start", ["0"])[0]
-        check_answer(response.content, start=int(start) if start.isdigit() else 0)
+        # the package reads response.content: hand it the page without the entries it cannot read
+        response._content = check_answer(response.content, start=int(start) if start.isdigit() else 0)
         return response
 
 
