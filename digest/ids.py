@@ -9,6 +9,8 @@ _ID = re.compile(
     r"(?P<id>(?<![\d.])\d{4}\.\d{4,5}|(?<![A-Za-z.-])[A-Za-z][A-Za-z.-]*/\d{7})(?:v(?P<v>\d+))?"
     r"(?:\.pdf)?/?(?:[?#].*)?$"
 )
+# What is around an id when a model echoes the prompt's "[2510.14968]" or quotes it: not part of it.
+_WRAPPING = "[]()<>{}\"'`“”‘’【】「」 \t\n"
 _PREFIX = re.compile(r"^(?:arxiv\s*:\s*|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/)", re.I)
 
 
@@ -18,7 +20,7 @@ def parse_id(text: object) -> tuple[str, int | None]:
     Raises ValueError when the text holds no arXiv id.
     """
     raw = str(text or "").strip()
-    match = _ID.search(_PREFIX.sub("", raw))
+    match = _ID.search(_PREFIX.sub("", raw.strip(_WRAPPING)))
     if match is None:
         raise ValueError(f"not an arXiv id: {raw[:80]!r}")
     version = match.group("v")

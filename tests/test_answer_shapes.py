@@ -58,3 +58,43 @@ def test_a_pack_answer_keyed_by_id_is_read_without_asking_each_paper_again(tmp_p
     code, requests, text = _run(tmp_path, _packs_keyed_by_id)
     assert code == 0 and requests == PLAIN_REQUESTS
     assert "AI 解读 10/10 篇" in text.splitlines()[2]
+
+
+def _shaped(shape):
+    def responder(req):
+        return Reply(text=shape(template_of(req.prompt), answer_for(req.prompt)))
+
+    return responder
+
+
+def _top_level_keyed_by_id(kind: str, text: str) -> str:
+    if kind != "analysis_pack":
+        return text
+    items = json.loads(text)["analyses"]
+    return json.dumps({item.pop("id"): item for item in items}, ensure_ascii=False)
+
+
+def _bracketed_ids(kind: str, text: str) -> str:
+    # the prompts list each paper as "[ID] title": a model echoes the brackets
+    data = json.loads(text)
+    for item in data.get("analyses", []):
+        item["id"] = f"[{item['id']}]"
+    for pick in data.get("picks", []):
+        pick["paper_id"] = f"[{pick['paper_id']}]"
+    return json.dumps(data, ensure_ascii=False)
+
+
+SHAPES = {
+    "tilde fence": lambda kind, text: f"~~~json\n{text}\n~~~",
+    "raw newlines in strings": lambda kind, text: json.dumps(json.loads(text), ensure_ascii=False, indent=1)
+    .replace("。", "。\\n").replace("\\n", "\n"),
+    "pack keyed by id at the top": _top_level_keyed_by_id,
+    "ids in brackets": _bracketed_ids,
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_other_shapes_real_models_write_are_read_without_a_reask(tmp_path, key, shape):
+    code, requests, text = _run(tmp_path, _shaped(SHAPES[shape]))
+    assert code == 0 and requests == PLAIN_REQUESTS
+    assert "AI 解读 10/10 篇" in text.splitlines()[2] and "建议精读" in text

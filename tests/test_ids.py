@@ -20,6 +20,9 @@ from digest.ids import normalise_id, parse_id, try_normalise_id
     ("cs/0601001", ("cs/0601001", None)),
     ("math.GT/0309136v2", ("math.GT/0309136", 2)),
     ("0704.0001", ("0704.0001", None)),
+    ("[2606.18249]", ("2606.18249", None)),  # as the prompts list the papers
+    ("“arXiv:2606.18249v2”", ("2606.18249", 2)),
+    ("<https://arxiv.org/abs/2606.18249>", ("2606.18249", None)),
 ])
 def test_every_spelling_gives_the_same_id(text: str, expected: tuple[str, int | None]) -> None:
     assert parse_id(text) == expected
@@ -27,7 +30,7 @@ def test_every_spelling_gives_the_same_id(text: str, expected: tuple[str, int | 
 
 
 @pytest.mark.parametrize("text", ["", "garbage", "12606.18249", "2606.182491", "http://example.com/", None,
-                                  "http://arxiv.org/api/errors#bad"])
+                                  "http://arxiv.org/api/errors#bad", "[garbage]", "[2606.18249] and more"])
 def test_non_ids_are_rejected(text: object) -> None:
     assert try_normalise_id(text) is None
     with pytest.raises(ValueError, match="not an arXiv id"):
