@@ -33,17 +33,18 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def write_all(cfg: Config, store: Store, state: DayState) -> Path:
-    """Write output/D.md, link the previous digest to it, then regenerate index.md and feed.xml."""
+    """Write output/D.md, link the digests before and after it to it, then regenerate index.md and feed.xml."""
     path = digest_path(cfg, state.date)
     atomic_write(path, render_digest(state))
     store.save_digest_record(state.date, digest_record(state))
-    if state.prev_date is not None:
-        prev = digest_path(cfg, state.prev_date)
-        if f"]({state.date.isoformat()}.md)" not in prev.read_text(encoding="utf-8"):
-            # The previous digest was written before this one existed: give it its "next" link.
-            older = load_day_state(cfg, store, state.prev_date)
-            if older is not None:
-                atomic_write(prev, render_digest(older))
+    for near in (state.prev_date, state.next_date):
+        page = digest_path(cfg, near) if near is not None else None
+        if page is not None and f"]({state.date.isoformat()}.md)" not in page.read_text(encoding="utf-8"):
+            # A neighbour written before this digest existed (a backfilled day comes after the newer one)
+            # links past it or nowhere: give it its link to this one.
+            other = load_day_state(cfg, store, near)
+            if other is not None:
+                atomic_write(page, render_digest(other))
     write_archive(cfg, store)
     return path
 

@@ -96,3 +96,17 @@ def test_an_asked_paper_takes_its_place_by_score_as_the_rule_says(days):
     assert scores == sorted(scores, reverse=True)
     sections = re.findall(r"^<a id='([\d.]+)'></a>", text, re.M)
     assert sections == [pid for pid, _ in picks]  # the sections follow the contents
+
+
+def test_a_day_written_after_a_newer_one_is_linked_from_both_sides(tmp_path, no_key):
+    with LocalServer(multi_day_services(["2025-06-03", *DAYS])) as server:
+        cfg = write_config(tmp_path, arxiv_url=server.url)
+        # a backfill: the newer day first, then the one before it, then one between two written days
+        for day in ("2025-06-05", "2025-06-03", "2025-06-04"):
+            assert main(["run", "--date", day, "--config", str(cfg)]) == 0
+    pages = {day: read_digest(tmp_path, day).text for day in ("2025-06-03", *DAYS)}
+    assert "[← 上一期 2025-06-04](2025-06-04.md)" in pages["2025-06-05"]
+    assert "[← 上一期 2025-06-03](2025-06-03.md)" in pages["2025-06-04"]
+    assert "[下一期 2025-06-05 →](2025-06-05.md)" in pages["2025-06-04"]
+    assert "[下一期 2025-06-04 →](2025-06-04.md)" in pages["2025-06-03"]
+    assert "2025-06-05.md" not in pages["2025-06-03"] and "2025-06-03.md" not in pages["2025-06-05"]
