@@ -90,6 +90,7 @@ class DayState(BaseModel):
     pdf_url: str = "https://arxiv.org/pdf"
     metadata_sections: int = Field(default=10, ge=0)  # sections of a digest with nothing selected
     selection: SelectionConfig = Field(default_factory=SelectionConfig)  # the rule the picks followed
+    seen_on: dict[str, dt.date] = Field(default_factory=dict)  # papers an earlier date listed: the latest one
     prev_date: dt.date | None = None  # the neighbouring digests on disk
     next_date: dt.date | None = None
     digest_path: Path | None = None

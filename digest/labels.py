@@ -89,6 +89,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unverified": "⚠️ 解读中的数字 {} 未在摘要中找到，请以原文为准",
         "flag_cross": "交叉",
         "flag_hf_only": "仅 HF",
+        "seen_on": "已见于 {}",
         # analysis headings
         "contributions": "主要贡献",
         "innovations": "关键创新与方法",
@@ -234,6 +235,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unverified": "⚠️ the figures {} in this analysis do not appear in the abstract; check the paper",
         "flag_cross": "cross-list",
         "flag_hf_only": "HF only",
+        "seen_on": "seen on {}",
         "contributions": "Main contributions",
         "innovations": "Key innovations and methods",
         "impact": "Potential impact",

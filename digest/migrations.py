@@ -132,4 +132,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _texts_once,
     # 8: figure warnings as data ({"kind", "figures"}), worded when the page is rendered
     _warnings_as_data,
+    # 9: which earlier dates listed a paper (a paper seen before is marked on the page)
+    "CREATE INDEX IF NOT EXISTS day_papers_paper ON day_papers(paper_id, date)",
 ]

@@ -8,6 +8,7 @@ With nothing selected (a metadata-only digest) the top `metadata_sections` paper
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
@@ -115,12 +116,16 @@ def _categories(entry: Entry, L: dict[str, str]) -> str:
     return text + (L["cross_list_note"] if entry.cross_list else "")
 
 
-def _source(entry: Entry, L: dict[str, str]) -> str:
-    up = entry.paper.hf_upvotes
-    hf = "HuggingFace" + (L["upvotes"].format(up) if up else "")
-    if entry.source == "huggingface":
-        return L["hf_only_note"].format(hf)
-    return f"arXiv · {hf}" if entry.on_hf else "arXiv"
+def _source(state: DayState, entry: Entry, L: dict[str, str]) -> str:
+    hf = "HuggingFace" + (L["upvotes"].format(up) if (up := entry.paper.hf_upvotes) else "")
+    where = L["hf_only_note"].format(hf) if entry.source == "huggingface" else f"arXiv · {hf}" if entry.on_hf else "arXiv"
+    return " · ".join(x for x in (where, _seen(state, entry.paper.id, L)) if x)
+
+
+def _seen(state: DayState, pid: str, L: dict[str, str], *, link: bool = True) -> str:
+    """"Seen on MM-DD" for a paper an earlier digest listed (yesterday's paper on today's HF list)."""
+    day = state.seen_on.get(pid)
+    return L["seen_on"].format(_day_link(day, f"{day:%m-%d}") if link else f"{day:%m-%d}") if day else ""
 
 
 def _code(entry: Entry, analysis: Analysis | DeepDive | None) -> str | None:
@@ -167,7 +172,7 @@ def _section(state: DayState, entry: Entry, anchor: str, selected: bool) -> _Sec
     meta = [(L["authors"], _authors(p.authors, L))]
     if p.published:
         meta.append((L["published"], p.published.date().isoformat()))
-    meta += [(L["categories"], _categories(entry, L)), (L["source"], _source(entry, L))]
+    meta += [(L["categories"], _categories(entry, L)), (L["source"], _source(state, entry, L))]
     if score is not None:
         reasons = " · ".join(tx.md_escape(reason_text(r, state.language)) for r in score.reasons)
         meta.append((L["score"], f"{_num(score.score)}/100" + (L["paren"].format(reasons) if reasons else "")))
@@ -207,7 +212,7 @@ def _badges(state: DayState, section: _Section) -> str:
     venues = [r.detail["venue"] for r in score.reasons if r.kind == "venue" and "venue" in r.detail] if score else []
     pick = {"hf_top": L["pick_hf_top"], "asked": L["pick_asked"]}.get(state.pick_reasons.get(p.id) or "", "")
     items = [f"HF 🔥 {p.hf_upvotes}" if p.hf_upvotes else "", f"⭐ {p.github_stars}" if p.github_stars else "",
-             *(tx.md_escape(v) for v in venues), pick, section.badge]
+             *(tx.md_escape(v) for v in venues), pick, _seen(state, p.id, L), section.badge]
     return " · ".join(i for i in items if i)
 
 
@@ -226,7 +231,8 @@ def _row(state: DayState, entry: Entry, L: dict[str, str]) -> _Row:
     p = entry.paper
     score = state.scores.get(p.id)
     reasons = [reason_text(r, state.language, short=True) for r in score.reasons if r.kind != "base"] if score else []
-    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else ""]
+    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else "",
+             _seen(state, p.id, L, link=False)]
     code = tx.safe_url(p.github_repo) or tx.safe_url(tx.find_code_url(p.comment))
     return _Row(title=_title(p), url=tx.safe_url(p.abs_url) or "",
                 score=_num(score.score) if score else "—", authors=_authors(p.authors, L, TABLE_AUTHORS),
@@ -283,9 +289,7 @@ def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, 
         rule = (L["rule_interest"] if sel.prefer_interest_matches else L["rule_score"]).format(n)
         if sel.min_score > 0:
             rule += L["rule_min"].format(_num(sel.min_score))
-    hf = reasons.count("hf_top")
-    if hf:
-        rule += L["rule_hf"].format(hf)
+    rule += L["rule_hf"].format(hf) if (hf := reasons.count("hf_top")) else ""
     if asked and ruled:
         rule += L["rule_asked"].format(asked)
     return rule + L["rule_order"] + (L["rule_meta"] if state.llm_off else "") + L["full_stop"]
@@ -322,26 +326,22 @@ def _overview(state: DayState, sections: list[_Section]) -> str:
 
 def _nav(state: DayState, L: dict[str, str]) -> str:
     """Links to the previous and next digests and to the archive."""
-    items = []
-    if state.prev_date:
-        items.append(f"[{L['nav_prev'].format(state.prev_date.isoformat())}]({state.prev_date.isoformat()}.md)")
-    items.append(f"[{L['nav_index']}](index.md)")
-    if state.next_date:
-        items.append(f"[{L['nav_next'].format(state.next_date.isoformat())}]({state.next_date.isoformat()}.md)")
-    return " · ".join(items)
+    prev, nxt = state.prev_date, state.next_date
+    return " · ".join(x for x in (_day_link(prev, L["nav_prev"].format(prev)) if prev else "",
+                                  f"[{L['nav_index']}](index.md)",
+                                  _day_link(nxt, L["nav_next"].format(nxt)) if nxt else "") if x)
 
 
-def _unique_entries(state: DayState) -> list[Entry]:
-    seen: dict[str, Entry] = {}
-    for e in state.entries:
-        seen.setdefault(e.paper.id, e)
-    return list(seen.values())
+def _day_link(day: dt.date, text: str) -> str:
+    return f"[{text}]({day.isoformat()}.md)"
 
 
 def page_plan(state: DayState) -> tuple[list[Entry], list[str], dict[str, str]]:
     """The day's papers by score, the ids that get a section (in order), and their anchors."""
-    entries = _unique_entries(state)
-    by_id = {e.paper.id: e for e in entries}
+    by_id: dict[str, Entry] = {}
+    for e in state.entries:  # a paper listed twice is shown once, as first listed
+        by_id.setdefault(e.paper.id, e)
+    entries = list(by_id.values())
     scores = {pid: s.score for pid, s in state.scores.items()}
     ranked = sorted(entries, key=lambda e: (-scores[e.paper.id] if e.paper.id in scores else 1.0, e.paper.id))
     chosen = list(dict.fromkeys(pid for pid in state.selected if pid in by_id))

@@ -54,7 +54,7 @@ def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str
             "released": ann.released.isoformat(), "window_start": ann.window_start.isoformat(),
             "window_end": ann.window_end.isoformat()},
         "papers": {"total": listing.total, "by_source": by_source, "cross_lists": listing.cross,
-                   "on_hf": listing.on_hf, "pruned": listing.pruned,
+                   "on_hf": listing.on_hf, "pruned": listing.pruned, "seen_before": len(state.seen_on),
                    "hf_status": state.hf_status, "hf_error": state.hf_error},
         "selected": len(state.selected),
         "analyses": state.counts(),

@@ -164,6 +164,13 @@ class Store:
         return [dt.date.fromisoformat(r[0]) for r in
                 self._q("SELECT date FROM day_papers WHERE paper_id = ? ORDER BY date", (paper_id,))]
 
+    def listed_before(self, date: dt.date) -> dict[str, dt.date]:
+        """For each paper of `date` that an earlier date also lists: the latest such date."""
+        rows = self._q("SELECT t.paper_id, MAX(e.date) FROM day_papers t JOIN day_papers e "
+                       "ON e.paper_id = t.paper_id AND e.date < t.date WHERE t.date = ? GROUP BY t.paper_id",
+                       (date.isoformat(),))
+        return {r[0]: dt.date.fromisoformat(r[1]) for r in rows}
+
     def dates(self) -> list[dt.date]:
         """Every date with a stored fetch, oldest first."""
         return [dt.date.fromisoformat(r[0]) for r in self._q("SELECT date FROM days ORDER BY date")]

@@ -1,0 +1,39 @@
+"""A paper a digest lists again (yesterday's paper on today's HuggingFace list) says where the reader saw it."""
+
+from __future__ import annotations
+
+import re
+
+from digest.cli import main
+from tests.e2e_helpers import LocalServer, multi_day_services, read_digest, status_json, write_config
+
+DAYS = ["2025-06-02", "2025-06-03"]
+ON_HF_MONDAY = "2505.24867"  # in Monday's listing and on HuggingFace's Monday list
+
+
+def test_yesterdays_paper_on_todays_hf_list_is_marked_with_the_digest_that_listed_it(tmp_path, no_key, capsys):
+    svc = multi_day_services(DAYS)
+    with LocalServer(svc) as server:
+        # lag 1: Tuesday's digest reads Monday's HF list, whose papers were mostly in Monday's digest
+        cfg = write_config(tmp_path, arxiv_url=server.url, sources__huggingface__lag_days=1)
+        for day in DAYS:
+            assert main(["run", "--date", day, "--config", str(cfg)]) == 0
+    monday, tuesday = (read_digest(tmp_path, d).text for d in DAYS)
+    assert ON_HF_MONDAY in monday and "已见于" not in monday
+    pick = next(ln for ln in tuesday.splitlines() if f"(#{ON_HF_MONDAY})" in ln)  # HF's top: a pick today
+    assert "已见于 [06-02](2025-06-02.md)" in pick
+    source = next(ln for ln in tuesday.split(f"<a id='{ON_HF_MONDAY}'></a>")[1].splitlines() if "来源" in ln)
+    assert "已见于 [06-02](2025-06-02.md)" in source
+    monday_ids = set(re.findall(r"arxiv\.org/abs/(\d{4}\.\d{5})", monday))
+    marked = set()
+    for line in tuesday.splitlines():
+        if line.startswith("| ") and "已见于 06-02" in line:
+            marked.update(re.findall(r"arxiv\.org/abs/(\d{4}\.\d{5})", line))
+        elif line.startswith("- **来源：**") and "已见于" in line:
+            marked.add("section")
+    assert marked and marked - {"section"} <= monday_ids  # only papers Monday listed are marked
+    unmarked = [ln for ln in tuesday.splitlines() if ln.startswith("| ") and "已见于" not in ln
+                and any(i in ln for i in monday_ids)]
+    assert unmarked == []  # and every one of them that is in today's table
+    st = status_json(capsys, cfg, DAYS[1])
+    assert st["papers"]["seen_before"] >= len(marked - {"section"}) + 1
