@@ -128,8 +128,8 @@ class Pipeline:
         store.save_scores(date, scored)
         # Scores move between runs (HF's upvotes come later): what is answered keeps its slot and template.
         held = self._held(store, day, answered=not refresh_analyses)
-        picks, reasons = stable_picks(select(day.entries, scored, self.cfg.selection), held, scored,
-                                      self.cfg.selection)
+        fresh = select(day.entries, scored, self.cfg.selection, done=store.analysed_before(date))
+        picks, reasons = stable_picks(fresh, held, scored, self.cfg.selection)
         if session is not None:  # within the key's daily quota (llm.rpd): deep dives not yet made may become analyses
             made = {pid for pid, _, why in held if why != "asked"}
             planned = dict(plan_day([p for p in picks if p[0] not in made], budget=session.requests_left(),

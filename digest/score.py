@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -309,14 +309,17 @@ def rerank_batches(ranked_ids: Sequence[str], top: int, size: int = 40) -> list[
     return out
 
 
-def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionConfig) -> list[Pick]:
+def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionConfig, *,
+           done: Collection[str] = ()) -> list[Pick]:
     """Papers to analyse with why each was picked, best score first.
 
     HF's top `always_include_hf_top` papers by upvotes take their slots first, whatever their score;
     the rest of the `analyze` budget goes to the best papers scoring at least `min_score` (interest
     matches first when `prefer_interest_matches`). The budget is a hard limit, HF picks included.
+    Papers in `done` (analysed in an earlier digest) are not picked again: the page links to that one.
     """
-    by_id = {s.id: s for s in scored}
+    by_id = {s.id: s for s in scored if s.id not in done}
+    scored = list(by_id.values())
     budget = sel.analyze
     chosen: dict[str, PickReason] = {}
     if sel.always_include_hf_top and budget:

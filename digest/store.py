@@ -171,6 +171,12 @@ class Store:
                        (date.isoformat(),))
         return {r[0]: dt.date.fromisoformat(r[1]) for r in rows}
 
+    def analysed_before(self, date: dt.date) -> set[str]:
+        """Papers of `date` with an analysis or deep dive that ended ok on an earlier date."""
+        return {r[0] for r in self._q(
+            "SELECT DISTINCT t.paper_id FROM day_papers t JOIN tasks k ON k.key = t.paper_id AND k.date < t.date "
+            "WHERE t.date = ? AND k.status = 'ok' AND k.template IN ('analysis', 'deep_dive')", (date.isoformat(),))}
+
     def dates(self) -> list[dt.date]:
         """Every date with a stored fetch, oldest first."""
         return [dt.date.fromisoformat(r[0]) for r in self._q("SELECT date FROM days ORDER BY date")]

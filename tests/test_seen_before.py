@@ -37,3 +37,23 @@ def test_yesterdays_paper_on_todays_hf_list_is_marked_with_the_digest_that_liste
     assert unmarked == []  # and every one of them that is in today's table
     st = status_json(capsys, cfg, DAYS[1])
     assert st["papers"]["seen_before"] >= len(marked - {"section"}) + 1
+
+
+def test_a_paper_analysed_on_an_earlier_date_does_not_take_a_slot_again(tmp_path, key, capsys):
+    from tests.e2e_helpers import llm_server
+
+    svc = multi_day_services(DAYS)
+    with LocalServer(svc) as server, llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=server.url, llm_url=llm.url, sources__huggingface__lag_days=1,
+                           selection__analyze=3, selection__deep_dive=0)
+        assert main(["run", "--date", DAYS[0], "--config", str(cfg)]) == 0
+        assert main(["analyze", "--date", DAYS[0], ON_HF_MONDAY, "--config", str(cfg)]) == 0
+        monday = status_json(capsys, cfg, DAYS[0])
+        assert main(["run", "--date", DAYS[1], "--config", str(cfg)]) == 0
+        tuesday = status_json(capsys, cfg, DAYS[1])
+    assert monday["analyses"]["ok"] == 4 and tuesday["analyses"]["ok"] == 3  # three new papers on Tuesday
+    page = read_digest(tmp_path, DAYS[1]).text
+    assert f"<a id='{ON_HF_MONDAY}'></a>" not in page  # Monday's analysis is not repeated on Tuesday...
+    row = next(ln for ln in page.splitlines() if ln.startswith("| ") and f"abs/{ON_HF_MONDAY})" in ln)
+    assert "已见于 06-02" in row  # ...its row says where it is
+    assert "HF 当日最热" in page  # the next HF paper not yet analysed takes the HF slot
