@@ -139,9 +139,9 @@ def _why_pending(state: DayState, L: dict[str, str], stop_kind: str | None = Non
     if stop_kind:
         return L["stop_language"] if stop_kind == "language" else \
             L["stop_pattern"].format(failure_text(stop_kind, state.language))
-    if state.quota_resets_at is None:
-        return L["pending_stopped"]
-    return L["pending_quota"].format(f"{state.quota_resets_at.astimezone(ZoneInfo(state.timezone)):%Y-%m-%d %H:%M %Z}")
+    resets = state.quota_resets_at
+    return L["pending_quota"].format(f"{resets.astimezone(ZoneInfo(state.timezone)):%Y-%m-%d %H:%M %Z}") \
+        if resets else L["pending_stopped"]
 
 
 def _missing_note(state: DayState, pid: str, res: PaperResult | None) -> str:
@@ -279,8 +279,7 @@ def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, 
     lowest_pick = min((scores.get(pid, 0.0) for pid in ruled), default=0.0)
     chosen_set = set(chosen)
     best_other = next((scores.get(e.paper.id, 0.0) for e in ranked if e.paper.id not in chosen_set), None)
-    sel = state.selection
-    asked = len(chosen) - n
+    sel, asked = state.selection, len(chosen) - n
     if not ruled:
         rule = L["rule_asked_only"].format(asked)
     elif best_other is None or lowest_pick >= best_other:
@@ -345,8 +344,7 @@ def page_plan(state: DayState) -> tuple[list[Entry], list[str], dict[str, str]]:
     scores = {pid: s.score for pid, s in state.scores.items()}
     ranked = sorted(entries, key=lambda e: (-scores[e.paper.id] if e.paper.id in scores else 1.0, e.paper.id))
     chosen = list(dict.fromkeys(pid for pid in state.selected if pid in by_id))
-    # Listed by score, as the rule line says: papers asked for later and picks kept across reruns take their
-    # place (the sort is stable, ties keep the selection's order).
+    # By score, as the rule line says, papers asked for later included (stable: ties keep the selection's order)
     chosen.sort(key=lambda pid: -scores.get(pid, 0.0))
     if not state.selected:
         chosen = [e.paper.id for e in ranked[: state.metadata_sections]]
