@@ -112,8 +112,7 @@ def _authors(names: list[str], L: dict[str, str], limit: int = MAX_AUTHORS) -> s
 def _categories(entry: Entry, L: dict[str, str]) -> str:
     p = entry.paper
     cats = list(dict.fromkeys(([p.primary_category] if p.primary_category else []) + p.categories))
-    text = ", ".join(tx.md_escape(c) for c in cats) or "—"
-    return text + (L["cross_list_note"] if entry.cross_list else "")
+    return (", ".join(tx.md_escape(c) for c in cats) or "—") + (L["cross_list_note"] if entry.cross_list else "")
 
 
 def _source(state: DayState, entry: Entry, L: dict[str, str]) -> str:
