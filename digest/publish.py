@@ -64,20 +64,25 @@ def render_date(cfg: Config, date: dt.date) -> RunReport:
 
 
 def digest_record(state: DayState) -> dict[str, Any]:
-    """What the index and the feed show of a digest: paper count, top papers, the summary and its picks."""
+    """What the index and the feed show of a digest: paper count, the picks (top ones first), the summary."""
     _, chosen, anchors = page_plan(state)
     papers = {e.paper.id: e.paper for e in state.entries}
 
     def title(pid: str) -> str:
         return (collapse(clean_latex(papers[pid].title)) or pid) if pid in papers else ""  # an empty title: its id
 
-    top = [{"id": pid, "title": title(pid), "anchor": anchors[pid]} for pid in chosen[:TOP]]
+    def one_line(pid: str) -> str:
+        res = state.results.get(pid)
+        return collapse(res.one_line) if res is not None and res.status == "ok" else ""
+
+    picks = [{"id": pid, "title": title(pid), "anchor": anchors[pid], "one_line": one_line(pid)} for pid in chosen]
+    top = [{k: p[k] for k in ("id", "title", "anchor")} for p in picks[:TOP]]
     summary = state.summary.model_dump(mode="json") if state.summary is not None else None
     if summary is not None:
         for pick in summary["picks"]:
             pid = try_normalise_id(pick["paper_id"]) or pick["paper_id"].strip()
             pick.update(paper_id=pid, title=title(pid), anchor=anchors.get(pid, ""))
-    return {"papers": state.listing().total, "top": top, "summary": summary}
+    return {"papers": state.listing().total, "top": top, "picks": picks, "summary": summary}
 
 
 def _records(cfg: Config, store: Store) -> list[tuple[dt.date, dict[str, Any], str]]:
@@ -125,7 +130,7 @@ def _x(text: object) -> str:
 
 
 def _entry_html(d: dt.date, data: dict[str, Any], L: dict[str, str], site_url: str | None) -> str:
-    """The entry's content: the summary, then the picks with titles and links (escaped HTML)."""
+    """The entry's content: the summary and its recommendations, then every pick with its link (escaped HTML)."""
     e = html.escape
     name = f"{d.isoformat()}.md"
     parts: list[str] = []
@@ -145,10 +150,14 @@ def _entry_html(d: dt.date, data: dict[str, Any], L: dict[str, str], site_url: s
                          f"{e(collapse(pk['reason']))}{audience}</li>")
         if picks:
             parts.append(f"<h3>{e(L['picks'])}</h3><ul>{''.join(picks)}</ul>")
-    else:
-        items = "".join(f'<li><a href="{e(_url(site_url, name + "#" + t["anchor"]))}">{e(t["title"])}</a></li>'
-                        for t in data["top"])
-        parts.append(f"<h3>{e(L['feed_top'])}</h3><ul>{items}</ul>")
+    # Every pick of the page with its one-line summary; a record written before picks were kept has the top ones.
+    listed = data.get("picks") or data["top"]
+    if listed:
+        items = "".join(f'<li><a href="{e(_url(site_url, name + "#" + t["anchor"]))}">{e(t["title"])}</a>'
+                        + (f'{e(L["colon_sp"])}{e(t["one_line"])}' if t.get("one_line") else "") + "</li>"
+                        for t in listed)
+        heading = L["picks_heading"] if data.get("picks") else L["feed_top"]
+        parts.append(f"<h3>{e(heading)}</h3><ol>{items}</ol>")
     return "".join(parts)
 
 

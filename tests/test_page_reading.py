@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ from tests.e2e_helpers import (
 DAYS = ["2025-06-04", "2025-06-05"]
 ASKED = "2506.00123"  # on HF on 2025-06-04 (listed the day before), scoring above the day's last picks
 _MD = MarkdownIt("commonmark").enable("table")
+SITE = "https://example.org/cv/"
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +36,7 @@ def days(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv(KEY_ENV, KEY)
     with LocalServer(multi_day_services(["2025-06-03", *DAYS])) as server, llm_server() as llm:
-        cfg = write_config(tmp, arxiv_url=server.url, llm_url=llm.url)
+        cfg = write_config(tmp, arxiv_url=server.url, llm_url=llm.url, output__site_url=SITE)
         codes = [main(["run", "--date", day, "--config", str(cfg)]) for day in DAYS]
         before = llm.stats.requests
         codes.append(main(["analyze", "--date", DAYS[0], f"https://arxiv.org/abs/{ASKED}v1", "--config", str(cfg)]))
@@ -110,3 +114,16 @@ def test_a_day_written_after_a_newer_one_is_linked_from_both_sides(tmp_path, no_
     assert "[下一期 2025-06-05 →](2025-06-05.md)" in pages["2025-06-04"]
     assert "[下一期 2025-06-04 →](2025-06-04.md)" in pages["2025-06-03"]
     assert "2025-06-05.md" not in pages["2025-06-03"] and "2025-06-03.md" not in pages["2025-06-05"]
+
+
+def test_a_feed_entry_lists_every_pick_with_its_link_and_one_line_summary(days):
+    tmp, _, _ = days
+    root = ET.parse(tmp / "output" / "feed.xml").getroot()
+    for entry in root.findall(f"{ATOM}entry"):
+        day = entry.find(f"{ATOM}title").text.rsplit(" ", 1)[-1]
+        page = read_digest(tmp, day).text
+        picks = re.findall(r"^\d+\. \*\*\[(.+)\]\(#([\d.]+)\)\*\*.*\n   <br>(.+)$", page, re.M)
+        content = html.unescape(entry.find(f"{ATOM}content").text)
+        assert len(picks) >= 10
+        for title, anchor, one_line in picks:
+            assert f'<a href="{SITE}{day}.md#{anchor}">{title}</a>：{one_line}' in content, title
