@@ -65,13 +65,26 @@ class Prior:
 
 
 def pack_items(data: object, keys: set[str]) -> dict[str, dict[str, Any]]:
-    """Each asked paper's analysis in a pack answer (list, or object keyed by id); unknown/repeated ids ignored."""
-    items = data.get("analyses", data) if isinstance(data, dict) else data
-    if isinstance(items, dict):  # an object keyed by id instead of a list: the key is the id
-        items = [{**item, "id": item.get("id") or key} for key, item in items.items() if isinstance(item, dict)]
+    """Each asked paper's analysis in a pack answer, by id in any spelling; unknown and repeated ids ignored.
+
+    Besides the asked shape ({"analyses": [{"id": ...}, ...]}) models answer with a bare list, an object
+    keyed by id, or the list under another name: each is read rather than re-asked paper by paper."""
     found: dict[str, dict[str, Any]] = {}
-    for item in items if isinstance(items, list) else []:
-        pid = try_normalise_id(str(item.get("id", ""))) if isinstance(item, dict) else None
+    for key, item in _pack_entries(data):
+        pid = try_normalise_id(str(item.get("id") or key))
         if pid in keys and pid not in found:
             found[pid] = {k: v for k, v in item.items() if k != "id"}
     return found
+
+
+def _pack_entries(data: object) -> list[tuple[str, dict[str, Any]]]:
+    """(key it was filed under, analysis) of every object in a pack answer."""
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if "analyses" in data:
+            data = data["analyses"]
+        elif len(data) == 1 and len(lists) == 1:  # {"results": [...]}: the asked list under another name
+            data = lists[0]
+    if isinstance(data, dict):  # {"2506.01234": {...}, ...}
+        return [(str(k), v) for k, v in data.items() if isinstance(v, dict)]
+    return [("", v) for v in data if isinstance(v, dict)] if isinstance(data, list) else []

@@ -34,6 +34,7 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 # strict=False: a raw tab, newline or control character inside a string is a slip of the model, not a wrong
 # answer; SafeText removes what is unsafe when the schema reads the field.
 _DECODER = json.JSONDecoder(strict=False)
+_OPENING = re.compile(r"[{\[]")
 # A figure: a number with %, ×, x, 倍 or a unit, or any decimal number.
 _FIGURE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|％|×|倍|x(?![a-zA-Z])|dB|db|ms|fps|FPS|GB|MB|TB|[MBKk](?![a-zA-Z])|pp)"
@@ -82,7 +83,9 @@ def parse_json(gen: Generation, *, language: str = "zh") -> object:
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        found = _wrapped_json(text)
+        # Broken JSON stays broken (a cut-off answer is not mined for an inner object); words around a
+        # whole JSON value are the model's chatter, which never reaches the page (only fields do).
+        found = None if text[:1] in "{[" else _wrapped_json(text)
         if found is None:
             raise invalid("not_json", language=language, evidence=text, raw=gen.text) from exc
         return found
@@ -91,14 +94,20 @@ def parse_json(gen: Generation, *, language: str = "zh") -> object:
 def _wrapped_json(text: str) -> object | None:
     """The JSON object or array an answer wraps in words ("好的，以下是结果：{...}"), or None.
 
-    The words around it never reach the page, so asking again for them would only spend a request.
+    The words around it never reach the page, so asking again for them would only spend a request. The
+    longest value wins: the words may hold brackets of their own ("以下是 [2506.01234] 等论文的分析：").
     """
-    for start in sorted(i for i in (text.find("{"), text.find("[")) if i >= 0):
+    best, span, pos = None, 0, 0
+    while (start := _OPENING.search(text, pos)) is not None:
         try:
-            return _DECODER.raw_decode(text, start)[0]
+            value, end = _DECODER.raw_decode(text, start.start())
         except json.JSONDecodeError:
+            pos = start.end()
             continue
-    return None
+        if isinstance(value, (dict, list)) and end - start.start() > span:
+            best, span = value, end - start.start()
+        pos = end  # what lies inside this value is part of it, not another answer
+    return best
 
 
 def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOutput | None:
