@@ -63,7 +63,10 @@ def invalid(kind: str, *, language: str, field: str = "", evidence: str = "", ru
     """An InvalidOutput whose rule is quoted from the language table (rule name defaults to the kind)."""
     name = rule or kind
     evidence = _snip(evidence)
-    message = f"{kind} in {field or 'the answer'}: {LANGUAGES['en'].validation['rules'][name]}"  # type: ignore[index]
+    # Messages quote the English rules, but the English language rule asks for English: say what the answer is in.
+    said = (f"the answer is in {_language(language).wrong_language}" if name == "language"
+            else LANGUAGES["en"].validation["rules"][name])  # type: ignore[index]
+    message = f"{kind} in {field or 'the answer'}: {said}"
     if evidence:
         message += f" (found: {evidence})"
     return InvalidOutput(message, kind=kind, field=field, rule=_table(language)["rules"][name],

@@ -88,3 +88,11 @@ def test_every_language_of_the_table_has_validation_words():
     for row in LANGUAGES.values():
         rules = row.validation["rules"]
         assert kinds <= set(rules) and {"figure", "field", "name", "empty", "ids"} <= set(rules)
+
+
+def test_the_message_of_a_wrong_language_says_which_language_was_wanted():
+    zh = _reject(dict(analysis(), contributions="This paper proposes a fast method that works on benchmarks."))
+    assert zh.kind == "language" and "English (not Chinese)" in str(zh)
+    assert "Write every field in English" not in str(zh)  # what an English digest asks, not this one
+    en = _reject(dict(en_analysis(), contributions="本文提出了一种高效的方法，在多个基准上表现良好。"), language="en")
+    assert en.kind == "language" and "in Chinese" in str(en)
