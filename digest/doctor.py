@@ -85,10 +85,11 @@ def _prompts(cfg: Config) -> Check:
         directory = prompts_dir(cfg.llm.prompts_dir, language=cfg.language)
     except DigestError as exc:
         return Check("prompts", "FAIL", str(exc))
-    missing = [n for n in ("analysis", "deep_dive", "executive_summary", "reask", "rerank")
-               if not (directory / f"{n}.j2").is_file()]
+    # Every template the package ships is one some run asks for (packs, doctor's own request included).
+    shipped = prompts_dir(None, language=cfg.language)
+    missing = sorted(t.name for t in shipped.glob("*.j2") if not (directory / t.name).is_file())
     if missing:
-        return Check("prompts", "FAIL", f"{directory}: missing {', '.join(m + '.j2' for m in missing)}")
+        return Check("prompts", "FAIL", f"{directory}: missing {', '.join(missing)}")
     return Check("prompts", "ok", str(directory))
 
 

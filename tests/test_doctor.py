@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
 from digest.cli import main
+from digest.prompts import prompts_dir
 from tests.e2e_helpers import DAY, KEY, KEY_ENV, llm_server, write_config
 
 CHECKS = ("config", "output", "prompts", "key", "arxiv api", "arxiv rss", "huggingface", "store", "disk")
@@ -64,3 +67,13 @@ def test_no_key_is_a_warning_and_a_broken_store_and_log_path_fail(tmp_path, arxi
     assert by_name["key"].startswith("warn") and f"{KEY_ENV} is not set" in by_name["key"]
     assert by_name["store"].startswith("FAIL")
     assert by_name["log file"].startswith("FAIL") and "schedule.log_file" in by_name["log file"]
+
+
+def test_a_prompts_dir_missing_a_template_a_run_needs_fails(tmp_path, arxiv, no_key, capsys):
+    """A directory copied before analysis_pack.j2 existed: the run would stop with exit 2, so doctor fails it."""
+    mine = tmp_path / "my_prompts"
+    shutil.copytree(prompts_dir(None), mine, ignore=shutil.ignore_patterns("en", "analysis_pack.j2"))
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__prompts_dir=str(mine))
+    assert main(["doctor", "--config", str(cfg)]) == 1
+    by_name = {line.split(":")[0].split(None, 1)[1]: line for line in _lines(capsys)}
+    assert by_name["prompts"].startswith("FAIL") and "analysis_pack.j2" in by_name["prompts"]
