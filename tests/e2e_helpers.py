@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 from dataclasses import dataclass
@@ -140,3 +141,13 @@ def multi_day_services(days: list[str]) -> Services:
             records.append(row)
         hf[day] = fixture(f"days/hf_daily_papers_{day}.json")
     return Services(records=records, hf=hf, latency=0.0)
+
+
+def libfaketime() -> str:
+    """The preloadable libfaketime (Debian package faketime; .ci/run installs it): the real-clock scheduler tests
+    set `digest schedule`'s wall clock with it. Preloaded directly: the `faketime` wrapper forks, so signals
+    would not reach digest."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
+        glob.glob("/usr/lib/faketime/libfaketime.so.1"))
+    assert found, "libfaketime is needed (Debian package faketime; .ci/run installs it)"
+    return found[0]

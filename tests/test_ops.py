@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import random
 import signal
@@ -12,10 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from digest.cli import main
-from tests.e2e_helpers import DAY, KEY, KEY_ENV, llm_server, read_digest, write_config
+from tests.e2e_helpers import DAY, KEY, KEY_ENV, libfaketime, llm_server, read_digest, write_config
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -114,17 +111,8 @@ def test_retry_named_paper_reanalyses_only_that_paper(tmp_path, arxiv, monkeypat
         assert "9999.99999" in capsys.readouterr().err
 
 
-def _libfaketime() -> str:
-    # Preload the library directly: the `faketime` wrapper forks, so signals would not reach digest.
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
-        glob.glob("/usr/lib/faketime/libfaketime.so.1"))
-    if not found:
-        pytest.skip("libfaketime is not installed (Debian package faketime; .ci/run installs it)")
-    return found[0]
-
-
 def _schedule(tmp: Path, cfg: Path, fake_utc: str) -> subprocess.Popen:
-    env = _env(TZ="UTC", FAKETIME=f"@{fake_utc}", FAKETIME_DONT_FAKE_MONOTONIC="1", LD_PRELOAD=_libfaketime())
+    env = _env(TZ="UTC", FAKETIME=f"@{fake_utc}", FAKETIME_DONT_FAKE_MONOTONIC="1", LD_PRELOAD=libfaketime())
     return subprocess.Popen([sys.executable, "-m", "digest", "schedule", "--config", str(cfg)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp)
 

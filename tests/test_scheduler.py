@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import os
 import signal
 import sqlite3
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 from digest.config import load_config
 from digest.pipeline import Pipeline
 from digest.scheduler import Daily, serve
-from tests.e2e_helpers import DAY, KEY, KEY_ENV, Reply, llm_server, read_digest, write_config
+from tests.e2e_helpers import DAY, KEY, KEY_ENV, Reply, libfaketime, llm_server, read_digest, write_config
 from tests.fakes.answers import answer_for, template_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,13 +128,6 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _libfaketime() -> str:
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
-        glob.glob("/usr/lib/faketime/libfaketime.so.1"))
-    assert found, "libfaketime is needed (Debian package faketime; .ci/run installs it)"
-    return found[0]
-
-
 def _wait_requests(llm, n: int, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while llm.stats.requests < n and proc.poll() is None and time.monotonic() < deadline:
@@ -169,7 +161,7 @@ def test_sigterm_to_schedule_mid_analysis_writes_the_digest_and_exits_0(tmp_path
                            llm__papers_per_call=1, schedule__time="09:30", schedule__log_file=str(log_file))
         # 11:15 in Shanghai on the recorded Monday: the catch-up run starts at once
         env = _env(**{KEY_ENV: KEY}, TZ="UTC", FAKETIME="@2025-06-02 03:15:00", FAKETIME_DONT_FAKE_MONOTONIC="1",
-                   LD_PRELOAD=_libfaketime())
+                   LD_PRELOAD=libfaketime())
         proc = subprocess.Popen([sys.executable, "-m", "digest", "schedule", "--config", str(cfg)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
         _wait_requests(llm, 1, proc)
