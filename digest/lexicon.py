@@ -18,7 +18,7 @@ LEXICON: dict[str, dict[str, object]] = {
     "zh": {
         # At the opening of a value, or of any of its sentences (after Markdown markers).
         "filler_opening": (
-            r"(好的|好滴|好|嗯|收到|明白了?|没问题|可以的?|当然可以|非常乐意|很高兴|您好|你好)\s*[，,。.!！~～：:]",
+            r"(好的|好滴|好嘞|好|嗯|行|收到|明白了?|没问题|可以的?|当然可以|非常乐意|很高兴|您好|你好)\s*[，,。.!！~～：:]",
             r"当然(可以)?\s*[。.!！~～]|当然可以$|非常乐意|很高兴(为您|为你|能)",
             r"当然(可以)?\s*[，,]\s*(我|以下|下面|这是)",
             r"作为[^，,。！？\n]{0,40}?(专家|研究员|研究者|助理|助手|研究生|学者|审稿人|顾问|工程师|AI|人工智能|语言模型)"
@@ -28,14 +28,18 @@ LEXICON: dict[str, dict[str, object]] = {
             r"让我们?来?(看|分析|深入|逐一|一起)",
             rf"(以下|下面)(是|为)(我|对|关于|针对|为您)[^。！？\n]{{0,80}}?的?[^。！？\n]{{0,20}}?({_ZH_SAY}|评价|报告)",
             rf"这是我(对|的)[^。！？\n]{{0,60}}?({_ZH_SAY})",
+            rf"这里(是|为)(我|为您)?对?(该|这篇|本|此)(论文|文章|工作)的?[^。！？\n]{{0,20}}?({_ZH_SAY})",
             rf"这是(一篇|一份|一个)?(对|关于|针对)[^。！？\n]{{0,120}}?(论文|文章|“|\")[^。！？\n]{{0,200}}?({_ZH_SAY})",
         ),
         # Anywhere in a value: the answer addresses its reader ("您") or talks about being an AI.
         "filler_anywhere": (
             r"为您|给您|帮助您|帮您|根据您|您提供|您给出|您希望|您所|您的|请您|希望(这|以上|上述)[^。！？\n]{0,20}(对你|对您|能帮助|有所帮助)",
             r"作为(一个|一名)?(AI|人工智能|大型?语言模型)(助手|模型)?\s*[，,]?\s*我",
+            # Offering more help or asking the reader back: "如有其他问题，欢迎继续提问" / "需要我进一步解释…吗".
+            r"如果您|如您|如有(其他|任何|进一步的?)(问题|疑问|需要|需求)|欢迎(继续|随时)?(提问|追问|交流)|"
+            r"请(随时)?告诉我|需要我(进一步|再|继续)|我可以(再|继续|进一步)(展开|解释|分析)",
             # What the answer itself is based on ("以下分析基于摘要"): about the answer, not the paper.
-            r"(以下|下面|本|此)(次)?的?(分析|解读|总结|解析|评述|概述)[^。！？\n]{0,6}?(仅|只)?(基于|根据|依据)"
+            r"(以下|下面|本|此)(次)?的?(分析|解读|总结|解析|评述|概述|回答|回复)[^。！？\n]{0,6}?(仅|只)?(基于|根据|依据)"
             r"[^。！？\n]{0,6}?摘要",
         ),
         # Anywhere: asks for material, or declares the paper cannot be read (first person or imperative).
@@ -44,6 +48,9 @@ LEXICON: dict[str, dict[str, object]] = {
             r"我(目前|暂时|现在)?(无法|不能|没法|没有办法|未能)(直接)?(访问|获取|阅读|查看|打开|下载|浏览|读取)",
             r"^(很|非常)?(抱歉|对不起|不好意思)(\s*[，,。.!！]|我|地)",
             r"(没有|未|尚未)(收到|看到)[^。！？\n]{0,10}?(论文|全文|PDF|文件)",
+            r"请(您)?(先)?(把|将)[^。！？\n]{0,20}?(论文|全文|内容|PDF|文件|原文|摘要)[^。！？\n]{0,10}?"
+            r"(发|传|贴|给我|提供|上传|分享)",
+            r"我(需要|得|必须)(先)?[^。！？\n]{0,10}?(全文|原文|PDF|论文内容|论文的内容)",
             # "由于无法访问全文，…": the paper's full text itself as the object, then the clause ends. "无法访问真值
             # 深度" or "不能阅读 PDF 文件中的图表" describe a method and stay content.
             r"(无法|不能|未能|没能|没有办法)(直接)?(访问|获取|阅读|查看|读取|打开)到?\s*(该|本|这篇)?(论文)?的?"
@@ -79,6 +86,8 @@ LEXICON: dict[str, dict[str, object]] = {
             rf"\b[^.!?\n]{{0,60}}?\b({_EN_SAY})",
             rf"(here|below) (is|are) (my|an?|the|your) [^.!?\n]{{0,60}}?\b({_EN_SAY}|response|answer|breakdown|interpretation)",
             r"here's\b",
+            r"thank(s| you) (for|so much)\b|(below|here),? you('ll| will| can) find\b",
+            r"as (requested|you asked|per your request),? (here|below|i|this)\b",
             r"in this (response|answer|reply|analysis|summary),? (i|we will|we'll|let)\b",
             rf"this is (a|an|my|the) [^.!?\n]{{0,40}}?\b({_EN_SAY})[^.!?\n]{{0,20}}?\b(of|for) (the|this) (paper|article)",
         ),
@@ -86,6 +95,7 @@ LEXICON: dict[str, dict[str, object]] = {
             r"\b(you provided|you've provided|you have provided|you shared|you've shared|you'd like|you would like|"
             r"you want me|for you\b|i hope this (helps|summary|analysis))",
             r"\bas an ai\b|\bas a (large )?language model\b",
+            r"\blet me know\b|\bfeel free to (ask|reach out)\b",
             r"\b(the following|this|my) (analysis|summary|interpretation|review|assessment|overview)\b[^.!?\n]{0,20}?"
             r"\b(is|was) (based|drawn|derived)\b[^.!?\n]{0,20}?\babstract\b",
         ),
