@@ -293,7 +293,8 @@ def _anchored(value: str | None, base: Path) -> str | None:
     if value is None:
         return None
     path = Path(value).expanduser()
-    return str(path if path.is_absolute() else base / path)
+    # resolve(): "../site" is written as the directory it names, in messages and the doctor's lines alike.
+    return str(path if path.is_absolute() else (base / path).resolve())
 
 
 def _anchor_paths(cfg: Config, base: Path) -> Config:

@@ -70,3 +70,16 @@ def test_without_a_config_file_stderr_says_defaults_and_where_output_goes(tmp_pa
     err = capsys.readouterr().err
     assert "no config file" in err and "built-in defaults" in err
     assert str(tmp_path / "output") in err
+
+
+def test_a_path_up_from_the_config_directory_is_written_plainly(tmp_path, arxiv, no_key, capsys):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    cfg = write_config(conf, arxiv_url=arxiv.url)
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    data["output"]["dir"], data["store"]["path"] = "../site", "../state/digest.db"
+    cfg.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert load_config(cfg).output.dir == str((tmp_path / "site").resolve())
+    assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
+    said = capsys.readouterr().out  # "wrote .../site/2025-06-02.md", not ".../conf/../site/..."
+    assert f"wrote {(tmp_path / 'site').resolve() / DAY}.md" in said and ".." not in said
