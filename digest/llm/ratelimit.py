@@ -14,6 +14,10 @@ from digest.errors import LLMError
 WINDOW_S = 60.0
 MARGIN = 0.03  # pace 3 % slower than the quota: clocks and network delays differ
 LATENCY_SAMPLES = 5  # recent successful requests whose slowest answer sets the in-flight limit
+# A first request still running after this long (in a 60 s window) is being answered: a bad key or a spent
+# quota is refused at once. Concurrency opens then, not only at its answer, so a slow first answer (15 s and
+# more) does not leave the pace a whole latency behind.
+OPEN_AFTER_S = 5.0
 
 
 class LimiterStopped(LLMError):
@@ -43,7 +47,8 @@ class Limiter:
     - at most about rpm x latency / 60 + 1 requests in flight (the slowest of the last few answers),
       capped by `max_concurrency`: enough to keep the pace while answers are slow, and no more, so a
       stop (quota, key) finds few requests already sent;
-    - the first request goes alone: concurrency opens after one succeeds, so a bad key costs one call;
+    - the first request goes alone: concurrency opens after one succeeds, or once it has been running for
+      OPEN_AFTER_S (a rejection comes at once), so a bad key costs one call;
     - after a 429 the rate drops to what the server admitted in the last 60 s and stays there
       for the rest of the run (a free-tier quota does not come back within a run; probing upwards
       would buy one more 429 per minute).
@@ -72,6 +77,7 @@ class Limiter:
         self._grid_count = 0
         self._grid_rate: float | None = None
         self._in_flight = 0
+        self._flying: list[Slot] = []  # admitted and not yet released, oldest first
         self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._opened = False  # set by the first success
         self._lowered_rpm: float | None = None
@@ -96,12 +102,17 @@ class Limiter:
             return self._cap()
 
     def _cap(self) -> int:
-        if not self._opened:
+        # The oldest request still running bounds the latency from below, before any answer tells it.
+        running = self._clock() - self._flying[0].started if self._flying else 0.0
+        if not self._opened and running < self._open_after():
             return 1
-        if not self._latencies:  # successes reported without a latency: only the configured cap is known
+        if self._opened and not self._latencies:  # successes reported without a latency: only the cap is known
             return self.max_concurrency
-        need = math.ceil(self._rate() * max(self._latencies) / self.window_s) + 1
+        need = math.ceil(self._rate() * max([running, *self._latencies]) / self.window_s) + 1
         return max(1, min(self.max_concurrency, need))
+
+    def _open_after(self) -> float:
+        return OPEN_AFTER_S * self.window_s / WINDOW_S
 
     def _rate(self) -> float:
         return self.rpm if self._lowered_rpm is None else min(self.rpm, self._lowered_rpm)
@@ -156,7 +167,8 @@ class Limiter:
                 if self._stopped is not None:
                     raise LimiterStopped(self._stopped, cause=self._stop_cause)
                 if self._in_flight >= self._cap():
-                    self._cond.wait()  # woken by release() or stop()
+                    # woken by release() or stop(); the cap also grows while a request runs on
+                    self._wait(self._open_after() / 5)
                     continue
                 now = self._clock()
                 delay = self._delay(now)
@@ -165,6 +177,7 @@ class Limiter:
                     continue
                 slot = Slot(started=now)
                 self._starts.append(slot)
+                self._flying.append(slot)
                 self._grid_count += 1
                 self._in_flight += 1
                 return slot
@@ -184,6 +197,7 @@ class Limiter:
         outcome = outcome or slot.outcome or "error"
         with self._cond:
             self._in_flight -= 1
+            self._flying = [s for s in self._flying if s is not slot]
             slot.outcome = outcome
             now = self._clock()
             if outcome == "ok":
