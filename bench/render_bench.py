@@ -26,10 +26,11 @@ from digest.publish import render_date  # noqa: E402
 from digest.schemas import SCHEMAS  # noqa: E402
 from digest.score import score_all  # noqa: E402
 from digest.store import Store, Task  # noqa: E402
+from digest.survey import write_survey  # noqa: E402
 
 # This script against main before issue 11 (4277c97), on the shared 2-core machine under the same load
 # (load average ~5) as the numbers printed here; issue 11 measured 7.4-8.1 s and 2.6-3.0 s.
-BEFORE = {"day": "7.16 s wall, 2.61 s CPU", "archive": "2.11 s wall, 0.77 s CPU"}
+BEFORE = {"day": "7.16 s wall, 2.61 s CPU", "archive": "2.11 s wall, 0.77 s CPU", "survey": "5.29 s wall, 1.86 s CPU"}
 TARGET = {"day": 3.0, "archive": 1.5}
 FIELD = "文本" * 40
 ANALYSIS = {"field": "图像生成", "innovation_points": ["一"], "weaknesses": ["二"], "contributions": FIELD,
@@ -113,10 +114,13 @@ def main() -> None:
             render_date(arch, d)  # every digest on disk, as in a real archive
 
         archive_s = _best(lambda: render_date(arch, big), a.repeat)  # the day, index.md and feed.xml
+        survey_s = _best(lambda: write_survey(arch), a.repeat)  # every analysed paper of the archive
     print(f"render of a {a.papers}-paper day: {day_s[0]:.2f} s wall, {day_s[1]:.2f} s CPU "
           f"(before: {BEFORE['day']}; target <= {TARGET['day']} s)")
     print(f"render of a day in a {a.days}-day archive (300 papers a day; digest, index.md, feed.xml): "
           f"{archive_s[0]:.2f} s wall, {archive_s[1]:.2f} s CPU (before: {BEFORE['archive']}; target <= {TARGET['archive']} s)")
+    print(f"survey of the {a.days}-day archive ({a.days * 10} analysed papers): "
+          f"{survey_s[0]:.2f} s wall, {survey_s[1]:.2f} s CPU (before: {BEFORE['survey']})")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,8 @@ from digest.migrations import MIGRATIONS, delta, pack, unpack
 from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
 from digest.secrets import redact
 from digest.storage import guarded
+
+_MAX_IDS = 500  # ids bound into one IN (...) query (SQLite allows 999 parameters before 3.32)
 
 
 def _now() -> str:
@@ -125,20 +127,23 @@ class Store:
                 (date, ann, day.hf_status, day.hf_error, int(day.rss_used), _now()),
             )
 
-    def load_day(self, date: dt.date) -> DayPapers | None:
-        """The stored fetch of a date, or None."""
+    def load_day(self, date: dt.date, *, only: Collection[str] | None = None) -> DayPapers | None:
+        """The stored fetch of a date, or None; with `only`, just those papers of it (the survey's few)."""
         d = date.isoformat()
         rows = self._q("SELECT * FROM days WHERE date = ?", (d,))
         if not rows:
             return None
         day = rows[0]
+        ids = sorted(only) if only is not None and len(only) <= _MAX_IDS else None  # more: the whole day
+        where = "" if ids is None else f" AND dp.paper_id IN ({', '.join('?' * len(ids))})"
         entries = [
             Entry(paper=Paper.model_validate(unpack(r["text"]) | json.loads(r["delta"] or "{}")),
                   source=r["source"], cross_list=bool(r["cross_list"]), announce_type=r["announce_type"],
                   on_hf=bool(r["on_hf"]))
             for r in self._q(
                 "SELECT dp.*, t.data AS text FROM day_papers dp JOIN paper_texts t "
-                "ON t.id = dp.paper_id AND t.version = dp.version WHERE dp.date = ? ORDER BY dp.position", (d,))
+                f"ON t.id = dp.paper_id AND t.version = dp.version WHERE dp.date = ?{where} ORDER BY dp.position",
+                (d, *(ids or ())))
         ]
         ann = Announcement.model_validate_json(day["announcement"]) if day["announcement"] else None
         return DayPapers(date=date, announcement=ann, entries=entries, hf_status=day["hf_status"],

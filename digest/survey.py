@@ -33,11 +33,14 @@ def collect_rows(cfg: Config, store: Store, *, since: dt.date | None = None, unt
     for date in store.dates():
         if (since and date < since) or (until and date > until):
             continue
-        day = store.load_day(date)
+        done = [t for t in store.tasks(date) if t.template in TEMPLATES and t.status == "ok" and t.key not in seen]
+        if not done:
+            continue
+        day = store.load_day(date, only={t.key for t in done})  # the analysed papers, not the whole listing
         scores = store.load_scores(date)
         papers = {e.paper.id: e.paper for e in day.entries} if day else {}
-        for task in store.tasks(date):
-            if task.template not in TEMPLATES or task.status != "ok" or task.key in seen or task.key not in papers:
+        for task in done:
+            if task.key in seen or task.key not in papers:
                 continue
             cached = store.cache_latest(task.key, task.template)
             if cached is None:
