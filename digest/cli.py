@@ -130,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DigestError as exc:
         if verbose:
             log.exception("failed")
+        if args.command == "doctor" and isinstance(exc, ConfigError):  # its first check, in its own format
+            _say(f"FAIL config: {_one_line(str(exc))}")
+            return 1
         _say(f"digest: error: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

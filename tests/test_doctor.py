@@ -77,3 +77,12 @@ def test_a_prompts_dir_missing_a_template_a_run_needs_fails(tmp_path, arxiv, no_
     assert main(["doctor", "--config", str(cfg)]) == 1
     by_name = {line.split(":")[0].split(None, 1)[1]: line for line in _lines(capsys)}
     assert by_name["prompts"].startswith("FAIL") and "analysis_pack.j2" in by_name["prompts"]
+
+
+def test_a_config_that_does_not_load_is_a_failed_check(tmp_path, capsys):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("llm:\n  modle: gemini-2.5-flash\n", encoding="utf-8")
+    assert main(["doctor", "--config", str(bad)]) == 1  # doctor's own contract: exit 0 or 1
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [f"FAIL config: {bad}: llm.modle: unknown key (check spelling; see the shipped "
+                                    "config.yaml for every key)"]
