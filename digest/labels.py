@@ -324,7 +324,8 @@ FAILURES: dict[str, dict[str, str]] = {
            "truncated": "模型的回答多次被截断", "shape": "模型的回答格式多次不合要求", "figure": "模型多次给出摘要中没有的数字",
            "bad_request": "服务拒绝了请求", "transient": "服务多次暂时不可用",
            "rate_limited": "请求一直被限流", "quota_exhausted": "配额已用完", "auth": "API 密钥无效",
-           "llm_error": "模型调用出错", "error": "处理时出现意外错误"},
+           "llm_error": "模型调用出错", "error": "处理时出现意外错误",
+           "budget": "今天对它的尝试次数（llm.max_attempts_per_day）已用完"},
     "en": {"invalid_output": "the model gave no usable answer", "refusal": "the model kept refusing",
            "filler": "the model kept answering with filler", "not_json": "the model kept answering without JSON",
            "schema": "the model's answers kept missing required content", "language": "the model kept answering in another language",
@@ -333,5 +334,6 @@ FAILURES: dict[str, dict[str, str]] = {
            "bad_request": "the service rejected the request",
            "transient": "the service kept failing", "rate_limited": "requests kept being rate limited",
            "quota_exhausted": "the quota was used up", "auth": "the API key was rejected",
-           "llm_error": "the model call failed", "error": "an unexpected error while processing it"},
+           "llm_error": "the model call failed", "error": "an unexpected error while processing it",
+           "budget": "its attempts for the day, llm.max_attempts_per_day, are used up"},
 }

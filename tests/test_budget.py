@@ -39,3 +39,19 @@ def test_a_paper_whose_budget_is_spent_gets_no_more_calls_until_named(tmp_path, 
         assert status == "failed" and attempts >= 3
         assert main(["retry", "--paper", pid, *args]) == 3  # named: one more try is forced
         assert llm.stats.requests > used
+
+
+def test_a_paper_left_pending_whose_budget_is_spent_says_so_not_an_unexpected_error(tmp_path, arxiv, key, capsys):
+    from tests.e2e_helpers import read_digest
+
+    with llm_server(responder=_never_valid) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__deep_dive=0,
+                           llm__max_concurrency=1, llm__max_attempts_per_day=2)
+        args = ["--date", DAY, "--config", str(cfg)]
+        assert main(["run", *args]) == 3  # the pattern stop leaves papers pending, their packs' attempts spent
+        assert main(["retry", *args]) == 3
+        st = status_json(capsys, cfg)
+    spent = [f for f in st["failures"] if f["kind"] == "budget"]
+    assert spent and all("max_attempts_per_day" in f["reason"] for f in spent)
+    page = read_digest(tmp_path).text
+    assert "意外错误" not in page and "llm.max_attempts_per_day" in page
