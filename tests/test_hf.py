@@ -77,6 +77,13 @@ def test_not_a_list_is_parse_error(text: str) -> None:
         parse_hf(text)
 
 
+@pytest.mark.parametrize("key", ["papers", "data"])
+def test_the_recorded_list_wrapped_in_an_object_is_read(key: str) -> None:
+    text = fixture("days/hf_daily_papers_2025-06-04.json")
+    wrapped = json.dumps({key: json.loads(text), "total": 28, "next": None})
+    assert parse_hf(wrapped) == parse_hf(text) and len(parse_hf(wrapped)) == 28
+
+
 def test_not_json_is_parse_error() -> None:
     with pytest.raises(ParseError, match="changed shape: not JSON"):
         parse_hf("<html>502 Bad Gateway</html>")

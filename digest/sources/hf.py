@@ -110,6 +110,8 @@ def parse_hf(text: str) -> list[HFPaper]:
         data = json.loads(text)
     except ValueError as exc:
         raise ParseError(f"HuggingFace daily_papers changed shape: not JSON ({exc})") from exc
+    if isinstance(data, dict):  # a paginated answer ({"papers": [...], "next": ...}): the list inside it
+        data = next((v for v in data.values() if isinstance(v, list) and v and isinstance(v[0], dict)), data)
     if not isinstance(data, list):
         raise ParseError(f"HuggingFace daily_papers changed shape: expected a JSON list, got "
                          f"{type(data).__name__}")
