@@ -25,13 +25,18 @@ def storage_error(path: str | os.PathLike[str], exc: BaseException) -> StoreErro
     path = Path(path)
     text = " ".join(str(exc).split()) or type(exc).__name__
     low = text.lower()
-    code = getattr(exc, "errno", None) or getattr(exc, "sqlite_errorcode", None)
-    if code in _FULL or code == sqlite3.SQLITE_FULL or "disk is full" in low or "no space" in low:
+    # Kept apart: the two numberings overlap (EACCES is SQLITE_FULL's 13, EPERM is SQLITE_ERROR's 1).
+    os_code = exc.errno if isinstance(exc, OSError) else None
+    db_code = getattr(exc, "sqlite_errorcode", None)
+    if os_code in _FULL or db_code == sqlite3.SQLITE_FULL or "disk is full" in low or "no space" in low:
         return StoreError(f"{path}: the disk is full ({text}); free space on {path.parent} and run again")
-    if (code in _DENIED or code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
+    if (os_code in _DENIED or db_code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
             or "readonly" in low or "read-only" in low or "unable to open" in low):
         return StoreError(f"{path}: cannot write here ({text}); make {path.parent} writable, or point "
                           "store.path / output.dir somewhere that is")
+    if "already exists" in low:  # the migrations meet tables they did not make: another program's file
+        return StoreError(f"{path}: not a digest store ({text}); move {path} aside or point store.path at "
+                          "another file")
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
         return StoreError(f"{path}: the store is corrupt ({text}); move {path} aside and run again "
                           "(a new store re-fetches and re-analyses)")

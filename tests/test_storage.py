@@ -111,3 +111,22 @@ def test_a_waiting_run_says_once_that_it_waits_and_for_how_long(tmp_path, arxiv)
     waits = [line for line in second.stderr.splitlines() if "waiting for the store lock" in line]
     assert len(waits) == 1, second.stderr
     assert "held by another digest run" in waits[0] and "1.5 s" in waits[0] and f"pid {first.pid}" in waits[0]
+
+
+def test_os_and_sqlite_error_numbers_are_not_confused(tmp_path, arxiv, no_key, capsys):
+    import errno
+    import sqlite3
+
+    from digest.storage import storage_error
+
+    # errno 13 (EACCES) is also SQLITE_FULL's number, errno 1 (EPERM) SQLITE_ERROR's: each keeps its own advice
+    denied = str(storage_error(tmp_path / "output" / "x.md", PermissionError(errno.EACCES, "Permission denied")))
+    assert "writable" in denied and "full" not in denied
+    cfg = write_config(tmp_path, arxiv_url=arxiv.url)
+    db = tmp_path / "output" / "digest.db"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as other:  # another program's SQLite file where the store should be
+        other.execute("CREATE TABLE days (x)")
+    assert main(["run", "--date", DAY, "--config", str(cfg)]) == 1
+    line = _one_error_line(capsys)
+    assert str(db) in line and "writable" not in line and "full" not in line and "not a digest store" in line
