@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest.calendar import due_at
 from digest.config import Config
 from digest.errors import DigestError
+from digest.patterns import SETTLED_BY_CONFIG
 from digest.schemas import summary_key
 from digest.state import digest_path, load_day_state
 from digest.store import Store
@@ -96,8 +97,13 @@ class Daily:
             return False
         budget = self.cfg.attempts_per_day()
         summary = used[summary_key(day.isoformat())]
-        return state.summary_status == "pending" or (state.summary_status == "failed" and summary < budget) or any(
-            r.status == "pending" or (r.status == "failed" and used[pid] < budget) for pid, r in state.results.items())
+        left = [r.error_kind for pid, r in state.results.items()
+                if r.status == "pending" or (r.status == "failed" and used[pid] < budget)]
+        if left and all(kind in SETTLED_BY_CONFIG for kind in left):
+            log.info("retry %s: not retried: the model keeps answering in another language than `language: %s`; "
+                     "change the model or `language`, then restart the scheduler", day, self.cfg.language)
+            return False
+        return state.summary_status == "pending" or (state.summary_status == "failed" and summary < budget) or bool(left)
 
     def run_needed(self) -> bool:
         """Today's digest is due, not written, and no run found there was nothing to write."""

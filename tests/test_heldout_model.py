@@ -60,3 +60,24 @@ def test_a_pack_keyed_by_id_or_under_another_name_is_one_request(tmp_path, other
     code, sent, st, again = _run(tmp_path, other_day, capsys, model, "openai")
     assert model.asked.get("analysis", 0) == 0  # no paper re-asked alone
     assert (code, sent, again) == (0, 5, 0) and st["analyses"] == OK
+
+
+def test_the_scheduler_does_not_retry_a_language_mismatch_its_config_cannot_fix(tmp_path, other_day, key, capsys):
+    import datetime as dt
+
+    from digest.config import load_config
+    from digest.pipeline import Pipeline
+    from digest.scheduler import Daily
+
+    with llm_server(responder=HeldOutModel(language="zh")) as llm:
+        cfg = write_config(tmp_path, arxiv_url=other_day.url, llm_url=llm.url, language="en")
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
+        sent = llm.stats.requests
+        assert sent <= 15
+        daily = Daily(load_config(cfg), Pipeline)
+        daily.last_date = dt.date.fromisoformat(DAY)
+        for _ in range(3):  # three hourly retries: each would ask ~10 more papers in Chinese again
+            daily.retry()
+        assert llm.stats.requests == sent
+        assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 3  # asked for by hand: it still tries
+        assert llm.stats.requests > sent
