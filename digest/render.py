@@ -273,12 +273,12 @@ def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, 
     # Papers asked for on demand were not picked by the rule: they are counted once, apart.
     reasons = [state.pick_reasons.get(pid) for pid in chosen]
     ruled = [pid for pid, why in zip(chosen, reasons, strict=True) if why != "asked"]
-    n = len(ruled)
+    n, asked, sel = len(ruled), len(chosen) - len(ruled), state.selection
     scores = {pid: s.score for pid, s in state.scores.items()}
     lowest_pick = min((scores.get(pid, 0.0) for pid in ruled), default=0.0)
-    chosen_set = set(chosen)
-    best_other = next((scores.get(e.paper.id, 0.0) for e in ranked if e.paper.id not in chosen_set), None)
-    sel, asked = state.selection, len(chosen) - n
+    # Papers an earlier digest analysed were not candidates: they are named apart, not counted as passed over.
+    done, skip = len(state.analysed_before - set(chosen)), set(chosen) | state.analysed_before
+    best_other = next((scores.get(e.paper.id, 0.0) for e in ranked if e.paper.id not in skip), None)
     if not ruled:
         rule = L["rule_asked_only"].format(asked)
     elif best_other is None or lowest_pick >= best_other:
@@ -288,8 +288,8 @@ def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, 
         if sel.min_score > 0:
             rule += L["rule_min"].format(_num(sel.min_score))
     rule += L["rule_hf"].format(hf) if (hf := reasons.count("hf_top")) else ""
-    if asked and ruled:
-        rule += L["rule_asked"].format(asked)
+    rule += L["rule_asked"].format(asked) if asked and ruled else ""
+    rule += L["rule_done"].format(done) if done and ruled else ""
     return rule + L["rule_order"] + (L["rule_meta"] if state.llm_off else "") + L["full_stop"]
 
 

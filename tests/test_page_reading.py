@@ -127,3 +127,20 @@ def test_a_feed_entry_lists_every_pick_with_its_link_and_one_line_summary(days):
         assert len(picks) >= 10
         for title, anchor, one_line in picks:
             assert f'<a href="{SITE}{day}.md#{anchor}">{title}</a>：{one_line}' in content, title
+
+
+def test_the_rule_says_papers_analysed_in_an_earlier_digest_are_not_picked_again(tmp_path, key):
+    with LocalServer(multi_day_services(["2025-06-02", "2025-06-03"])) as server, llm_server() as llm:
+        cfg = write_config(tmp_path, arxiv_url=server.url, llm_url=llm.url)
+        assert [main(["run", "--date", d, "--config", str(cfg)]) for d in ("2025-06-02", "2025-06-03")] == [0, 0]
+    before = set(re.findall(r"^<a id='([\d.]+)'></a>", read_digest(tmp_path, "2025-06-02").text, re.M))
+    text = read_digest(tmp_path, "2025-06-03").text
+    rows = re.findall(r"^\| ([\d.]+) \| \[.*\]\(https://arxiv\.org/abs/([\d.]+)\)", text, re.M)
+    done = [float(score) for score, pid in rows if pid in before]
+    picks = [float(x) for x in re.findall(r"\)\*\* — 评分 ([\d.]+)", text)]
+    # Cora (53 points, analysed on 06-02) tops the table: not a pick, and the rule line says why
+    assert done and max(done) > max(picks)
+    rule = next(line for line in text.splitlines() if line.startswith("选文规则："))
+    assert f"往期已解读的 {len(done)} 篇不再重复选取" in rule
+    others = [float(score) for score, pid in rows if pid not in before]
+    assert ("评分最高的 10 篇" in rule) == (min(picks) >= max(others))
