@@ -168,7 +168,7 @@ def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh",
         raise invalid("secret", language=language, raw=redact(gen.text))
     data = parse_json(gen, language=language)
     try:
-        model = schema.model_validate(data)
+        model = _model_validate(schema, data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
@@ -185,6 +185,21 @@ def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh",
         exc.raw = gen.text
         raise
     return model
+
+
+def _model_validate(schema: type[BaseModel], data: object) -> BaseModel:
+    """The answer as `schema`, or, failing that, the one object it wraps ({"analysis": {...}}, a habit of
+    models in JSON-object mode): the content is all there, a re-ask would only spend a request."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        inner = next(iter(data.values())) if isinstance(data, dict) and len(data) == 1 else None
+        if not isinstance(inner, dict):
+            raise
+        try:
+            return schema.model_validate(inner)
+        except ValidationError:
+            raise exc from None
 
 
 def _language(code: str) -> Language:

@@ -62,6 +62,14 @@ def test_a_pack_keyed_by_id_or_under_another_name_is_one_request(tmp_path, other
     assert (code, sent, again) == (0, 5, 0) and st["analyses"] == OK
 
 
+@pytest.mark.parametrize("envelope", ["analysis", "response"])
+def test_an_answer_wrapped_in_one_key_is_read_not_reasked(tmp_path, other_day, key, capsys, envelope):
+    model = HeldOutModel(envelope=envelope)  # {"analysis": {...}}: the asked object under one key
+    code, sent, st, again = _run(tmp_path, other_day, capsys, model, "openai")
+    assert (code, sent, again) == (0, 5, 0) and st["analyses"] == OK and st["summary"] == "ok"
+    assert st["llm"]["errors_by_kind"] == {}
+
+
 def test_the_scheduler_does_not_retry_a_language_mismatch_its_config_cannot_fix(tmp_path, other_day, key, capsys):
     import datetime as dt
 

@@ -70,6 +70,7 @@ class HeldOutModel:
     language: str = "zh"  # the language the prose is written in, whatever the prompt asks
     control_chars: bool = False  # put control characters and a bidi override into the prose
     invent_links: bool = True  # a code_url is given for every paper (the abstract's, or an invented one)
+    envelope: str = ""  # a key every answer is wrapped in ({"analysis": {...}}, as json_object models do)
     asked: dict[str, int] = field(default_factory=dict)
 
     def __call__(self, req: FakeRequest) -> Reply:
@@ -87,6 +88,8 @@ class HeldOutModel:
                               for i, _ in _LISTED.findall(prompt)]}
         else:
             data = self._paper(_title(prompt), _links(prompt), packed=False)
+        if self.envelope:
+            data = {self.envelope: data}
         return Reply(text=self._wrap(json.dumps(data, ensure_ascii=False, indent=1)))
 
     @staticmethod
