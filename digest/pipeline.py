@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 
@@ -13,7 +14,7 @@ from digest import publish
 from digest.analyze import Outcome, Session
 from digest.calendar import announcement_for
 from digest.config import Config
-from digest.errors import AuthError, ConfigError, DigestError
+from digest.errors import AuthError, ConfigError, DigestError, FetchError
 from digest.fetch import SearchLagging, add_hf, collect_day
 from digest.fulltext import PdfFetcher
 from digest.ids import id_sort_key
@@ -50,7 +51,9 @@ class Pipeline:
         self._calls_before = 0  # the call log's last id when this command took the store
         self.session: Session | None = None
         self._stop_requested: str | None = None
-        self.arxiv = ArxivClient(cfg.sources.arxiv, self.http)  # one politeness gate for all arXiv traffic
+        self._fetch_stopped = threading.Event()
+        # one politeness gate for all arXiv traffic; its waits (and HF's) end at a stop during the fetch
+        self.arxiv = ArxivClient(cfg.sources.arxiv, self.http, sleep=self._pause)
 
     # -- public commands -------------------------------------------------------------------------
 
@@ -76,6 +79,14 @@ class Pipeline:
         self._stop_requested = reason
         if self.session is not None:
             self.session.stop(reason)
+        else:  # still fetching: a backoff for a failing arXiv could hold the stop for minutes
+            self._fetch_stopped.set()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait between arXiv/HF requests (politeness, backoff); a stop during the fetch ends it instead."""
+        if self._fetch_stopped.wait(seconds):
+            raise FetchError(f"{self._stop_requested} while waiting for arXiv or HuggingFace; nothing new was "
+                             "stored (the next run fetches again)")
 
     # -- stages ----------------------------------------------------------------------------------
 
