@@ -217,7 +217,7 @@ def _run_pipeline(args: argparse.Namespace, cfg: Config) -> RunReport:
                 return pipe.run(args.date or _today(cfg), refresh=args.refresh,
                                 refresh_analyses=args.refresh_analyses)
             if args.command == "retry":
-                return pipe.retry(args.date, args.paper)
+                return pipe.retry(args.date, args.paper, by_hand=True)
             if args.command == "analyze":
                 return pipe.analyze(args.date, args.ids)
             raise ConfigError(f"unknown command {args.command}")  # pragma: no cover - argparse rejects it

@@ -62,9 +62,13 @@ class Pipeline:
         return self._recorded(date, "run", lambda store: self._run(
             store, date, refresh=refresh, refresh_analyses=refresh_analyses))
 
-    def retry(self, date: dt.date, paper_ids: list[str] | None = None) -> RunReport:
-        """Re-run failed/pending analyses (or exactly the named papers), then re-render. No fetching."""
-        return self._recorded(date, "retry", lambda store: self._retry(store, date, paper_ids))
+    def retry(self, date: dt.date, paper_ids: list[str] | None = None, *, by_hand: bool = False) -> RunReport:
+        """Re-run failed/pending analyses (or exactly the named papers), then re-render. No fetching.
+
+        `by_hand` (the CLI, not the scheduler): a summary whose daily attempts are spent is asked again,
+        as its page says `digest retry --date D` does; the scheduler's hourly retry leaves it.
+        """
+        return self._recorded(date, "retry", lambda store: self._retry(store, date, paper_ids, by_hand=by_hand))
 
     def analyze(self, date: dt.date, paper_ids: list[str]) -> RunReport:
         """Analyse papers listed on a date (any, not only the picks), update the summary, re-render."""
@@ -153,7 +157,7 @@ class Pipeline:
             self._analyse(session, day, picks, force=refresh_analyses)
         return self._render(store, date)
 
-    def _retry(self, store: Store, date: dt.date, paper_ids: list[str] | None) -> RunReport:
+    def _retry(self, store: Store, date: dt.date, paper_ids: list[str] | None, *, by_hand: bool) -> RunReport:
         if paper_ids:
             return self._named(store, date, paper_ids, rerun_picks=True)
         day = store.load_day(date)
@@ -162,7 +166,7 @@ class Pipeline:
         session = self._session(store, date)
         if session is None:
             raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to retry analyses")
-        self._analyse(session, day, store.load_selection(date), force=False)
+        self._analyse(session, day, store.load_selection(date), force=False, summary_by_hand=by_hand)
         return self._render(store, date)
 
     def _named(self, store: Store, date: dt.date, paper_ids: list[str], *, rerun_picks: bool) -> RunReport:
@@ -180,7 +184,7 @@ class Pipeline:
         store.save_selection(date, picks, reasons)
         forced = {pid for pid, _ in before} & set(ids) if rerun_picks else set()
         self._analyse(session, day, [(pid, tpl) for pid, tpl in picks if pid in ids], force=False, forced=forced,
-                      all_picks=picks)
+                      all_picks=picks, summary_by_hand=True)
         return self._render(store, date)
 
     def _refetch_for_hf(self, store: Store, date: dt.date, stored: DayPapers) -> DayPapers:
@@ -266,7 +270,8 @@ class Pipeline:
                 and (why.get(pid) == "asked" or answered and stored_answer(store, day.date, pid, tpl) is not None)]
 
     def _analyse(self, session: Session, day: DayPapers, picks: list[tuple[str, str]], *, force: bool,
-                 forced: Collection[str] = (), all_picks: list[tuple[str, str]] | None = None) -> None:
+                 forced: Collection[str] = (), all_picks: list[tuple[str, str]] | None = None,
+                 summary_by_hand: bool = False) -> None:
         all_picks = all_picks or picks
         picks = self._within_budget(session.store, session.date, picks,
                                     exempt={pid for pid, _ in picks} if force else set(forced))
@@ -294,9 +299,9 @@ class Pipeline:
         if not done:
             return
         job = summary_job(session.date.isoformat(), done, self.cfg, prompts)
-        if force or forced or not self._summary_spent(session.store, session.date):
+        if force or summary_by_hand or not self._summary_spent(session.store, session.date):
             session.run([job])
-        else:  # like a paper's: a command naming papers, or --refresh-analyses, tries again
+        else:  # a command a person runs (retry, analyze) or --refresh-analyses tries again; the scheduler does not
             log.info("the executive summary of %s failed its %d attempts for the day; not asked again",
                      session.date, self.cfg.attempts_per_day())
 

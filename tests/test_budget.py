@@ -55,3 +55,28 @@ def test_a_paper_left_pending_whose_budget_is_spent_says_so_not_an_unexpected_er
     assert spent and all("max_attempts_per_day" in f["reason"] for f in spent)
     page = read_digest(tmp_path).text
     assert "意外错误" not in page and "llm.max_attempts_per_day" in page
+
+
+def test_a_summary_whose_budget_is_spent_is_written_by_the_command_its_page_gives(tmp_path, arxiv, key, capsys):
+    from tests.fakes.answers import answer_for, template_of
+
+    summary_ok = []  # empty: the model never writes the summary; then it does
+
+    def responder(req) -> Reply:
+        if template_of(req.prompt) == "executive_summary" and not summary_ok:
+            return Reply(text="好的，以下是摘要。")  # never JSON
+        return Reply(text=answer_for(req.prompt))
+
+    with llm_server(responder=responder) as llm:
+        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_attempts=2,
+                           llm__max_attempts_per_day=2)
+        args = ["--date", DAY, "--config", str(cfg)]
+        assert main(["run", *args]) == 3  # the summary's 2 attempts for the day are spent
+        page = (tmp_path / "output" / f"{DAY}.md").read_text(encoding="utf-8")
+        command = f"digest retry --date {DAY}"
+        assert f"`{command}`" in page  # what the failed summary tells the reader to run
+        summary_ok.append(True)
+        asked = sum(template_of(r.prompt) == "executive_summary" for r in llm.requests)
+        assert main([*command.split()[1:], "--config", str(cfg)]) == 0
+        assert sum(template_of(r.prompt) == "executive_summary" for r in llm.requests) == asked + 1
+    assert status_json(capsys, cfg)["summary"] == "ok"
