@@ -91,7 +91,7 @@ class DayState(BaseModel):
     metadata_sections: int = Field(default=10, ge=0)  # sections of a digest with nothing selected
     selection: SelectionConfig = Field(default_factory=SelectionConfig)  # the rule the picks followed
     seen_on: dict[str, dt.date] = Field(default_factory=dict)  # papers an earlier date listed: the latest one
-    analysed_before: set[str] = Field(default_factory=set)  # papers an earlier digest analysed: not picked again
+    analysed_on: dict[str, dt.date] = Field(default_factory=dict)  # ... analysed there: not picked again
     prev_date: dt.date | None = None  # the neighbouring digests on disk
     next_date: dt.date | None = None
     digest_path: Path | None = None

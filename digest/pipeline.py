@@ -143,7 +143,7 @@ class Pipeline:
         store.save_scores(date, scored)
         # Scores move between runs (HF's upvotes come later): what is answered keeps its slot and template.
         held = self._held(store, day, answered=not refresh_analyses)
-        fresh = select(day.entries, scored, self.cfg.selection, done=store.analysed_before(date))
+        fresh = select(day.entries, scored, self.cfg.selection, done=store.listed_before(date, analysed=True))
         picks, reasons = stable_picks(fresh, held, scored, self.cfg.selection)
         if session is not None:  # within the key's daily quota (llm.rpd): deep dives not yet made may become analyses
             made = {pid for pid, _, why in held if why != "asked"}

@@ -121,10 +121,10 @@ def _source(state: DayState, entry: Entry, L: dict[str, str]) -> str:
     return " · ".join(x for x in (where, _seen(state, entry.paper.id, L)) if x)
 
 
-def _seen(state: DayState, pid: str, L: dict[str, str], *, link: bool = True) -> str:
-    """"Seen on MM-DD" for a paper an earlier digest listed (yesterday's paper on today's HF list)."""
-    day = state.seen_on.get(pid)
-    return L["seen_on"].format(_day_link(day, f"{day:%m-%d}") if link else f"{day:%m-%d}") if day else ""
+def _seen(state: DayState, pid: str, L: dict[str, str]) -> str:  # "已见于 MM-DD", linked to the analysis if any
+    day = state.analysed_on.get(pid) or state.seen_on.get(pid)
+    where = f"#{_anchor(pid, set())}" if pid in state.analysed_on else ""  # a pick's anchor is its id's
+    return L["seen_on"].format(_day_link(day, f"{day:%m-%d}", where)) if day else ""
 
 
 def _code(entry: Entry, analysis: Analysis | DeepDive | None) -> str | None:
@@ -230,13 +230,13 @@ def _row(state: DayState, entry: Entry, L: dict[str, str]) -> _Row:
     p = entry.paper
     score = state.scores.get(p.id)
     reasons = [reason_text(r, state.language, short=True) for r in score.reasons if r.kind != "base"] if score else []
-    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else "",
-             _seen(state, p.id, L, link=False)]
+    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else ""]
     code = tx.safe_url(p.github_repo) or tx.safe_url(tx.find_code_url(p.comment))
     return _Row(title=_title(p), url=tx.safe_url(p.abs_url) or "",
                 score=_num(score.score) if score else "—", authors=_authors(p.authors, L, TABLE_AUTHORS),
                 code=f"[{L['code']}]({code})" if code else "—",
-                reasons=tx.md_escape(" · ".join(x for x in reasons + flags if x)) or "—")
+                reasons=" · ".join(x for x in (tx.md_escape(" · ".join(x for x in reasons + flags if x)),
+                                               _seen(state, p.id, L)) if x) or "—")
 
 
 def _summary(state: DayState, entries: dict[str, Entry], anchors: dict[str, str]) -> _Summary | None:
@@ -277,7 +277,7 @@ def _rule(state: DayState, chosen: list[str], ranked: list[Entry], L: dict[str, 
     scores = {pid: s.score for pid, s in state.scores.items()}
     lowest_pick = min((scores.get(pid, 0.0) for pid in ruled), default=0.0)
     # Papers an earlier digest analysed were not candidates: they are named apart, not counted as passed over.
-    done, skip = len(state.analysed_before - set(chosen)), set(chosen) | state.analysed_before
+    done, skip = len(state.analysed_on.keys() - set(chosen)), set(chosen) | state.analysed_on.keys()
     best_other = next((scores.get(e.paper.id, 0.0) for e in ranked if e.paper.id not in skip), None)
     if not ruled:
         rule = L["rule_asked_only"].format(asked)
@@ -330,8 +330,8 @@ def _nav(state: DayState, L: dict[str, str]) -> str:
                                   _day_link(nxt, L["nav_next"].format(nxt)) if nxt else "") if x)
 
 
-def _day_link(day: dt.date, text: str) -> str:
-    return f"[{text}]({day.isoformat()}.md)"
+def _day_link(day: dt.date, text: str, fragment: str = "") -> str:
+    return f"[{text}]({day.isoformat()}.md{fragment})"
 
 
 def page_plan(state: DayState) -> tuple[list[Entry], list[str], dict[str, str]]:

@@ -82,7 +82,7 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
         hf_status=day.hf_status, hf_error=day.hf_error, llm_model=None if llm_off else cfg.llm.model,
         llm_off=llm_off, language=cfg.language,
         pdf_url=cfg.sources.arxiv.pdf_url, selection=cfg.selection, seen_on=store.listed_before(date),
-        analysed_before=store.analysed_before(date),
+        analysed_on=store.listed_before(date, analysed=True),
         prev_date=prev_date, next_date=next_date,
         digest_path=path, written=path.exists(), last_run=runs[-1] if runs else None,
         quota_resets_at=store.quota_resets_at(), timezone=cfg.timezone,

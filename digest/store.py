@@ -20,8 +20,6 @@ from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
 from digest.secrets import redact
 from digest.storage import guarded
 
-_MAX_IDS = 500  # ids bound into one IN (...) query (SQLite allows 999 parameters before 3.32)
-
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -79,8 +77,7 @@ class Store:
     def _migrate(self) -> None:
         with self.tx() as db:
             db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
+            current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
             if current > len(MIGRATIONS):
                 raise StoreError(f"{self.path}: store schema v{current} is newer than this digest; upgrade digest")
             for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
@@ -130,11 +127,11 @@ class Store:
     def load_day(self, date: dt.date, *, only: Collection[str] | None = None) -> DayPapers | None:
         """The stored fetch of a date, or None; with `only`, just those papers of it (the survey's few)."""
         d = date.isoformat()
-        rows = self._q("SELECT * FROM days WHERE date = ?", (d,))
-        if not rows:
+        day = next(iter(self._q("SELECT * FROM days WHERE date = ?", (d,))), None)
+        if day is None:
             return None
-        day = rows[0]
-        ids = sorted(only) if only is not None and len(only) <= _MAX_IDS else None  # more: the whole day
+        # more than 500: the whole day (SQLite before 3.32 binds at most 999 parameters to one query)
+        ids = sorted(only) if only is not None and len(only) <= 500 else None
         where = "" if ids is None else f" AND dp.paper_id IN ({', '.join('?' * len(ids))})"
         entries = [
             Entry(paper=Paper.model_validate(unpack(r["text"]) | json.loads(r["delta"] or "{}")),
@@ -169,18 +166,13 @@ class Store:
         return [dt.date.fromisoformat(r[0]) for r in
                 self._q("SELECT date FROM day_papers WHERE paper_id = ? ORDER BY date", (paper_id,))]
 
-    def listed_before(self, date: dt.date) -> dict[str, dt.date]:
-        """For each paper of `date` that an earlier date also lists: the latest such date."""
-        rows = self._q("SELECT t.paper_id, MAX(e.date) FROM day_papers t JOIN day_papers e "
-                       "ON e.paper_id = t.paper_id AND e.date < t.date WHERE t.date = ? GROUP BY t.paper_id",
-                       (date.isoformat(),))
-        return {r[0]: dt.date.fromisoformat(r[1]) for r in rows}
-
-    def analysed_before(self, date: dt.date) -> set[str]:
-        """Papers of `date` with an analysis or deep dive that ended ok on an earlier date."""
-        return {r[0] for r in self._q(
-            "SELECT DISTINCT t.paper_id FROM day_papers t JOIN tasks k ON k.key = t.paper_id AND k.date < t.date "
-            "WHERE t.date = ? AND k.status = 'ok' AND k.template IN ('analysis', 'deep_dive')", (date.isoformat(),))}
+    def listed_before(self, date: dt.date, *, analysed: bool = False) -> dict[str, dt.date]:
+        """For each paper of `date` an earlier date lists (`analysed`: analysed ok there): the latest such date."""
+        other = ("tasks e ON e.key = t.paper_id AND e.status = 'ok' AND e.template IN ('analysis', 'deep_dive')"
+                 if analysed else "day_papers e ON e.paper_id = t.paper_id")
+        return {r[0]: dt.date.fromisoformat(r[1]) for r in self._q(
+            f"SELECT t.paper_id, MAX(e.date) FROM day_papers t JOIN {other} AND e.date < t.date WHERE t.date = ? "
+            "GROUP BY t.paper_id", (date.isoformat(),))}
 
     def dates(self) -> list[dt.date]:
         """Every date with a stored fetch, oldest first."""

@@ -55,5 +55,30 @@ def test_a_paper_analysed_on_an_earlier_date_does_not_take_a_slot_again(tmp_path
     page = read_digest(tmp_path, DAYS[1]).text
     assert f"<a id='{ON_HF_MONDAY}'></a>" not in page  # Monday's analysis is not repeated on Tuesday...
     row = next(ln for ln in page.splitlines() if ln.startswith("| ") and f"abs/{ON_HF_MONDAY})" in ln)
-    assert "已见于 06-02" in row  # ...its row says where it is
+    assert f"已见于 [06-02](2025-06-02.md#{ON_HF_MONDAY})" in row  # ...its row links to that analysis
     assert "HF 当日最热" in page  # the next HF paper not yet analysed takes the HF slot
+
+
+def test_the_mark_of_a_paper_analysed_two_digests_ago_links_to_the_analysis_not_the_last_listing(tmp_path, no_key):
+    import datetime as dt
+
+    from digest.config import load_config
+    from digest.models import DayPapers, Entry, Paper
+    from digest.render import render_digest
+    from digest.state import load_day_state
+    from digest.store import Store, Task
+
+    cfg = load_config(write_config(tmp_path, arxiv_url="http://127.0.0.1:9"))
+    paper = Paper(id="2506.01921", version=1, title="A title", abstract="An abstract.", authors=["A. Author"],
+                  categories=["cs.CV"], primary_category="cs.CV")
+    monday, tuesday, wednesday = (dt.date(2025, 6, d) for d in (2, 3, 4))
+    store = Store(cfg.store.path)
+    try:
+        for day in (monday, tuesday, wednesday):  # listed three days running, analysed on Monday only
+            store.save_day(DayPapers(date=day, announcement=None, entries=[Entry(paper=paper)]))
+        store.set_task(Task(date=monday.isoformat(), key=paper.id, template="analysis", status="ok"))
+        state = load_day_state(cfg, store, wednesday)
+    finally:
+        store.close()
+    page = render_digest(state)
+    assert f"已见于 [06-02](2025-06-02.md#{paper.id})" in page  # where the analysis is, not Tuesday's row
