@@ -126,3 +126,11 @@ def test_read_only_commands_leave_google_genai_unloaded(tmp_path, arxiv, no_key,
             f"print(rc, sorted(m for m in sys.modules if m.startswith({watched!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "0 []"
+
+
+def test_no_module_is_over_400_lines():
+    # The house rule: a module that grows past it is split by job (render and store kept crossing it).
+    sizes = {p.relative_to(PACKAGE.parent).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+             for p in PACKAGE.rglob("*.py")}
+    assert len(sizes) > 30
+    assert {p: n for p, n in sizes.items() if n > 400} == {}
