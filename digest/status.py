@@ -77,11 +77,14 @@ def _config_warnings(cfg: Config) -> list[dict[str, Any]]:
 
 
 def _empty(cfg: Config, date: dt.date, path: Path) -> dict[str, Any]:
-    return {"date": date.isoformat(), "announcement": None, "papers": {"total": 0, "by_source": {}, "pruned": False},
+    # the keys of a stored date's status, so that a script reading any of them works on every date
+    papers = {"total": 0, "by_source": {}, "cross_lists": 0, "on_hf": 0, "pruned": False, "seen_before": 0,
+              "hf_status": None, "hf_error": None}
+    return {"date": date.isoformat(), "announcement": None, "papers": papers,
             "selected": 0, "analyses": {"ok": 0, "failed": 0, "pending": 0}, "summary": "none", "failures": [],
             "warnings": _config_warnings(cfg),
-            "llm": {"calls": 0, "errors_by_kind": {}, "tokens_in": 0, "tokens_out": 0, "est_cost_usd": 0.0,
-                    "quota_resets_at": None},
+            "llm": {"calls": 0, "errors_by_kind": {}, "tokens_in": 0, "tokens_out": 0, "tokens_thinking": 0,
+                    "est_cost_usd": 0.0, "quota_resets_at": None, "model": cfg.llm.model},
             "digest_path": str(path) if path.exists() else None, "complete": False, "last_run": None}
 
 

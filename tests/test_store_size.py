@@ -134,6 +134,16 @@ def test_status_of_a_pruned_day_counts_the_papers_it_listed(tmp_path, no_key, ca
         k: before[k] for k in ("total", "by_source", "cross_lists")}
 
 
+def test_status_of_a_date_with_nothing_stored_has_the_keys_of_any_other(tmp_path, no_key, capsys):
+    _, cfg = _v4_output(tmp_path)
+    stored, empty = (status_json(capsys, cfg, d) for d in (D1.isoformat(), "2025-07-01"))
+    assert empty["papers"]["total"] == 0 and empty["complete"] is False
+    # a script reading papers.cross_lists or llm.tokens_thinking works on any date
+    for part in ("papers", "llm"):
+        assert sorted(empty[part]) == sorted(stored[part])
+    assert sorted(empty) == sorted(stored)
+
+
 def test_a_pruned_day_renders_the_counts_it_had_and_says_the_listing_was_pruned(tmp_path, no_key, capsys):
     path, cfg = _v4_output(tmp_path)
     page = tmp_path / "output" / f"{D1}.md"
