@@ -98,19 +98,17 @@ def test_first_request_goes_alone_until_one_succeeds():
 
 def test_a_first_call_still_running_after_a_few_seconds_opens_concurrency():
     # A bad key or a spent quota is refused at once; a request still running after 5 s is being answered.
-    # Time scaled 10x (a "minute" of 6 s): 0.5 s here.
-    limiter = Limiter(30, 8, window_s=6.0)
+    limiter, clock = _limiter(30, conc=8)
     first = limiter.acquire()
     got: list[object] = []
     t = threading.Thread(target=lambda: got.append(limiter.acquire()), daemon=True)
     t.start()
-    time.sleep(0.25)
-    assert got == []  # still alone
-    t.join(2)
-    assert len(got) == 1 and limiter.in_flight() == 2  # opened while the first is still running
+    t.join(10)  # only bounds a hang (the fake clock moves when the limiter sleeps)
+    assert len(got) == 1 and limiter.in_flight() == 2
+    assert clock.now == pytest.approx(5.0)  # alone until the first had run 5 s, then opened at once
     assert limiter.concurrency_limit() >= 2  # sized by how long the first has been running
-    limiter.release(first, "ok", latency_s=0.9)
-    limiter.release(got[0], "ok", latency_s=0.9)
+    limiter.release(first, "ok", latency_s=5.0)
+    limiter.release(got[0], "ok", latency_s=1.0)
 
 
 def test_concurrency_cap_with_threads():
