@@ -132,7 +132,8 @@ class Pipeline:
             try:
                 day = self._fetch(date, stored=stored)  # a lagging search raises: the stored day stays
             except NotYetAnnounced as exc:
-                return RunReport(date, "nothing", f"{exc}: no digest written")
+                # not "nothing": the day is not settled, a later run (the scheduler's catch-up) fetches it
+                return RunReport(date, "not_yet", f"{exc}: no digest written")
             store.save_day(day)
         if day.announcement is None and not day.entries:
             return RunReport(date, "nothing", _nothing_message(date, self.cfg))

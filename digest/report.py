@@ -16,7 +16,7 @@ class RunReport:
     """How a command ended for one date."""
 
     date: dt.date
-    status: str  # complete | partial | nothing
+    status: str  # complete | partial | nothing | not_yet (the announcement is not released yet)
     message: str
     digest_path: Path | None = None
     stop_reason: str | None = None
