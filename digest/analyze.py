@@ -147,40 +147,40 @@ class Session:
     # -- jobs ------------------------------------------------------------------------------------
 
     def run(self, items: Iterable[Job | Pack]) -> list[Outcome]:
-        """Run jobs and packs concurrently (bounded by the limiter); a stop leaves the rest pending."""
+        """Run jobs and packs concurrently (bounded by the limiter); a stop leaves the rest pending. Under llm.rpd
+        every pack's request goes before any paper is asked alone (a paper's second request must not take the
+        place of a pack's first, which answers several)."""
         items = list(items)
-        if not items:
-            return []
         with ThreadPoolExecutor(max_workers=self.cfg.llm.max_concurrency, thread_name_prefix="llm") as pool:
-            groups = list(pool.map(lambda it: self.run_pack(it) if isinstance(it, Pack) else [self.run_one(it)],
-                                   items))
-        return [o for group in groups for o in group]
+            firsts = list(pool.map(self._first_pass, items))
+            left = [jp for _, rest in firsts for jp in rest]
+            alone = pool.map(lambda jp: self.run_one(jp[0], prior=jp[1]), left)
+            done = dict(zip([j.key for j, _ in left], alone, strict=True))
+        done.update({k: o for outcomes, _ in firsts for k, o in outcomes.items()})
+        return [done[k] for it in items for k in ([m.key for m in it.members] if isinstance(it, Pack) else [it.key])]
 
-    def run_pack(self, pack: Pack) -> list[Outcome]:
-        """Ask the members missing from the cache in one request; re-ask alone the ones it did not answer."""
-        outcomes: dict[str, Outcome] = {}
-        todo = []
-        for job in pack.members:
-            hit = None if job.force else self._cached(job)
-            if hit is not None:
-                outcomes[job.key] = hit
-            else:
-                todo.append(job)
+    def _first_pass(self, item: Job | Pack) -> tuple[dict[str, Outcome], list[tuple[Job, Prior | None]]]:
+        """A job's outcome; or one request for a pack's members missing from the cache: their outcomes and the
+        members left to ask alone (at once when no daily quota is shared, else after every pack)."""
+        if not isinstance(item, Pack):
+            return {item.key: self.run_one(item)}, []
+        outcomes = {job.key: hit for job in item.members if not job.force and (hit := self._cached(job)) is not None}
+        todo = [job for job in item.members if job.key not in outcomes]
         priors: dict[str, Prior] = {}
         if len(todo) > 1:
             tasks = {j.key: Task(date=self.date.isoformat(), key=j.key, template=j.template, status="pending")
                      for j in todo}
             try:
-                priors, unusable = self._ask_pack(pack, todo, tasks, outcomes)
+                priors, unusable = self._ask_pack(item, todo, tasks, outcomes)
                 if unusable is not None:  # no answer to judge paper by paper (not JSON, cut off): once more
-                    priors, _ = self._ask_pack(pack, todo, tasks, outcomes, problem=unusable)
+                    priors, _ = self._ask_pack(item, todo, tasks, outcomes, problem=unusable)
             except (Stopped, _Failed) as exc:
                 for job in todo:
                     outcomes[job.key] = self._unfinished(job, tasks[job.key], exc)
-        for job in todo:
-            if job.key not in outcomes:
-                outcomes[job.key] = self.run_one(job, prior=priors.get(job.key))
-        return [outcomes[j.key] for j in pack.members]
+        rest = [(job, priors.get(job.key)) for job in todo if job.key not in outcomes]
+        if self.quota.rpd is None:
+            return {**outcomes, **{job.key: self.run_one(job, prior=prior) for job, prior in rest}}, []
+        return outcomes, rest
 
     def _ask_pack(self, pack: Pack, todo: list[Job], tasks: dict[str, Task], outcomes: dict[str, Outcome],
                   problem: InvalidOutput | None = None) -> tuple[dict[str, Prior], InvalidOutput | None]:

@@ -70,6 +70,23 @@ def test_an_answer_wrapped_in_one_key_is_read_not_reasked(tmp_path, other_day, k
     assert st["llm"]["errors_by_kind"] == {}
 
 
+def test_under_a_daily_quota_every_pack_is_asked_before_any_paper_is_reasked(tmp_path, other_day, key, capsys):
+    # Each pack answer leaves one paper out and opens another with filler: 2 of 5 papers re-asked alone.
+    model = HeldOutModel(drop_one=True, plant={"field": "好的，作为一名计算机视觉专家，我将为您分析。"},
+                         plant_first_only=True)
+    with llm_server(responder=model, per_day=20) as llm:
+        cfg = write_config(tmp_path, arxiv_url=other_day.url, llm_url=llm.url, llm__rpd=20, llm__max_concurrency=2,
+                           selection__analyze=40, selection__deep_dive=2)
+        assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3  # 16 re-asks do not all fit
+        assert llm.stats.requests == 20 and llm.stats.quota_exhausted == 0
+        st = status_json(capsys, cfg, DAY)
+    # 8 packs (22 papers: 7 of 5 and one of 3) and 2 deep dives first, 9 re-asks, the summary: a re-ask,
+    # worth one paper, never took the place of a pack's first request, worth three (it analysed 14-19
+    # papers, with 5-7 packs and no deep dive).
+    assert model.asked["pack"] == 8 and model.asked["deep_dive"] == 2 and model.asked["analysis"] == 9
+    assert st["analyses"] == {"ok": 33, "failed": 0, "pending": 7} and st["summary"] == "ok"
+
+
 def test_the_scheduler_does_not_retry_a_language_mismatch_its_config_cannot_fix(tmp_path, other_day, key, capsys):
     import datetime as dt
 

@@ -67,6 +67,7 @@ class HeldOutModel:
     duplicate_one: bool = False  # a pack answer repeats its first paper (second copy differs)
     plant: dict[str, str] = field(default_factory=dict)  # field -> text replacing it in every paper answer
     plant_in_packs_only: bool = False  # planted text only in pack answers (a single re-ask answers cleanly)
+    plant_first_only: bool = False  # planted text only in the first paper of a pack answer
     language: str = "zh"  # the language the prose is written in, whatever the prompt asks
     control_chars: bool = False  # put control characters and a bidi override into the prose
     invent_links: bool = True  # a code_url is given for every paper (the abstract's, or an invented one)
@@ -118,7 +119,7 @@ class HeldOutModel:
             out["one_line"] = out["one_line"] + "\u0000"
         out["code_url"] = links[0] if links else (f"https://github.com/someone/{short.replace(' ', '-')}"
                                                   if self.invent_links else None)
-        if self.plant and (packed or not self.plant_in_packs_only):
+        if self.plant and (packed or not (self.plant_in_packs_only or self.plant_first_only)):
             for key, text in self.plant.items():
                 out[key] = [text] if isinstance(out.get(key), list) else text
         return out
@@ -127,7 +128,8 @@ class HeldOutModel:
         papers = _pack_papers(prompt)
         if self.drop_one and len(papers) > 1:
             papers = papers[:-1]
-        items = [(pid, self._paper(title, links, packed=True)) for pid, title, links in papers]
+        items = [(pid, self._paper(title, links, packed=not self.plant_first_only or i == 0))
+                 for i, (pid, title, links) in enumerate(papers)]
         if self.duplicate_one and items:
             twin = dict(items[0][1], one_line=self._prose()["one_line"] + "（重复）")
             items.insert(1, (items[0][0], twin))
