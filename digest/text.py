@@ -14,6 +14,8 @@ from pydantic import BeforeValidator
 # C0 controls but tab and newline, DEL and C1 (BEL, ESC, NUL...): they break XML and terminals. Lone
 # surrogates and U+FFFE/U+FFFF (JSON can carry them) cannot be written as UTF-8 or XML at all.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Terminal escape sequences (colours, cursor moves, titles) go whole: dropping only their ESC leaves "[31m".
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 # Bidi embeddings, overrides and isolates reorder what a reader sees; prose never needs them.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # In titles and names also marks and zero-width characters, which hide text or make look-alikes.
@@ -33,13 +35,13 @@ def _unfence(line: str) -> str | None:
 
 def safe_text(s: str) -> str:
     """Prose from outside made safe: no control characters but newline and tab, no bidi controls, no fences."""
-    text = _BIDI.sub("", _CONTROL.sub("", s.replace("\r\n", "\n").replace("\r", "\n")))
+    text = _BIDI.sub("", _CONTROL.sub("", _ANSI.sub("", s.replace("\r\n", "\n").replace("\r", "\n"))))
     return "\n".join(line for line in map(_unfence, text.split("\n")) if line is not None)
 
 
 def safe_name(s: str) -> str:
     """A title, name or id from outside made safe: one line, no control, bidi or zero-width characters."""
-    return " ".join(_INVISIBLE.sub("", _CONTROL.sub("", s)).split())
+    return " ".join(_INVISIBLE.sub("", _CONTROL.sub("", _ANSI.sub("", s))).split())
 
 
 def _when_str(clean):

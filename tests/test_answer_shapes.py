@@ -44,6 +44,7 @@ def test_a_readable_answer_around_the_json_is_used_not_reasked(tmp_path, key, re
     assert code == 0 and requests == PLAIN_REQUESTS
     assert "AI 解读 10/10 篇" in text.splitlines()[2]
     assert "以下是分析结果" not in text and "帮助" not in text and "\x1b" not in text and "\u202e" not in text
+    assert "[31m" not in text  # a terminal colour code goes whole, not only its ESC
 
 
 def _packs_keyed_by_id(req):
