@@ -136,7 +136,7 @@ class Pipeline:
                 return RunReport(date, "not_yet", f"{exc}: no digest written")
             store.save_day(day)
         if day.announcement is None and not day.entries:
-            return RunReport(date, "nothing", _nothing_message(date, self.cfg))
+            return RunReport(date, "nothing", f"{_no_announcement(date, self.cfg)}: no digest written")
         session = self._session(store, date)
         if session is None:
             log.warning("%s; LLM analyses skipped, writing a metadata-only digest", self.cfg.key_not_set())
@@ -211,7 +211,7 @@ class Pipeline:
         self._stage("fetch")
         ann = announcement_for(date, self.cfg)
         if ann is None:  # no digest on such a date: nothing is asked (its HF list goes into the next digest's)
-            raise NotYetAnnounced(_nothing_message(date, self.cfg).removesuffix(": no digest written"))
+            raise NotYetAnnounced(_no_announcement(date, self.cfg))
         if ann.released > dt.datetime.now(dt.UTC):
             raise NotYetAnnounced(
                 f"the arXiv announcement for {date} is released at {ann.released:%Y-%m-%d %H:%M %Z} "
@@ -350,6 +350,6 @@ class NotYetAnnounced(Exception):
     """Nothing to fetch for the date (its announcement is still in the future, or there is none): nothing stored."""
 
 
-def _nothing_message(date: dt.date, cfg: Config) -> str:
+def _no_announcement(date: dt.date, cfg: Config) -> str:
     hf = "; its HuggingFace list goes into the next digest" if cfg.sources.huggingface.enabled else ""
-    return f"no arXiv announcement covers {date} ({date.strftime('%A')}){hf}: no digest written"
+    return f"no arXiv announcement covers {date} ({date.strftime('%A')}){hf}"
