@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -22,6 +22,7 @@ from digest.store import Store
 
 log = logging.getLogger("digest.scheduler")
 MISFIRE_GRACE_S = 6 * 3600  # a machine that wakes up hours late still runs the day's digest
+_T = TypeVar("_T")
 MAX_NAP_S = 60.0  # the wall clock is read again at least this often (suspend, clock changes)
 
 
@@ -72,27 +73,25 @@ class Daily:
         """When the digest of `day` is due."""
         return due_at(day, self.cfg)
 
-    def _last_run(self, day: dt.date) -> dict | None:
+    def _read(self, read: Callable[[Store], _T], default: _T) -> _T:
+        """`read` on the store, opened for it and closed after; `default` while there is none (never create it)."""
         if not Path(self.cfg.store.path).exists():
-            return None
+            return default
         store = Store(self.cfg.store.path)
         try:
-            runs = [r for r in store.runs(day) if r["command"] == "run"]
+            return read(store)
         finally:
             store.close()
+
+    def _last_run(self, day: dt.date) -> dict | None:
+        runs = [r for r in self._read(lambda store: store.runs(day), []) if r["command"] == "run"]
         return runs[-1] if runs else None
 
     def _unfinished(self, day: dt.date) -> bool:
         """The digest of `day` is written and a retry could change it: something pending, or failed with
         attempts left (a paper whose llm.max_attempts_per_day is spent waits for `digest retry --paper`)."""
-        if not Path(self.cfg.store.path).exists():
-            return False
-        store = Store(self.cfg.store.path)
-        try:
-            state = load_day_state(self.cfg, store, day)
-            used = store.attempts_by_paper(day)
-        finally:
-            store.close()
+        state, used = self._read(lambda store: (load_day_state(self.cfg, store, day), store.attempts_by_paper(day)),
+                                 (None, None))
         if state is None or not state.written or state.complete:
             return False
         budget = self.cfg.attempts_per_day()
@@ -143,13 +142,7 @@ class Daily:
 
     def quota_resets_at(self) -> dt.datetime | None:
         """When the exhausted daily LLM quota comes back (None: not known to be exhausted)."""
-        if not Path(self.cfg.store.path).exists():
-            return None
-        store = Store(self.cfg.store.path)
-        try:
-            return store.quota_resets_at()
-        finally:
-            store.close()
+        return self._read(lambda store: store.quota_resets_at(), None)
 
     def _guarded(self, action, day: dt.date, name: str) -> None:
         if self.stopping.is_set():
