@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from digest.storage import guarded, storage_error
+from digest.storage import guarded
 
 STALE_TEMP_S = 60.0
 
@@ -18,25 +18,23 @@ STALE_TEMP_S = 60.0
 def atomic_write(path: Path, text: str, *, check: Callable[[Path], None] | None = None) -> None:
     """Write text to path atomically: temp file in the same directory, fsync, `check` it, rename, fsync dir."""
     path = Path(path)
-    with guarded(path):
+    with guarded(path):  # an OSError, the temp file's cleanup done, becomes one line of advice
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if check is not None:
-            check(Path(tmp))  # raises: the old file stays in place
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the digest is meant to be read
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise storage_error(path, exc) from exc
-        raise
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            if check is not None:
+                check(Path(tmp))  # raises: the old file stays in place
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; the digest is meant to be read
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     _fsync_dir(path.parent)
 
 
