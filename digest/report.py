@@ -51,17 +51,16 @@ def written(cfg: Config, state: DayState, path: Path, *, calls: dict[str, Any], 
         summary = f", summary {state.summary_status}" if state.summary_status in ("failed", "pending") else ""
         msg = f"wrote {path} ({counts['failed']} failed, {counts['pending']} pending{summary}"
     if status == "partial":
-        msg += (f": {stop}" if stop else "") + f"; {_retry_hint(cfg, state)})"
+        msg += (f": {stop}" if stop else "") + f"; {_retry_hint(cfg, state, counts)})"
     return RunReport(state.date, status, msg, digest_path=path, stop_reason=stop, counts=counts,
                      papers=state.listing().total, requests=calls["calls"], cost_usd=estimate_cost(calls, cfg))
 
 
-def _retry_hint(cfg: Config, state: DayState) -> str:
+def _retry_hint(cfg: Config, state: DayState, counts: dict[str, int]) -> str:
     """What to run for the rest: a plain retry, unless what is left is papers whose day's attempts are spent
     (a plain retry no longer asks those: only naming them does)."""
     spent = sorted(pid for pid, r in state.results.items()
                    if r.status == "failed" and r.attempts >= cfg.attempts_per_day())
-    counts = state.counts()
     plain = f"run `digest retry --date {state.date}` later"
     if not spent:
         return plain
