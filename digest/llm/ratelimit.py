@@ -76,7 +76,6 @@ class Limiter:
         self._grid_origin: float | None = None
         self._grid_count = 0
         self._grid_rate: float | None = None
-        self._in_flight = 0
         self._flying: list[Slot] = []  # admitted and not yet released, oldest first
         self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._opened = False  # set by the first success
@@ -94,7 +93,7 @@ class Limiter:
     def in_flight(self) -> int:
         """Requests admitted and not yet released."""
         with self._cond:
-            return self._in_flight
+            return len(self._flying)
 
     def concurrency_limit(self) -> int:
         """Requests allowed in flight now: 1 until a success, then rpm x observed latency / window + 1."""
@@ -166,7 +165,7 @@ class Limiter:
             while True:
                 if self._stopped is not None:
                     raise LimiterStopped(self._stopped, cause=self._stop_cause)
-                if self._in_flight >= self._cap():
+                if len(self._flying) >= self._cap():
                     # woken by release() or stop(); the cap also grows while a request runs on
                     self._wait(self._open_after() / 5)
                     continue
@@ -179,7 +178,6 @@ class Limiter:
                 self._starts.append(slot)
                 self._flying.append(slot)
                 self._grid_count += 1
-                self._in_flight += 1
                 return slot
 
     def _wait(self, seconds: float) -> None:
@@ -196,7 +194,6 @@ class Limiter:
         """End a request: "ok" opens concurrency (sized by its latency); "rate_limited" lowers the rate."""
         outcome = outcome or slot.outcome or "error"
         with self._cond:
-            self._in_flight -= 1
             self._flying = [s for s in self._flying if s is not slot]
             slot.outcome = outcome
             now = self._clock()
