@@ -41,11 +41,6 @@ LANGUAGES: dict[str, Language] = {
 }
 
 
-def language(code: str) -> Language:
-    """The table of a language (zh | en)."""
-    return LANGUAGES[code]
-
-
 def labels(code: str) -> dict[str, str]:
     """The label table of a language (zh | en)."""
     return LANGUAGES[code].labels
