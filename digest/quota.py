@@ -21,8 +21,7 @@ def last_reset(now: dt.datetime, tz: str) -> dt.datetime:
 
 def next_reset(now: dt.datetime, tz: str) -> dt.datetime:
     """The next midnight in the quota's time zone."""
-    zone = ZoneInfo(tz)
-    return dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    return last_reset(now, tz) + dt.timedelta(days=1)  # wall-clock arithmetic: midnight across a DST change
 
 
 def plan_day(picks: list[tuple[str, str]], *, budget: int | None, per_call: int) -> tuple[list[tuple[str, str]], int]:
