@@ -113,8 +113,8 @@ class Session:
             return True
 
     def _rpd_spent(self, *, summary: bool) -> bool:
-        """Under llm.rpd, no request is left for this job (called with the lock held)."""
-        left = self.quota.left(max(self.reserved, self.calls))
+        """Under llm.rpd, no request is left for this job."""
+        left = self.requests_left()
         return left is not None and left <= (0 if summary else 1)  # the summary keeps the last request
 
     def _logger(self, *, key: str, template: str, sha: str, tasks: list[Task], calls: list[int],
