@@ -19,6 +19,14 @@ from digest.schemas import Analysis, DeepDive, ExecutiveSummary
 Status = Literal["ok", "failed", "pending"]
 
 
+def unique_entries(entries: list[Entry]) -> list[Entry]:
+    """Each paper once, as first listed (a paper listed twice is shown and counted once)."""
+    by_id: dict[str, Entry] = {}
+    for e in entries:
+        by_id.setdefault(e.paper.id, e)
+    return list(by_id.values())
+
+
 class PaperResult(BaseModel):
     """One selected paper's analysis task: its state and, when it ended ok, its answer."""
 
@@ -61,7 +69,7 @@ class Listing(BaseModel):
     @classmethod
     def of(cls, entries: list[Entry]) -> Listing:
         """The counts of a listing (a paper listed twice counts once, as on the page)."""
-        unique = list({e.paper.id: e for e in reversed(entries)}.values())
+        unique = unique_entries(entries)
         arxiv = [e for e in unique if e.source == "arxiv"]
         return cls(arxiv=len(arxiv), cross=sum(e.cross_list for e in arxiv), hf_only=len(unique) - len(arxiv),
                    on_hf=sum(e.on_hf or e.source == "huggingface" for e in unique))

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from digest import text as tx
-from digest.daystate import DayState, PaperResult
+from digest.daystate import DayState, PaperResult, unique_entries
 from digest.ids import try_normalise_id
 from digest.language import failure_text, labels, reason_text
 from digest.models import Entry, Paper
@@ -336,10 +336,8 @@ def _day_link(day: dt.date, text: str, fragment: str = "") -> str:
 
 def page_plan(state: DayState) -> tuple[list[Entry], list[str], dict[str, str]]:
     """The day's papers by score, the ids that get a section (in order), and their anchors."""
-    by_id: dict[str, Entry] = {}
-    for e in state.entries:  # a paper listed twice is shown once, as first listed
-        by_id.setdefault(e.paper.id, e)
-    entries = list(by_id.values())
+    entries = unique_entries(state.entries)
+    by_id = {e.paper.id: e for e in entries}
     scores = {pid: s.score for pid, s in state.scores.items()}
     ranked = sorted(entries, key=lambda e: (-scores[e.paper.id] if e.paper.id in scores else 1.0, e.paper.id))
     chosen = list(dict.fromkeys(pid for pid in state.selected if pid in by_id))
