@@ -5,6 +5,8 @@ from __future__ import annotations
 import glob
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +110,20 @@ def status_json(capsys, cfg: Path, day: str = DAY) -> dict:
     capsys.readouterr()
     assert main(["status", "--date", day, "--config", str(cfg), "--json"]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+@contextmanager
+def keyed_days(tmp: Path, days: list[str], **over: object) -> Iterator[tuple[Path, FakeLLMServer]]:
+    """The recorded days served, the fake LLM up and its key in the environment: (config path, LLM server)."""
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv(KEY_ENV, KEY)
+    try:
+        with LocalServer(multi_day_services(days)) as server, llm_server() as llm:
+            yield write_config(tmp, arxiv_url=server.url, llm_url=llm.url, **over), llm
+    finally:
+        mp.undo()
 
 
 __all__ = ["LocalServer", "FakeLLMServer", "Reply"]

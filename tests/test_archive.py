@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from digest.cli import main
-from tests.e2e_helpers import KEY, KEY_ENV, LocalServer, llm_server, multi_day_services, write_config
+from tests.e2e_helpers import keyed_days
 
 DAYS = ["2025-06-02", "2025-06-03", "2025-06-04"]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -17,19 +17,13 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 @pytest.fixture(scope="module")
 def three_days(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("archive")
-    mp = pytest.MonkeyPatch()
-    mp.setenv(KEY_ENV, KEY)
-    svc = multi_day_services(DAYS)
-    with LocalServer(svc) as server, llm_server() as llm:
-        cfg = write_config(tmp, arxiv_url=server.url, llm_url=llm.url, selection__analyze=4,
-                           selection__deep_dive=1)
+    with keyed_days(tmp, DAYS, selection__analyze=4, selection__deep_dive=1) as (cfg, llm):
         for day in DAYS:
             assert main(["run", "--date", day, "--config", str(cfg)]) == 0
         calls = llm.stats.requests
         before = calls
         assert main(["survey", "--config", str(cfg)]) == 0
         assert llm.stats.requests == before  # the survey makes no LLM call
-    mp.undo()
     yield tmp, cfg, calls
 
 

@@ -13,9 +13,8 @@ from markdown_it import MarkdownIt
 
 from digest.cli import main
 from tests.e2e_helpers import (
-    KEY,
-    KEY_ENV,
     LocalServer,
+    keyed_days,
     llm_server,
     multi_day_services,
     read_digest,
@@ -33,15 +32,11 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 def days(tmp_path_factory):
     """Both days run in order, then a paper from the first day's table analysed on demand."""
     tmp = tmp_path_factory.mktemp("reading")
-    mp = pytest.MonkeyPatch()
-    mp.setenv(KEY_ENV, KEY)
-    with LocalServer(multi_day_services(["2025-06-03", *DAYS])) as server, llm_server() as llm:
-        cfg = write_config(tmp, arxiv_url=server.url, llm_url=llm.url, output__site_url=SITE)
+    with keyed_days(tmp, ["2025-06-03", *DAYS], output__site_url=SITE) as (cfg, llm):
         codes = [main(["run", "--date", day, "--config", str(cfg)]) for day in DAYS]
         before = llm.stats.requests
         codes.append(main(["analyze", "--date", DAYS[0], f"https://arxiv.org/abs/{ASKED}v1", "--config", str(cfg)]))
         asked_requests = llm.stats.requests - before
-    mp.undo()
     yield tmp, codes, asked_requests
 
 
