@@ -65,8 +65,8 @@ def render_date(cfg: Config, date: dt.date) -> RunReport:
 
 def digest_record(state: DayState) -> dict[str, Any]:
     """What the index and the feed show of a digest: paper count, the picks (top ones first), the summary."""
-    _, chosen, anchors = page_plan(state)
-    papers = {e.paper.id: e.paper for e in state.entries}
+    ranked, chosen, anchors = page_plan(state)
+    papers = {e.paper.id: e.paper for e in ranked}  # each paper once, as the page shows it
 
     def title(pid: str) -> str:
         return (collapse(clean_latex(papers[pid].title)) or pid) if pid in papers else ""  # an empty title: its id
