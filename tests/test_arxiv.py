@@ -14,14 +14,13 @@ import pytest
 
 from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
-from digest.ids import id_sort_key
+from digest.ids import id_sort_key, parse_id
 from digest.models import Paper
 from digest.sources.arxiv import (
     ArxivClient,
     arxiv_categories,
     check_answer,
     clean_abstract,
-    split_id,
     window_query,
 )
 from digest.sources.rss import parse_rss
@@ -141,8 +140,8 @@ def _feed(records: list[dict], style: str) -> str:
     ("hep-th/9901001", ("hep-th/9901001", None)),
     ("0704.0001v12", ("0704.0001", 12)),
 ])
-def test_split_id(raw: str, expected: tuple[str, int | None]) -> None:
-    assert split_id(raw) == expected
+def test_parse_id(raw: str, expected: tuple[str, int | None]) -> None:
+    assert parse_id(raw) == expected
 
 
 def test_old_style_id_in_atom() -> None:
@@ -151,9 +150,9 @@ def test_old_style_id_in_atom() -> None:
     assert (first.id, first.version) == ("math/0601001", 2)
 
 
-def test_split_id_rejects_non_ids() -> None:
+def test_parse_id_rejects_error_entry_ids() -> None:
     with pytest.raises(ValueError, match="not an arXiv id"):
-        split_id("http://arxiv.org/api/errors#bad")
+        parse_id("http://arxiv.org/api/errors#bad")
 
 
 def test_categories_filter_acm_and_msc_classes() -> None:

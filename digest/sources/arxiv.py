@@ -46,11 +46,6 @@ _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[a-z]+)*)?$")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n[ \t]+")  # arXiv marks a new paragraph by an indented line
 
 
-def split_id(text: str) -> tuple[str, int | None]:
-    """'http://arxiv.org/abs/2510.14968v1' -> ('2510.14968', 1); raise ValueError if no arXiv id."""
-    return parse_id(text)
-
-
 def clean_title(text: str) -> str:
     """Collapse hard line wraps and runs of whitespace to single spaces."""
     return " ".join(text.split())
@@ -79,7 +74,7 @@ def _optional(text: str | None) -> str | None:
 
 def paper_from_result(result: arxiv.Result) -> Paper:
     """A Paper from one result of the `arxiv` package; ValueError when its entry id holds no arXiv id."""
-    paper_id, version = split_id(result.entry_id)
+    paper_id, version = parse_id(result.entry_id)
     categories = arxiv_categories(result.categories)
     primary = (result.primary_category or "").strip()
     if not _CATEGORY.match(primary):
@@ -152,7 +147,7 @@ def _entry_problem(entry: ET.Element) -> str | None:
     if not raw_id:
         return "no <id>"
     try:
-        split_id(raw_id)
+        parse_id(raw_id)
     except ValueError:
         return f"the <id> {raw_id[:80]!r}, not an arXiv id"
     for name in ("published", "updated"):

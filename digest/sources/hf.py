@@ -13,8 +13,9 @@ import httpx
 
 from digest.config import HuggingFaceConfig
 from digest.errors import FetchError, ParseError
+from digest.ids import parse_id
 from digest.models import Paper
-from digest.sources.arxiv import clean_abstract, clean_title, split_id
+from digest.sources.arxiv import clean_abstract, clean_title
 from digest.sources.http import (
     TRANSIENT_EXCEPTIONS,
     Transient,
@@ -82,7 +83,7 @@ def _item(raw: object) -> HFPaper | None:
     if not isinstance(raw_id, str):
         return None
     try:
-        paper_id, _ = split_id(raw_id)
+        paper_id, _ = parse_id(raw_id)
     except ValueError:
         return None
     authors = paper.get("authors")

@@ -10,8 +10,9 @@ from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 from digest.errors import ParseError
+from digest.ids import parse_id
 from digest.models import Paper
-from digest.sources.arxiv import arxiv_categories, clean_abstract, clean_title, split_id
+from digest.sources.arxiv import arxiv_categories, clean_abstract, clean_title
 
 ET_ZONE = ZoneInfo("America/New_York")  # arXiv's clock: RSS dates are listing days in US Eastern
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z-]+)")
@@ -84,7 +85,7 @@ def _rss_item(item: ET.Element) -> RssItem | None:
     description = _text(item, "description")
     for raw in (_text(item, "guid"), description.split(" ", 1)[0], _text(item, "link")):
         try:
-            paper_id, version = split_id(raw.removeprefix("arXiv:"))
+            paper_id, version = parse_id(raw.removeprefix("arXiv:"))
             break
         except ValueError:
             continue
