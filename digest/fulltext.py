@@ -7,7 +7,7 @@ import logging
 import httpx
 
 from digest.config import Config
-from digest.sources.http import TRANSIENT_EXCEPTIONS, Gate, Transient, one_line, raise_if_transient, retrying
+from digest.sources.http import TRANSIENT_EXCEPTIONS, Gate, Transient, raise_if_transient, retrying
 
 log = logging.getLogger("digest.fulltext")
 
@@ -43,7 +43,7 @@ class PdfFetcher:
         try:
             return self._read(url)
         except TRANSIENT_EXCEPTIONS as exc:
-            raise Transient(f"{type(exc).__name__}: {one_line(exc)}") from exc
+            raise Transient.of(exc) from exc
 
     def _read(self, url: str) -> bytes:
         with self.http.stream("GET", url, timeout=self.timeout, follow_redirects=True) as resp:

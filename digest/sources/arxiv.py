@@ -193,7 +193,7 @@ class _GatedSession(requests.Session):
             try:
                 response = super().request(method, url, *args, headers=headers, **kwargs)
             except _NETWORK_FAILURES as exc:
-                raise Transient(f"{type(exc).__name__}: {one_line(exc)}") from exc
+                raise Transient.of(exc) from exc
             except requests.RequestException as exc:
                 raise FetchError(f"arXiv export API {public_url(str(url))} failed: {one_line(exc)}; "
                                  "check sources.arxiv.api_url") from exc
@@ -283,7 +283,7 @@ class ArxivClient:
             try:
                 response = self.http.get(url, timeout=self.cfg.timeout_s, follow_redirects=True)
             except TRANSIENT_EXCEPTIONS as exc:
-                raise Transient(f"{type(exc).__name__}: {one_line(exc)}") from exc
+                raise Transient.of(exc) from exc
             raise_if_transient(response.status_code, response.headers.get("Retry-After"))
             return response
 

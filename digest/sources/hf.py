@@ -137,7 +137,7 @@ def fetch_hf(cfg: HuggingFaceConfig, http: httpx.Client, day: dt.date, *,
             response = http.get(url, params={"date": day.isoformat()}, timeout=cfg.timeout_s,
                                 follow_redirects=True)
         except TRANSIENT_EXCEPTIONS as exc:
-            raise Transient(f"{type(exc).__name__}: {one_line(exc)}") from exc
+            raise Transient.of(exc) from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(f"HuggingFace daily papers {public_url(url)} failed: {one_line(exc)}") from exc
         raise_if_transient(response.status_code, response.headers.get("Retry-After"))

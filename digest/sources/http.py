@@ -26,6 +26,11 @@ class Transient(Exception):
         super().__init__(message)
         self.retry_after = retry_after
 
+    @classmethod
+    def of(cls, exc: BaseException) -> Transient:
+        """A network failure as Transient, named by its type and message."""
+        return cls(f"{type(exc).__name__}: {one_line(exc)}")
+
 
 def raise_if_transient(status: int, retry_after: str | None) -> None:
     """Raise Transient for 429 and 5xx, carrying the Retry-After header's delay."""
