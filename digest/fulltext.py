@@ -7,7 +7,7 @@ import logging
 import httpx
 
 from digest.config import Config
-from digest.sources.http import TRANSIENT_EXCEPTIONS, Gate, Transient, raise_if_transient, retrying
+from digest.sources.http import TRANSIENT_EXCEPTIONS, Gate, Transient, raise_if_transient
 
 log = logging.getLogger("digest.fulltext")
 
@@ -31,10 +31,9 @@ class PdfFetcher:
             return self._download(url)
 
         # One retry of a 429/5xx or network failure: the abstract is a fallback, not worth a long wait.
-        policy = retrying(attempts=2, base_s=max(self.gate.interval, 1.0), sleep=self.gate.sleep)
         with self.gate.lock:
             try:
-                return policy(attempt)
+                return self.gate.retry_policy(2)(attempt)
             except Exception as exc:  # noqa: BLE001 - any unusable PDF means: use the abstract
                 log.warning("full text of %s unavailable (%s); the deep dive uses the abstract", paper_id, exc)
                 return None

@@ -32,7 +32,6 @@ from digest.sources.http import (
     one_line,
     public_url,
     raise_if_transient,
-    retrying,
 )
 
 log = logging.getLogger("digest.sources.arxiv")
@@ -253,7 +252,7 @@ class ArxivClient:
         attempts = self.cfg.max_retries + 1
         try:
             with self.gate.lock:  # backoff holds the gate too: nothing else goes to arXiv meanwhile
-                retrying(attempts=attempts, base_s=max(self.cfg.min_interval_s, 1.0), sleep=self.sleep)(pages)
+                self.gate.retry_policy(attempts)(pages)
         except Transient as exc:
             raise FetchError(f"arXiv export API {public_url(self.cfg.api_url)} failed after {attempts} attempt(s) "
                              f"(last: {exc}); arXiv may be down or rate-limiting, try again later") from exc
@@ -289,7 +288,7 @@ class ArxivClient:
 
         with self.gate.lock:
             try:
-                response = retrying(attempts=2, base_s=max(self.cfg.min_interval_s, 1.0), sleep=self.sleep)(get)
+                response = self.gate.retry_policy(2)(get)
             except (Transient, httpx.HTTPError, httpx.InvalidURL):
                 return None
         return response.text if response.status_code == 200 else None

@@ -84,3 +84,7 @@ class Gate:
             if wait > 0:
                 self.sleep(wait)
         self._last = self.clock()
+
+    def retry_policy(self, attempts: int) -> tenacity.Retrying:
+        """`retrying` for requests through this gate: backoff from its interval (at least 1 s), on its sleep."""
+        return retrying(attempts=attempts, base_s=max(self.interval, 1.0), sleep=self.sleep)
