@@ -132,8 +132,9 @@ class Pipeline:
             try:
                 day = self._fetch(date, stored=stored)  # a lagging search raises: the stored day stays
             except NotYetAnnounced as exc:
-                # not "nothing": the day is not settled, a later run (the scheduler's catch-up) fetches it
-                return RunReport(date, "not_yet", f"{exc}: no digest written")
+                # released later: not settled, a later run (the scheduler's catch-up) fetches it; no
+                # announcement at all (a weekend, a holiday): settled, nothing to run again
+                return RunReport(date, "nothing" if exc.none else "not_yet", f"{exc}: no digest written")
             store.save_day(day)
         if day.announcement is None and not day.entries:
             return RunReport(date, "nothing", f"{_no_announcement(date, self.cfg)}: no digest written")
@@ -211,7 +212,7 @@ class Pipeline:
         self._stage("fetch")
         ann = announcement_for(date, self.cfg)
         if ann is None:  # no digest on such a date: nothing is asked (its HF list goes into the next digest's)
-            raise NotYetAnnounced(_no_announcement(date, self.cfg))
+            raise NotYetAnnounced(_no_announcement(date, self.cfg), none=True)
         if ann.released > dt.datetime.now(dt.UTC):
             raise NotYetAnnounced(
                 f"the arXiv announcement for {date} is released at {ann.released:%Y-%m-%d %H:%M %Z} "
@@ -347,7 +348,11 @@ class Pipeline:
 
 
 class NotYetAnnounced(Exception):
-    """Nothing to fetch for the date (its announcement is still in the future, or there is none): nothing stored."""
+    """Nothing to fetch for the date (its announcement is still in the future, or `none` is): nothing stored."""
+
+    def __init__(self, message: str, *, none: bool = False) -> None:
+        super().__init__(message)
+        self.none = none
 
 
 def _no_announcement(date: dt.date, cfg: Config) -> str:

@@ -59,3 +59,21 @@ def test_the_weekends_huggingface_lists_reach_mondays_digest(tmp_path, arxiv, no
     asked = [r.params["date"] for r in arxiv.services.requests("hf")]
     assert asked == ["2025-05-31", "2025-06-01", "2025-06-02"]
     assert HF_OLD_CV in read_digest(tmp_path).text
+
+
+def test_a_date_without_announcement_is_settled_so_the_scheduler_runs_it_once(tmp_path, arxiv, no_key):
+    import sqlite3
+    from zoneinfo import ZoneInfo
+
+    from digest.config import load_config
+    from digest.pipeline import Pipeline
+    from digest.scheduler import Daily, serve
+    from tests.test_scheduler import VirtualClock
+
+    cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, schedule__time="09:30"))
+    saturday = dt.datetime(2025, 5, 31, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert serve(Daily(cfg, Pipeline, clock=VirtualClock(saturday, saturday.replace(hour=23)))) == 0
+    with sqlite3.connect(tmp_path / "output" / "digest.db") as con:
+        runs = con.execute("SELECT date, status FROM runs").fetchall()
+    assert runs == [("2025-05-31", "nothing")]  # settled: no hourly re-run of a weekend
+    assert arxiv.services.log == []
