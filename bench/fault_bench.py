@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from digest.cli import main as digest_main  # noqa: E402
 from digest.config import load_config  # noqa: E402
-from digest.status import status_of  # noqa: E402
+from digest.commands.status import status_of  # noqa: E402
 from tests.e2e_helpers import DAY, KEY, KEY_ENV, LocalServer, Reply, llm_server, services, write_config  # noqa: E402
 from tests.fakes.answers import answer_for  # noqa: E402
 

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from digest.config import Config  # noqa: E402
-from digest.fetch import collect_day  # noqa: E402
-from digest.sources.arxiv import ArxivClient  # noqa: E402
+from digest.fetch.collect import collect_day  # noqa: E402
+from digest.fetch.arxiv import ArxivClient  # noqa: E402
 from tests.helpers_sources import (  # noqa: E402
     ANNOUNCEMENT,
     DAY,

@@ -21,13 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest.analyze import Session  # noqa: E402
+from digest.analysis.session import Session  # noqa: E402
 from digest.config import Config  # noqa: E402
-from digest.jobs import analysis_job  # noqa: E402
+from digest.analysis.build import analysis_job  # noqa: E402
 from digest.llm import build_provider  # noqa: E402
 from digest.llm.ratelimit import Limiter  # noqa: E402
 from digest.models import Entry, Paper  # noqa: E402
-from digest.prompts import prompts_dir  # noqa: E402
+from digest.analysis.prompts import prompts_dir  # noqa: E402
 from digest.store import Store  # noqa: E402
 from tests.fakes.answers import answer_for  # noqa: E402
 from tests.fakes.llm_server import FakeLLMServer, Reply  # noqa: E402

@@ -22,11 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 from digest.config import Config, OutputConfig, StoreConfig  # noqa: E402
 from digest.models import DayPapers, Entry, Paper  # noqa: E402
-from digest.publish import render_date  # noqa: E402
+from digest.page.publish import render_date  # noqa: E402
 from digest.schemas import SCHEMAS  # noqa: E402
-from digest.score import score_all  # noqa: E402
+from digest.score.rank import score_all  # noqa: E402
 from digest.store import Store, Task  # noqa: E402
-from digest.survey import write_survey  # noqa: E402
+from digest.page.survey import write_survey  # noqa: E402
 
 # This script against main before issue 11 (4277c97), on the shared 2-core machine under the same load
 # (load average ~5) as the numbers printed here; issue 11 measured 7.4-8.1 s and 2.6-3.0 s.

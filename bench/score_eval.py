@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from digest.config import ScoringConfig, ScoringWeights  # noqa: E402
 from digest.models import Entry, Paper  # noqa: E402
-from digest.score import score_all  # noqa: E402
+from digest.score.rank import score_all  # noqa: E402
 
 CATEGORIES = ["cs.CV"]
 DAYS = ["2025-06-02", "2025-06-03", "2025-06-04", "2025-06-05"]

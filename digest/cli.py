@@ -18,7 +18,7 @@ from digest.errors import ConfigError, DigestError
 from digest.secrets import RedactingFilter, redact
 
 if TYPE_CHECKING:
-    from digest.report import RunReport
+    from digest.day.report import RunReport
 
 log = logging.getLogger("digest")
 
@@ -98,7 +98,7 @@ def _setup_logging(verbose: bool, log_file: str | None = None) -> None:
     for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "google_genai", "apscheduler.executors", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # The arxiv package logs each page, and warns about skipped entries without naming them;
-    # digest.sources.arxiv names them instead.
+    # digest.fetch.arxiv names them instead.
     logging.getLogger("arxiv").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in _USES_KEY:
             cfg.check_api_key()  # before any request, arXiv's included
         if getattr(args, "date", None) is not None:
-            from digest.calendar import check_date
+            from digest.fetch.calendar import check_date
 
             check_date(args.date, today=_today(cfg))
         if args.command == "schedule" and cfg.schedule.log_file:
@@ -161,41 +161,41 @@ def _say(text: str, *, file=None) -> None:
 def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
     # The pipeline (and the LLM stack behind it) is imported only by the commands that use it.
     if args.command == "status":
-        from digest.status import format_status, status_of
+        from digest.commands.status import format_status, status_of
 
         data = status_of(cfg, args.date or _today(cfg))
         _say(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_status(data))
         return 0
     if args.command == "schedule":
-        from digest.pipeline import Pipeline
-        from digest.scheduler import Daily, serve
+        from digest.commands.pipeline import Pipeline
+        from digest.commands.scheduler import Daily, serve
 
         daily = Daily(cfg, Pipeline)
         _install_signal_handlers(daily.stop)
         return serve(daily)
     if args.command == "doctor":
-        from digest.doctor import run_checks
+        from digest.commands.doctor import run_checks
 
         checks = run_checks(cfg)
         for check in checks:
             _say(f"{check.status:<4} {check.name}: {check.detail}")
         return 1 if any(c.status == "FAIL" for c in checks) else 0
     if args.command == "prune":
-        from digest.prune import prune
+        from digest.commands.prune import prune
 
         dropped, size_before, size_after = prune(cfg, args.before)
         print(f"pruned {dropped} listing(s) before {args.before}; store {size_before / 1e6:.2f} MB -> "
               f"{size_after / 1e6:.2f} MB")
         return 0
     if args.command == "survey":
-        from digest.survey import write_survey
+        from digest.page.survey import write_survey
 
         path, rows = write_survey(cfg, since=args.since, until=args.until, field=args.field,
                                   min_score=args.min_score)
         _say(f"wrote {path} ({rows} papers) · 0 LLM requests · {time.monotonic() - started:.1f} s")
         return 0
     if args.command == "render":
-        from digest.publish import render_date
+        from digest.page.publish import render_date
 
         report = render_date(cfg, args.date)
     else:
@@ -207,7 +207,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
 
 def _run_pipeline(args: argparse.Namespace, cfg: Config) -> RunReport:
     """run / retry / analyze through the pipeline, with the progress display."""
-    from digest.pipeline import Pipeline
+    from digest.commands.pipeline import Pipeline
 
     with _Display() as display:
         pipe = Pipeline(cfg, on_progress=display.advance, on_stage=display.stage)

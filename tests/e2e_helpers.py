@@ -133,7 +133,7 @@ def multi_day_services(days: list[str]) -> Services:
     """The recorded cs.CV listings of several days, each record timed inside its own announcement window."""
     import datetime as dt
 
-    from digest.calendar import announcement_for
+    from digest.fetch.calendar import announcement_for
     from digest.config import Config
     from tests.helpers_sources import fixture
 

@@ -8,17 +8,17 @@ import re
 
 import pytest
 
-from digest.analyze import Job, Session
+from digest.analysis.session import Job, Session
 from digest.config import Config
 from digest.errors import InvalidOutput, QuotaExhausted
-from digest.jobs import analysis_job
+from digest.analysis.build import analysis_job
 from digest.llm.base import Generation
 from digest.llm.ratelimit import Limiter
 from digest.models import Entry, Paper
-from digest.prompts import prompts_dir
+from digest.analysis.prompts import prompts_dir
 from digest.schemas import Analysis
 from digest.store import Store
-from digest.validate import check_text, unverified_figures, validate
+from digest.analysis.validate import check_text, unverified_figures, validate
 from tests.fakes.answers import analysis
 from tests.fakes.fake_llm import FakeLLM
 

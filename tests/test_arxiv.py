@@ -16,14 +16,14 @@ from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
 from digest.ids import id_sort_key, parse_id
 from digest.models import Paper
-from digest.sources.arxiv import (
+from digest.fetch.arxiv import (
     ArxivClient,
     arxiv_categories,
     check_answer,
     clean_abstract,
     window_query,
 )
-from digest.sources.rss import parse_rss
+from digest.fetch.rss import parse_rss
 from tests.helpers_sources import (
     ANNOUNCEMENT,
     LATE,

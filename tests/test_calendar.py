@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest.calendar import announcement_for, announcement_on
+from digest.fetch.calendar import announcement_for, announcement_on
 from digest.config import CalendarConfig, Config
 from digest.errors import ConfigError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from digest.cli import main
-from digest.prompts import prompts_dir
+from digest.analysis.prompts import prompts_dir
 from tests.e2e_helpers import DAY, KEY, KEY_ENV, llm_server, write_config
 
 CHECKS = ("config", "output", "prompts", "key", "arxiv api", "arxiv rss", "huggingface", "store", "disk")

@@ -9,8 +9,8 @@ import sys
 from zoneinfo import ZoneInfo
 
 from digest.config import load_config
-from digest.pipeline import Pipeline
-from digest.scheduler import Daily, serve
+from digest.commands.pipeline import Pipeline
+from digest.commands.scheduler import Daily, serve
 from tests.e2e_helpers import DAY, KEY_ENV, libfaketime, write_config
 from tests.test_scheduler import VirtualClock
 

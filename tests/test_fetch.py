@@ -10,10 +10,10 @@ import pytest
 
 from digest.config import Config
 from digest.errors import FetchError, ParseError
-from digest.fetch import collect_day
+from digest.fetch.collect import collect_day
 from digest.ids import id_sort_key
 from digest.models import DayPapers
-from digest.sources.arxiv import ArxivClient
+from digest.fetch.arxiv import ArxivClient
 from tests.helpers_sources import (
     ANNOUNCEMENT,
     DAY,
@@ -229,7 +229,7 @@ def test_arxiv_failure_propagates() -> None:
 
 
 def test_search_lagging_against_feed_and_stored_copy_but_not_on_an_empty_listing() -> None:
-    from digest.fetch import SearchLagging
+    from digest.fetch.collect import SearchLagging
 
     services = standard_services(indexed=60)  # 60 of 152: far fewer than the feed's 153
     with pytest.raises(SearchLagging, match="returned 60 papers .* but arXiv's RSS feed lists 153"):

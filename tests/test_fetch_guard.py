@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from digest.cli import main
-from digest.state import stored_answer
+from digest.day.load import stored_answer
 from digest.store import Store
 from tests.e2e_helpers import DAY, llm_server, read_digest, status_json, write_config
 from tests.helpers_sources import LATE, day_records

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from digest.config import Config
-from digest.fulltext import PdfFetcher
-from digest.sources.http import Gate
+from digest.fetch.fulltext import PdfFetcher
+from digest.fetch.http import Gate
 from tests.fakes.llm_server import minimal_pdf
 from tests.helpers_sources import FakeClock
 

@@ -91,8 +91,8 @@ def test_the_scheduler_does_not_retry_a_language_mismatch_its_config_cannot_fix(
     import datetime as dt
 
     from digest.config import load_config
-    from digest.pipeline import Pipeline
-    from digest.scheduler import Daily
+    from digest.commands.pipeline import Pipeline
+    from digest.commands.scheduler import Daily
 
     with llm_server(responder=HeldOutModel(language="zh")) as llm:
         cfg = write_config(tmp_path, arxiv_url=other_day.url, llm_url=llm.url, language="en")

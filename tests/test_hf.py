@@ -10,7 +10,7 @@ import pytest
 
 from digest.config import HuggingFaceConfig
 from digest.errors import FetchError, ParseError
-from digest.sources.hf import HFPaper, fetch_hf, parse_hf
+from digest.fetch.hf import HFPaper, fetch_hf, parse_hf
 from tests.helpers_sources import FakeClock, fixture
 
 

@@ -11,13 +11,13 @@ import jinja2.meta
 import pytest
 
 from digest.config import Config
-from digest.daystate import DayState, PaperResult
+from digest.day.state import DayState, PaperResult
 from digest.errors import InvalidOutput
-from digest.jobs import analysis_job, analysis_pack, deep_dive_job, interests_text, rerank_job, summary_job
-from digest.labels import LABELS
+from digest.analysis.build import analysis_job, analysis_pack, deep_dive_job, interests_text, rerank_job, summary_job
+from digest.language.labels import LABELS
 from digest.models import Entry, Paper, PaperWarning, Reason, Scored
-from digest.prompts import SHIPPED_DIR, prompts_dir, render_prompt
-from digest.render import render_digest
+from digest.analysis.prompts import SHIPPED_DIR, prompts_dir, render_prompt
+from digest.page.render import render_digest
 from digest.schemas import (
     Analysis,
     Comparison,
@@ -31,7 +31,7 @@ from digest.schemas import (
     Pick,
     Practical,
 )
-from digest.validate import check_text
+from digest.analysis.validate import check_text
 from tests.e2e_helpers import (
     DAY,
     KEY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from digest.calendar import hf_dates
+from digest.fetch.calendar import hf_dates
 from digest.cli import main
 from digest.config import Config
 from tests.e2e_helpers import DAY, read_digest, write_config
@@ -66,8 +66,8 @@ def test_a_date_without_announcement_is_settled_so_the_scheduler_runs_it_once(tm
     from zoneinfo import ZoneInfo
 
     from digest.config import load_config
-    from digest.pipeline import Pipeline
-    from digest.scheduler import Daily, serve
+    from digest.commands.pipeline import Pipeline
+    from digest.commands.scheduler import Daily, serve
     from tests.test_scheduler import VirtualClock
 
     cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, schedule__time="09:30"))

@@ -7,13 +7,13 @@ import json
 import re
 import sqlite3
 
-from digest.analyze import Session
+from digest.analysis.session import Session
 from digest.config import Config
-from digest.jobs import analysis_pack
+from digest.analysis.build import analysis_pack
 from digest.llm import build_provider
 from digest.llm.ratelimit import Limiter
 from digest.models import Entry, Paper
-from digest.prompts import prompts_dir
+from digest.analysis.prompts import prompts_dir
 from digest.store import Store
 from tests.fakes.answers import analysis, answer_for, template_of
 from tests.fakes.llm_server import FakeLLMServer, Reply

@@ -18,8 +18,8 @@ import pytest
 
 from digest.cli import main
 from digest.config import load_config
-from digest.pipeline import Pipeline
-from digest.scheduler import Daily
+from digest.commands.pipeline import Pipeline
+from digest.commands.scheduler import Daily
 from tests.e2e_helpers import (
     DAY,
     KEY,
@@ -129,7 +129,7 @@ def test_the_rule_is_stated_and_highest_score_is_claimed_only_when_true(two_days
 
 @pytest.mark.parametrize("llm_off", [False, True])
 def test_picks_below_the_top_scores_are_not_called_highest_scoring(llm_off):
-    from digest.render import render_digest
+    from digest.page.render import render_digest
     from tests.test_render import full_view
 
     # An interest match scoring 10 was picked while papers scoring up to 90 were not (a metadata-only
@@ -191,7 +191,7 @@ def test_status_warns_about_relative_feed_links_only_without_site_url(two_days, 
 
 
 def test_feed_is_well_formed_whatever_the_text(tmp_path):
-    from digest.publish import build_feed
+    from digest.page.publish import build_feed
 
     summary = {"themes": ["<b>&amp; \x0b \ufffe"], "highlights": ["]]>"], "directions": ["\x1b[31m"],
                "picks": [{"paper_id": "2506.00001", "title": 'A "quoted" <title> & co', "anchor": "2506.00001",
@@ -282,7 +282,7 @@ def test_golden_page(tmp_path, monkeypatch, request, language):
 
 
 def test_pending_says_when_the_quota_resets_when_the_store_knows_it():
-    from digest.render import render_digest
+    from digest.page.render import render_digest
     from tests.test_render import full_view
 
     resets = dt.datetime(2025, 6, 2, 7, 0, tzinfo=dt.UTC)
@@ -296,7 +296,7 @@ def test_pending_says_when_the_quota_resets_when_the_store_knows_it():
 
 
 def test_figure_warnings_cached_as_text_become_data_in_a_migration(tmp_path):
-    from digest.state import stored_answer
+    from digest.day.load import stored_answer
     from digest.store import Store, Task
     from tests.fakes.answers import analysis
 
@@ -318,7 +318,7 @@ def test_figure_warnings_cached_as_text_become_data_in_a_migration(tmp_path):
 
 
 def test_a_file_that_fails_its_check_never_replaces_the_old_one(tmp_path):
-    from digest.files import atomic_write
+    from digest.store.files import atomic_write
 
     feed = tmp_path / "feed.xml"
     atomic_write(feed, "<feed/>\n", check=lambda tmp: ET.parse(tmp))

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from digest.cli import main
 from digest.config import load_config
-from digest.pipeline import Pipeline
-from digest.quota import MAX_PER_CALL, next_reset, plan_day
-from digest.scheduler import Daily
+from digest.commands.pipeline import Pipeline
+from digest.analysis.quota import MAX_PER_CALL, next_reset, plan_day
+from digest.commands.scheduler import Daily
 from digest.store import Store
 from tests.e2e_helpers import DAY, KEY, llm_server, status_json, write_config
 

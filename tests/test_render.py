@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.daystate import DayState, PaperResult
-from digest.files import atomic_write
+from digest.day.state import DayState, PaperResult
+from digest.store.files import atomic_write
 from digest.models import Announcement, Entry, Paper, Reason, Scored
-from digest.render import render_digest
+from digest.page.render import render_digest
 from digest.schemas import (
     Analysis,
     Comparison,

@@ -12,7 +12,7 @@ import pytest
 
 from digest.cli import main
 from digest.models import Entry, Paper
-from digest.render import render_digest
+from digest.page.render import render_digest
 from tests.e2e_helpers import (
     DAY,
     LocalServer,
@@ -145,7 +145,7 @@ def test_control_characters_in_an_old_stored_title_do_not_break_the_feed_of_late
 
 
 def _view(*papers: Paper):
-    from digest.daystate import DayState
+    from digest.day.state import DayState
 
     return DayState(date=dt.date.fromisoformat(DAY), entries=[Entry(paper=p) for p in papers],
                       selected=[p.id for p in papers])
@@ -161,7 +161,7 @@ def test_bidi_and_zero_width_characters_are_stripped_from_titles_and_names():
 
 
 def test_an_empty_title_is_shown_as_the_paper_id():
-    from digest.publish import write_archive  # noqa: F401 - the archive shares the renderer's rule
+    from digest.page.publish import write_archive  # noqa: F401 - the archive shares the renderer's rule
 
     p = Paper(id="2506.00009", title="\x07\u200b ")
     assert p.title == ""

@@ -14,8 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest.config import load_config
-from digest.pipeline import Pipeline
-from digest.scheduler import Daily, serve
+from digest.commands.pipeline import Pipeline
+from digest.commands.scheduler import Daily, serve
 from tests.e2e_helpers import DAY, KEY, KEY_ENV, Reply, libfaketime, llm_server, read_digest, write_config
 from tests.fakes.answers import answer_for, template_of
 

@@ -12,7 +12,7 @@ import pytest
 from digest.config import ScoringConfig, ScoringWeights, SelectionConfig
 from digest.language import reason_text
 from digest.models import Entry, Paper, Reason, Scored
-from digest.score import (
+from digest.score.rank import (
     apply_rerank,
     code_kind,
     deep_dive_ids,
@@ -385,7 +385,7 @@ def test_config_rejects_interest_without_letters() -> None:
 def test_interest_matches_are_selected_before_hot_off_topic_papers():
     from digest.config import ScoringConfig, SelectionConfig
     from digest.models import Entry, Paper
-    from digest.score import score_all, select
+    from digest.score.rank import score_all, select
 
     cfg = ScoringConfig(interests={"super-resolution": 2})
     hot = Entry(paper=Paper(id="2506.00001", title="A hot LLM agent paper", abstract="Code: https://github.com/a/b",
@@ -406,7 +406,7 @@ def test_interest_matches_are_selected_before_hot_off_topic_papers():
 def test_reasons_are_data_worded_per_language_at_render_time():
     from digest.config import ScoringConfig, SelectionConfig
     from digest.models import Entry, Paper, Reason
-    from digest.score import apply_rerank, matches_interest, score_all, select
+    from digest.score.rank import apply_rerank, matches_interest, score_all, select
 
     cfg = ScoringConfig(interests={"super-resolution": 5})
     e = Entry(paper=Paper(id="2506.00009", title="Fast super-resolution", abstract="We propose X.",

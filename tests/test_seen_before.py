@@ -64,8 +64,8 @@ def test_the_mark_of_a_paper_analysed_two_digests_ago_links_to_the_analysis_not_
 
     from digest.config import load_config
     from digest.models import DayPapers, Entry, Paper
-    from digest.render import render_digest
-    from digest.state import load_day_state
+    from digest.page.render import render_digest
+    from digest.day.load import load_day_state
     from digest.store import Store, Task
 
     cfg = load_config(write_config(tmp_path, arxiv_url="http://127.0.0.1:9"))

@@ -10,7 +10,7 @@ import pytest
 from digest.cli import main
 from digest.config import SelectionConfig
 from digest.models import Pick, Scored
-from digest.score import stable_picks
+from digest.score.rank import stable_picks
 from digest.store import Store
 from tests.e2e_helpers import DAY, llm_server, read_digest, write_config
 

@@ -10,7 +10,7 @@ import pytest
 
 from digest.config import load_config
 from digest.errors import FetchError
-from digest.pipeline import Pipeline
+from digest.commands.pipeline import Pipeline
 from tests.e2e_helpers import DAY, write_config
 
 

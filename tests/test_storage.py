@@ -117,7 +117,7 @@ def test_os_and_sqlite_error_numbers_are_not_confused(tmp_path, arxiv, no_key, c
     import errno
     import sqlite3
 
-    from digest.storage import storage_error
+    from digest.store.lock import storage_error
 
     # errno 13 (EACCES) is also SQLITE_FULL's number, errno 1 (EPERM) SQLITE_ERROR's: each keeps its own advice
     denied = str(storage_error(tmp_path / "output" / "x.md", PermissionError(errno.EACCES, "Permission denied")))

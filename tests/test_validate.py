@@ -10,7 +10,7 @@ import pytest
 from digest.errors import InvalidOutput
 from digest.llm.base import Generation
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary, Rerank
-from digest.validate import links_in, validate
+from digest.analysis.validate import links_in, validate
 from tests.fakes.answers import analysis, deep_dive, executive_summary
 from tests.test_language_en import en_analysis
 

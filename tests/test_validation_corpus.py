@@ -10,12 +10,12 @@ import pytest
 
 from digest.config import Config
 from digest.errors import InvalidOutput
-from digest.jobs import summary_job
+from digest.analysis.build import summary_job
 from digest.llm.base import Generation
 from digest.models import Paper
-from digest.prompts import prompts_dir
+from digest.analysis.prompts import prompts_dir
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary
-from digest.validate import validate
+from digest.analysis.validate import validate
 from tests.fakes.answers import analysis, deep_dive, executive_summary
 from tests.test_language_en import en_analysis, en_deep_dive
 

@@ -1,5 +1,5 @@
-"""A language is one table: the words of the generated files and separators (digest/labels.py), the
-validation words (digest/lexicon.py), the prompt directory and the script its prose is written in.
+"""A language is one table: the words of the generated files and separators (digest/language/labels.py), the
+validation words (digest/language/lexicon.py), the prompt directory and the script its prose is written in.
 
 Everything that differs between `language: zh` and `language: en` is read from LANGUAGES; a new
 language is a row here, its entries in labels.py and lexicon.py, and its prompts/ subdirectory.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digest.labels import FAILURES, LABELS, REASONS, WHERE
-from digest.lexicon import LEXICON
+from digest.language.labels import FAILURES, LABELS, REASONS, WHERE
+from digest.language.lexicon import LEXICON
 from digest.models import Reason
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from digest.errors import StoreError
-from digest.migrations import MIGRATIONS, delta, pack, unpack
+from digest.store.migrations import MIGRATIONS, delta, pack, unpack
 from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
 from digest.secrets import redact
-from digest.storage import guarded
+from digest.store.lock import guarded
 
 
 def _now() -> str:

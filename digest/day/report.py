@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Config, estimate_cost
-from digest.daystate import DayState
+from digest.day.state import DayState
 
 
 @dataclass

@@ -7,15 +7,15 @@ import time
 
 import httpx
 
-from digest.calendar import hf_dates
+from digest.fetch.calendar import hf_dates
 from digest.config import Config
 from digest.errors import FetchError, ParseError
 from digest.ids import id_sort_key
 from digest.models import Announcement, DayPapers, Entry, Paper
-from digest.sources.arxiv import ArxivClient
-from digest.sources.hf import HFPaper, fetch_hf, parse_hf
-from digest.sources.http import one_line
-from digest.sources.rss import RssItem, parse_rss
+from digest.fetch.arxiv import ArxivClient
+from digest.fetch.hf import HFPaper, fetch_hf, parse_hf
+from digest.fetch.http import one_line
+from digest.fetch.rss import RssItem, parse_rss
 
 RSS_TYPES = ("new", "cross")  # replacements are old papers: never part of a day's digest
 # A search finding less than this share of what the RSS feed or a stored copy lists is still being

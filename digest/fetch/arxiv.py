@@ -25,7 +25,7 @@ from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
 from digest.ids import parse_id
 from digest.models import Paper
-from digest.sources.http import (
+from digest.fetch.http import (
     TRANSIENT_EXCEPTIONS,
     Gate,
     Transient,
@@ -34,7 +34,7 @@ from digest.sources.http import (
     raise_if_transient,
 )
 
-log = logging.getLogger("digest.sources.arxiv")
+log = logging.getLogger("digest.fetch.arxiv")
 ID_BATCH = 100  # ids per id_list request: keeps the URL short
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"

@@ -13,8 +13,8 @@ from digest.ids import try_normalise_id
 from digest.language import labels
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
-from digest.packing import Job, Pack
-from digest.prompts import render_prompt
+from digest.analysis.job import Job, Pack
+from digest.analysis.prompts import render_prompt
 from digest.schemas import (
     SUMMARY_TEMPLATE,
     Analysis,
@@ -24,10 +24,10 @@ from digest.schemas import (
     Rerank,
     summary_key,
 )
-from digest.validate import invalid, links_in
+from digest.analysis.validate import invalid, links_in
 
 DROPPED_PICK = "dropped_pick: "
-log = logging.getLogger("digest.jobs")
+log = logging.getLogger("digest.analysis.build")
 
 
 def interests_text(cfg: Config) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.config import Config
-from digest.files import atomic_write
+from digest.store.files import atomic_write
 from digest.language import labels
 from digest.models import Paper
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags

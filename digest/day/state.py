@@ -1,4 +1,4 @@
-"""DayState: the one read model of a date, as data (digest.state builds it from the store).
+"""DayState: the one read model of a date, as data (digest.day.load builds it from the store).
 
 The digest, `status`, the archive index and feed, the scheduler and the exit code all read it, so
 they agree on what is analysed, failed or pending and on when the summary is pending.

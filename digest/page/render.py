@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from digest import text as tx
-from digest.daystate import DayState, PaperResult, unique_entries
+from digest.day.state import DayState, PaperResult, unique_entries
 from digest.ids import try_normalise_id
 from digest.language import failure_text, labels, reason_text
 from digest.models import Entry, Paper
@@ -371,7 +371,7 @@ def _context(state: DayState) -> dict[str, object]:
 @functools.cache  # one per language: the template is compiled once, not on every digest written
 def _environment(language: str = "zh") -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("digest", "templates"),  # package data, read through importlib.resources
+        loader=jinja2.PackageLoader("digest.page", "templates"),  # package data, read through importlib.resources
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )

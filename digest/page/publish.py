@@ -14,14 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from digest.config import Config
-from digest.daystate import DayState
-from digest.files import atomic_write
+from digest.day.state import DayState
+from digest.store.files import atomic_write
 from digest.ids import try_normalise_id
 from digest.language import labels
-from digest.render import page_plan, render_digest
-from digest.report import RunReport, nothing_stored, written
-from digest.state import digest_path, load_day_state
-from digest.storage import store_lock
+from digest.page.render import page_plan, render_digest
+from digest.day.report import RunReport, nothing_stored, written
+from digest.day.load import digest_path, load_day_state
+from digest.store.lock import store_lock
 from digest.store import Store
 from digest.text import clean_latex, collapse, md_escape
 

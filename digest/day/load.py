@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Config
-from digest.daystate import DayState, Listing, PaperResult
+from digest.day.state import DayState, Listing, PaperResult
 from digest.models import PaperWarning
 from digest.schemas import SCHEMAS, SUMMARY_TEMPLATE, summary_key
 from digest.store import Store, Task

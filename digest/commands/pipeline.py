@@ -10,31 +10,31 @@ from contextlib import contextmanager
 
 import httpx
 
-from digest import publish
-from digest.analyze import Outcome, Session
-from digest.calendar import announcement_for
+from digest.page import publish
+from digest.analysis.session import Outcome, Session
+from digest.fetch.calendar import announcement_for
 from digest.config import Config
 from digest.errors import AuthError, ConfigError, DigestError, FetchError
-from digest.fetch import SearchLagging, add_hf, collect_day
-from digest.fulltext import PdfFetcher
+from digest.fetch.collect import SearchLagging, add_hf, collect_day
+from digest.fetch.fulltext import PdfFetcher
 from digest.ids import id_sort_key
-from digest.jobs import SUMMARY_TEMPLATE, analysis_pack, deep_dive_job, rerank_job, summary_job, summary_key
+from digest.analysis.build import SUMMARY_TEMPLATE, analysis_pack, deep_dive_job, rerank_job, summary_job, summary_key
 from digest.llm import build_provider
 from digest.llm.base import Provider
 from digest.llm.policy import short_error
 from digest.models import DayPapers, Scored
-from digest.ondemand import resolve_ids, with_asked
-from digest.prompts import prompts_dir
-from digest.quota import plan_day
-from digest.report import RunReport, nothing_stored, written
-from digest.score import apply_rerank, rerank_batches, score_all, select, stable_picks
-from digest.sources.arxiv import ArxivClient
-from digest.sources.http import USER_AGENT
-from digest.state import load_day_state, stored_answer
-from digest.storage import store_lock
+from digest.day.named import resolve_ids, with_asked
+from digest.analysis.prompts import prompts_dir
+from digest.analysis.quota import plan_day
+from digest.day.report import RunReport, nothing_stored, written
+from digest.score.rank import apply_rerank, rerank_batches, score_all, select, stable_picks
+from digest.fetch.arxiv import ArxivClient
+from digest.fetch.http import USER_AGENT
+from digest.day.load import load_day_state, stored_answer
+from digest.store.lock import store_lock
 from digest.store import Store, Task
 
-log = logging.getLogger("digest.pipeline")
+log = logging.getLogger("digest.commands.pipeline")
 
 
 class Pipeline:

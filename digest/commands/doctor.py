@@ -13,9 +13,9 @@ import httpx
 
 from digest.config import Config
 from digest.errors import AuthError, ConfigError, DigestError, QuotaExhausted, RateLimited
-from digest.migrations import MIGRATIONS
-from digest.prompts import prompts_dir, render_prompt
-from digest.sources.http import USER_AGENT, one_line, public_url
+from digest.store.migrations import MIGRATIONS
+from digest.analysis.prompts import prompts_dir, render_prompt
+from digest.fetch.http import USER_AGENT, one_line, public_url
 
 MIN_FREE_BYTES = 200_000_000  # a year of digests and their store, with room to spare
 PROBE_ID = "2501.00001"  # any real id: the export API answers one entry (or none) quickly

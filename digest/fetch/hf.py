@@ -15,8 +15,8 @@ from digest.config import HuggingFaceConfig
 from digest.errors import FetchError, ParseError
 from digest.ids import parse_id
 from digest.models import Paper
-from digest.sources.arxiv import clean_abstract, clean_title
-from digest.sources.http import (
+from digest.fetch.arxiv import clean_abstract, clean_title
+from digest.fetch.http import (
     TRANSIENT_EXCEPTIONS,
     Transient,
     one_line,

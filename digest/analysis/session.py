@@ -20,15 +20,15 @@ from digest.llm.base import Attachment, Generation, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.models import PaperWarning
-from digest.packing import Job, Outcome, Pack, Prior, pack_items
-from digest.patterns import FailureStreak, plain_reason
-from digest.prompts import prompt_sha, render_prompt
-from digest.quota import DailyQuota
+from digest.analysis.job import Job, Outcome, Pack, Prior, pack_items
+from digest.analysis.patterns import FailureStreak, plain_reason
+from digest.analysis.prompts import prompt_sha, render_prompt
+from digest.analysis.quota import DailyQuota
 from digest.schemas import SUMMARY_TEMPLATE
 from digest.store import Store, Task
-from digest.validate import invalid, parse_json, unverified_figures, validate
+from digest.analysis.validate import invalid, parse_json, unverified_figures, validate
 
-log = logging.getLogger("digest.analyze")
+log = logging.getLogger("digest.analysis.session")
 PAPER_TEMPLATES = ("analysis", "deep_dive")
 # A paper rejected this many times in a row for the same kind gives up early: the re-ask is not helping,
 # and the attempts left are better spent on other papers (or saved when the failure is a pattern).

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from digest.errors import ParseError
 from digest.ids import parse_id
 from digest.models import Paper
-from digest.sources.arxiv import arxiv_categories, clean_abstract, clean_title
+from digest.fetch.arxiv import arxiv_categories, clean_abstract, clean_title
 
 ET_ZONE = ZoneInfo("America/New_York")  # arXiv's clock: RSS dates are listing days in US Eastern
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z-]+)")

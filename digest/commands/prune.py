@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from digest.config import Config
-from digest.daystate import Listing
-from digest.storage import store_lock
+from digest.day.state import Listing
+from digest.store.lock import store_lock
 from digest.store import Store
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Config, estimate_cost
-from digest.daystate import DayState
+from digest.day.state import DayState
 from digest.language import failure_text
-from digest.state import digest_path, load_day_state
+from digest.day.load import digest_path, load_day_state
 from digest.store import Store
 
 

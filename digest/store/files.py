@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from digest.storage import guarded
+from digest.store.lock import guarded
 
 STALE_TEMP_S = 60.0
 

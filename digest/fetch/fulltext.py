@@ -7,9 +7,9 @@ import logging
 import httpx
 
 from digest.config import Config
-from digest.sources.http import TRANSIENT_EXCEPTIONS, Gate, Transient, raise_if_transient
+from digest.fetch.http import TRANSIENT_EXCEPTIONS, Gate, Transient, raise_if_transient
 
-log = logging.getLogger("digest.fulltext")
+log = logging.getLogger("digest.fetch.fulltext")
 
 
 class PdfFetcher:

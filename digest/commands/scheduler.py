@@ -12,15 +12,15 @@ from typing import Any, Protocol, TypeVar
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest.calendar import due_at
+from digest.fetch.calendar import due_at
 from digest.config import Config
 from digest.errors import DigestError
-from digest.patterns import SETTLED_BY_CONFIG
+from digest.analysis.patterns import SETTLED_BY_CONFIG
 from digest.schemas import summary_key
-from digest.state import digest_path, load_day_state
+from digest.day.load import digest_path, load_day_state
 from digest.store import Store
 
-log = logging.getLogger("digest.scheduler")
+log = logging.getLogger("digest.commands.scheduler")
 MISFIRE_GRACE_S = 6 * 3600  # a machine that wakes up hours late still runs the day's digest
 _T = TypeVar("_T")
 MAX_NAP_S = 60.0  # the wall clock is read again at least this often (suspend, clock changes)
