@@ -23,19 +23,31 @@ sys.path.insert(0, str(ROOT))
 from digest.config import Config, OutputConfig, StoreConfig  # noqa: E402
 from digest.models import DayPapers, Entry, Paper  # noqa: E402
 from digest.page.publish import render_date  # noqa: E402
+from digest.page.survey import write_survey  # noqa: E402
 from digest.schemas import SCHEMAS  # noqa: E402
 from digest.score.rank import score_all  # noqa: E402
 from digest.store import Store, Task  # noqa: E402
-from digest.page.survey import write_survey  # noqa: E402
 
 # This script against main before issue 11 (4277c97), on the shared 2-core machine under the same load
 # (load average ~5) as the numbers printed here; issue 11 measured 7.4-8.1 s and 2.6-3.0 s.
-BEFORE = {"day": "7.16 s wall, 2.61 s CPU", "archive": "2.11 s wall, 0.77 s CPU", "survey": "5.29 s wall, 1.86 s CPU"}
+BEFORE = {
+    "day": "7.16 s wall, 2.61 s CPU",
+    "archive": "2.11 s wall, 0.77 s CPU",
+    "survey": "5.29 s wall, 1.86 s CPU",
+}
 TARGET = {"day": 3.0, "archive": 1.5}
 FIELD = "文本" * 40
-ANALYSIS = {"field": "图像生成", "innovation_points": ["一"], "weaknesses": ["二"], "contributions": FIELD,
-            "innovations": FIELD, "impact": FIELD, "applications": FIELD, "limitations": FIELD,
-            "one_line": "一句话总结。"}
+ANALYSIS = {
+    "field": "图像生成",
+    "innovation_points": ["一"],
+    "weaknesses": ["二"],
+    "contributions": FIELD,
+    "innovations": FIELD,
+    "impact": FIELD,
+    "applications": FIELD,
+    "limitations": FIELD,
+    "one_line": "一句话总结。",
+}
 SUMMARY = {"themes": ["主题"] * 3, "highlights": ["亮点"] * 3, "directions": ["方向"] * 3, "picks": []}
 
 
@@ -51,11 +63,18 @@ def _day(date: dt.date, n: int, rows: list[dict], offset: int) -> DayPapers:
     for i in range(n):
         r = rows[(offset + i) % len(rows)]
         pid = f"{date:%y%m}.{offset + i:05d}"
-        paper = Paper(id=pid, version=1, title=r["title"], authors=r["authors"], abstract=r["abstract"],
-                      categories=[c for c in r["categories"] if c.startswith("cs.")] or ["cs.CV"],
-                      primary_category="cs.CV", comment=r.get("comment"),
-                      hf_upvotes=(i % 50) if i % 17 == 0 else None,
-                      github_repo=f"https://github.com/x/{pid}" if i % 5 == 0 else None)
+        paper = Paper(
+            id=pid,
+            version=1,
+            title=r["title"],
+            authors=r["authors"],
+            abstract=r["abstract"],
+            categories=[c for c in r["categories"] if c.startswith("cs.")] or ["cs.CV"],
+            primary_category="cs.CV",
+            comment=r.get("comment"),
+            hf_upvotes=(i % 50) if i % 17 == 0 else None,
+            github_repo=f"https://github.com/x/{pid}" if i % 5 == 0 else None,
+        )
         entries.append(Entry(paper=paper, on_hf=paper.hf_upvotes is not None))
     return DayPapers(date=date, announcement=None, entries=entries)
 
@@ -68,12 +87,28 @@ def _fill(store: Store, cfg: Config, day: DayPapers) -> None:
     store.save_selection(day.date, picks)
     d = day.date.isoformat()
     for pid, tpl in picks:
-        store.cache_put(pid, tpl, "sha", "model", result=SCHEMAS[tpl].model_validate(ANALYSIS).model_dump(),
-                        meta={"warnings": []}, task=Task(date=d, key=pid, template=tpl, status="ok"))
-    summary = dict(SUMMARY, picks=[{"paper_id": pid, "reason": "值得读", "audience": "研究者"} for pid, _ in picks[:3]])
+        store.cache_put(
+            pid,
+            tpl,
+            "sha",
+            "model",
+            result=SCHEMAS[tpl].model_validate(ANALYSIS).model_dump(),
+            meta={"warnings": []},
+            task=Task(date=d, key=pid, template=tpl, status="ok"),
+        )
+    summary = dict(
+        SUMMARY, picks=[{"paper_id": pid, "reason": "值得读", "audience": "研究者"} for pid, _ in picks[:3]]
+    )
     key = f"summary:{d}"
-    store.cache_put(key, "executive_summary", "sha", "model", result=summary, meta={},
-                    task=Task(date=d, key=key, template="executive_summary", status="ok"))
+    store.cache_put(
+        key,
+        "executive_summary",
+        "sha",
+        "model",
+        result=summary,
+        meta={},
+        task=Task(date=d, key=key, template="executive_summary", status="ok"),
+    )
 
 
 def _best(fn, repeat: int) -> tuple[float, float]:
@@ -115,12 +150,18 @@ def main() -> None:
 
         archive_s = _best(lambda: render_date(arch, big), a.repeat)  # the day, index.md and feed.xml
         survey_s = _best(lambda: write_survey(arch), a.repeat)  # every analysed paper of the archive
-    print(f"render of a {a.papers}-paper day: {day_s[0]:.2f} s wall, {day_s[1]:.2f} s CPU "
-          f"(before: {BEFORE['day']}; target <= {TARGET['day']} s)")
-    print(f"render of a day in a {a.days}-day archive (300 papers a day; digest, index.md, feed.xml): "
-          f"{archive_s[0]:.2f} s wall, {archive_s[1]:.2f} s CPU (before: {BEFORE['archive']}; target <= {TARGET['archive']} s)")
-    print(f"survey of the {a.days}-day archive ({a.days * 10} analysed papers): "
-          f"{survey_s[0]:.2f} s wall, {survey_s[1]:.2f} s CPU (before: {BEFORE['survey']})")
+    print(
+        f"render of a {a.papers}-paper day: {day_s[0]:.2f} s wall, {day_s[1]:.2f} s CPU "
+        f"(before: {BEFORE['day']}; target <= {TARGET['day']} s)"
+    )
+    print(
+        f"render of a day in a {a.days}-day archive (300 papers a day; digest, index.md, feed.xml): "
+        f"{archive_s[0]:.2f} s wall, {archive_s[1]:.2f} s CPU (before: {BEFORE['archive']}; target <= {TARGET['archive']} s)"
+    )
+    print(
+        f"survey of the {a.days}-day archive ({a.days * 10} analysed papers): "
+        f"{survey_s[0]:.2f} s wall, {survey_s[1]:.2f} s CPU (before: {BEFORE['survey']})"
+    )
 
 
 if __name__ == "__main__":

@@ -103,10 +103,17 @@ def load_day(folder: Path, day: str) -> list[Entry]:
         row = json.loads(line)
         h = hf.get(row["id"], {})
         paper = Paper(
-            id=row["id"], title=" ".join(row["title"].split()), authors=row.get("authors", []),
-            abstract=row.get("abstract", ""), categories=row.get("categories", []), comment=row.get("comment"),
-            hf_upvotes=h.get("upvotes"), github_repo=h.get("githubRepo"), project_page=h.get("projectPage"),
-            ai_keywords=h.get("ai_keywords", []) or [], ai_summary=h.get("ai_summary"),
+            id=row["id"],
+            title=" ".join(row["title"].split()),
+            authors=row.get("authors", []),
+            abstract=row.get("abstract", ""),
+            categories=row.get("categories", []),
+            comment=row.get("comment"),
+            hf_upvotes=h.get("upvotes"),
+            github_repo=h.get("githubRepo"),
+            project_page=h.get("projectPage"),
+            ai_keywords=h.get("ai_keywords", []) or [],
+            ai_summary=h.get("ai_summary"),
         )
         cross = bool(paper.categories) and paper.categories[0] not in CATEGORIES
         entries.append(Entry(paper=paper, cross_list=cross, on_hf=bool(h)))
@@ -115,8 +122,15 @@ def load_day(folder: Path, day: str) -> list[Entry]:
 
 def content_only(entry: Entry) -> Entry:
     """The entry as the arXiv listing alone shows it: every HF-derived field removed."""
-    paper = entry.paper.model_copy(update={"hf_upvotes": None, "github_repo": None, "project_page": None,
-                                           "ai_keywords": [], "ai_summary": None})
+    paper = entry.paper.model_copy(
+        update={
+            "hf_upvotes": None,
+            "github_repo": None,
+            "project_page": None,
+            "ai_keywords": [],
+            "ai_summary": None,
+        }
+    )
     return entry.model_copy(update={"paper": paper, "on_hf": False})
 
 
@@ -151,12 +165,19 @@ def evaluate(folder: Path) -> list[dict[str, float | str]]:
             random.Random(seed).shuffle(order)
             rnd_n += ndcg_at(order, gains)
             rnd_r += recall_at(order, gains)
-        rows.append({
-            "day": day, "papers": len(entries), "upvoted": sum(1 for g in gains.values() if g > 0),
-            "score_ndcg": ndcg_at(ranked, gains), "score_rec": recall_at(ranked, gains),
-            "random_ndcg": rnd_n / SHUFFLES, "random_rec": rnd_r / SHUFFLES,
-            "listing_ndcg": ndcg_at(listing, gains), "listing_rec": recall_at(listing, gains),
-        })
+        rows.append(
+            {
+                "day": day,
+                "papers": len(entries),
+                "upvoted": sum(1 for g in gains.values() if g > 0),
+                "score_ndcg": ndcg_at(ranked, gains),
+                "score_rec": recall_at(ranked, gains),
+                "random_ndcg": rnd_n / SHUFFLES,
+                "random_rec": rnd_r / SHUFFLES,
+                "listing_ndcg": ndcg_at(listing, gains),
+                "listing_rec": recall_at(listing, gains),
+            }
+        )
     return rows
 
 
@@ -167,16 +188,23 @@ def main() -> None:
     cols = ["score", "random", "listing"]
     print(f"fixtures: {folder}")
     print("content-only score (upvote weight 0, HF fields removed) vs baselines; gain = HF upvotes\n")
-    head = f"{'day':<12}{'papers':>7}{'upvoted':>8}" + "".join(f"{c + ' N@10':>14}{c + ' R@20':>14}" for c in cols)
+    head = f"{'day':<12}{'papers':>7}{'upvoted':>8}" + "".join(
+        f"{c + ' N@10':>14}{c + ' R@20':>14}" for c in cols
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['day']:<12}{r['papers']:>7}{r['upvoted']:>8}"
-              + "".join(f"{r[c + '_ndcg']:>14.3f}{r[c + '_rec']:>14.3f}" for c in cols))
+        print(
+            f"{r['day']:<12}{r['papers']:>7}{r['upvoted']:>8}"
+            + "".join(f"{r[c + '_ndcg']:>14.3f}{r[c + '_rec']:>14.3f}" for c in cols)
+        )
     print("-" * len(head))
     n = len(rows)
     avg = {f"{c}_{m}": sum(float(r[f"{c}_{m}"]) for r in rows) / n for c in cols for m in ("ndcg", "rec")}
-    print(f"{'mean':<12}{'':>7}{'':>8}" + "".join(f"{avg[c + '_ndcg']:>14.3f}{avg[c + '_rec']:>14.3f}" for c in cols))
+    print(
+        f"{'mean':<12}{'':>7}{'':>8}"
+        + "".join(f"{avg[c + '_ndcg']:>14.3f}{avg[c + '_rec']:>14.3f}" for c in cols)
+    )
     beats = all(avg[f"score_{m}"] > avg[f"{b}_{m}"] for b in ("random", "listing") for m in ("ndcg", "rec"))
     print(f"\nscore beats both baselines on mean NDCG@10 and recall@20: {'yes' if beats else 'NO'}")
 

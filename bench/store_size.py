@@ -65,8 +65,10 @@ def main() -> None:
             print(f"{day}: {n:4d} papers, store {size / 1e6:.2f} MB")
         total = rows[-1][2]
         per_paper = total / papers
-        print(f"4 days, {papers} papers: {total / 1e6:.2f} MB ({per_paper / 1e3:.2f} kB a paper listing, "
-              f"{per_paper * 300 / 1e6:.2f} MB a 300-paper day, about {per_paper * 300 * 60 / 1e6:.0f} MB for 60 days)")
+        print(
+            f"4 days, {papers} papers: {total / 1e6:.2f} MB ({per_paper / 1e3:.2f} kB a paper listing, "
+            f"{per_paper * 300 / 1e6:.2f} MB a 300-paper day, about {per_paper * 300 * 60 / 1e6:.0f} MB for 60 days)"
+        )
         for name, size in table_bytes(store).items():
             print(f"  {name:32s} {size / 1e6:6.2f} MB")
 

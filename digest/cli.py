@@ -43,31 +43,59 @@ def _parser() -> argparse.ArgumentParser:
     # SUPPRESS: `digest --config X run` and `digest run --config X` both work; the subcommand's own
     # default would otherwise overwrite the value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                        help="config file (default: $DIGEST_CONFIG, else ./config.yaml)")
-    common.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
-                        help="debug logs and tracebacks")
-    p = argparse.ArgumentParser(prog="digest", description="Daily Chinese digest of new computer-vision papers.",
-                                parents=[common])
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $DIGEST_CONFIG, else ./config.yaml)",
+    )
+    common.add_argument(
+        "--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="debug logs and tracebacks"
+    )
+    p = argparse.ArgumentParser(
+        prog="digest", description="Daily Chinese digest of new computer-vision papers.", parents=[common]
+    )
     p.add_argument("--version", action="version", version=f"digest {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", parents=[common], help="fetch, score, analyse and render the digest of a date")
+    run = sub.add_parser(
+        "run", parents=[common], help="fetch, score, analyse and render the digest of a date"
+    )
     run.add_argument("--date", type=_date, help="digest date YYYY-MM-DD (default: today in `timezone`)")
-    run.add_argument("--refresh", action="store_true", help="fetch the papers again instead of reusing the store")
-    run.add_argument("--refresh-analyses", action="store_true", help="ask the LLM again instead of using the cache")
-    retry = sub.add_parser("retry", parents=[common], help="re-run failed/pending analyses of a date, then re-render")
+    run.add_argument(
+        "--refresh", action="store_true", help="fetch the papers again instead of reusing the store"
+    )
+    run.add_argument(
+        "--refresh-analyses", action="store_true", help="ask the LLM again instead of using the cache"
+    )
+    retry = sub.add_parser(
+        "retry", parents=[common], help="re-run failed/pending analyses of a date, then re-render"
+    )
     retry.add_argument("--date", type=_date, required=True)
-    retry.add_argument("--paper", action="extend", nargs="+", metavar="ID",
-                       help="re-run exactly these papers (any paper listed that day; repeatable)")
-    analyze = sub.add_parser("analyze", parents=[common],
-                             help="analyse papers of a date on demand (any paper listed that day), re-render")
+    retry.add_argument(
+        "--paper",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="re-run exactly these papers (any paper listed that day; repeatable)",
+    )
+    analyze = sub.add_parser(
+        "analyze",
+        parents=[common],
+        help="analyse papers of a date on demand (any paper listed that day), re-render",
+    )
     analyze.add_argument("--date", type=_date, required=True)
-    analyze.add_argument("ids", nargs="+", metavar="ID",
-                         help="2506.30017, 2506.30017v1, arXiv:2506.30017 or an arxiv.org abs/pdf URL")
+    analyze.add_argument(
+        "ids",
+        nargs="+",
+        metavar="ID",
+        help="2506.30017, 2506.30017v1, arXiv:2506.30017 or an arxiv.org abs/pdf URL",
+    )
     status = sub.add_parser("status", parents=[common], help="what the store holds for a date")
     status.add_argument("--date", type=_date, help="default: today in `timezone`")
     status.add_argument("--json", action="store_true", help="one JSON object")
-    render = sub.add_parser("render", parents=[common], help="re-render a date's digest from the store (no network)")
+    render = sub.add_parser(
+        "render", parents=[common], help="re-render a date's digest from the store (no network)"
+    )
     render.add_argument("--date", type=_date, required=True)
     sub.add_parser("schedule", parents=[common], help="run every day at schedule.time; catch up; retry later")
     survey = sub.add_parser("survey", parents=[common], help="write output/survey.md from stored analyses")
@@ -76,7 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     survey.add_argument("--field", metavar="TEXT", help="only papers whose 领域 contains TEXT")
     survey.add_argument("--min-score", type=float, metavar="N")
     sub.add_parser("doctor", parents=[common], help="check config, paths, key, endpoints, store and disk")
-    prune = sub.add_parser("prune", parents=[common], help="drop the listings of old days, keep analysed papers")
+    prune = sub.add_parser(
+        "prune", parents=[common], help="drop the listings of old days, keep analysed papers"
+    )
     prune.add_argument("--before", type=_date, required=True, metavar="D", help="dates before D (YYYY-MM-DD)")
     return p
 
@@ -95,7 +125,15 @@ def _setup_logging(verbose: bool, log_file: str | None = None) -> None:
         h.addFilter(RedactingFilter())  # on the handler: records of every logger, the libraries' too
         root.addHandler(h)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "google_genai", "apscheduler.executors", "urllib3"):
+    for noisy in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "google_genai",
+        "apscheduler.executors",
+        "urllib3",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # The arxiv package logs each page, and warns about skipped entries without naming them;
     # digest.fetch.arxiv names them instead.
@@ -115,8 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cfg = load_config(getattr(args, "config", None))
         if cfg.source is None:
-            print(f"digest: no config file (./{DEFAULT_CONFIG} not found, ${CONFIG_ENV} unset): using the built-in "
-                  f"defaults; output goes to {cfg.output.dir} (pass --config PATH)", file=sys.stderr)
+            print(
+                f"digest: no config file (./{DEFAULT_CONFIG} not found, ${CONFIG_ENV} unset): using the built-in "
+                f"defaults; output goes to {cfg.output.dir} (pass --config PATH)",
+                file=sys.stderr,
+            )
         cfg.api_key()  # from here on the redactor knows the key and each part of it
         if args.command in _USES_KEY:
             cfg.check_api_key()  # before any request, arXiv's included
@@ -141,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI is the one place that turns any failure into a message
         if verbose:
             log.exception("unexpected failure")
-        _say(f"digest: error: {type(exc).__name__}: {_one_line(str(exc))} (run with --verbose for details)",
-             file=sys.stderr)
+        _say(
+            f"digest: error: {type(exc).__name__}: {_one_line(str(exc))} (run with --verbose for details)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -184,14 +227,17 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         from digest.commands.prune import prune
 
         dropped, size_before, size_after = prune(cfg, args.before)
-        print(f"pruned {dropped} listing(s) before {args.before}; store {size_before / 1e6:.2f} MB -> "
-              f"{size_after / 1e6:.2f} MB")
+        print(
+            f"pruned {dropped} listing(s) before {args.before}; store {size_before / 1e6:.2f} MB -> "
+            f"{size_after / 1e6:.2f} MB"
+        )
         return 0
     if args.command == "survey":
         from digest.page.survey import write_survey
 
-        path, rows = write_survey(cfg, since=args.since, until=args.until, field=args.field,
-                                  min_score=args.min_score)
+        path, rows = write_survey(
+            cfg, since=args.since, until=args.until, field=args.field, min_score=args.min_score
+        )
         _say(f"wrote {path} ({rows} papers) · 0 LLM requests · {time.monotonic() - started:.1f} s")
         return 0
     if args.command == "render":
@@ -200,8 +246,10 @@ def _dispatch(args: argparse.Namespace, cfg: Config, started: float) -> int:
         report = render_date(cfg, args.date)
     else:
         report = _run_pipeline(args, cfg)
-    _say(_one_line(_closing_line(report, time.monotonic() - started)),
-         file=sys.stderr if report.status == "partial" else sys.stdout)
+    _say(
+        _one_line(_closing_line(report, time.monotonic() - started)),
+        file=sys.stderr if report.status == "partial" else sys.stdout,
+    )
     return report.exit_code
 
 
@@ -214,8 +262,9 @@ def _run_pipeline(args: argparse.Namespace, cfg: Config) -> RunReport:
         _install_signal_handlers(pipe.request_stop, abort_now=lambda: pipe.session is None)
         try:
             if args.command == "run":
-                return pipe.run(args.date or _today(cfg), refresh=args.refresh,
-                                refresh_analyses=args.refresh_analyses)
+                return pipe.run(
+                    args.date or _today(cfg), refresh=args.refresh, refresh_analyses=args.refresh_analyses
+                )
             if args.command == "retry":
                 return pipe.retry(args.date, args.paper, by_hand=True)
             if args.command == "analyze":
@@ -230,12 +279,16 @@ def _closing_line(report: RunReport, elapsed_s: float) -> str:
     if report.digest_path is None:
         return f"{report.message} · {elapsed_s:.1f} s"
     c = report.counts
-    return (f"{report.message} · {report.papers} papers · analysed {c.get('ok', 0)}, failed {c.get('failed', 0)}, "
-            f"pending {c.get('pending', 0)} · {report.requests} LLM requests · est. {report.cost_usd:.4f} USD · "
-            f"{elapsed_s:.1f} s")
+    return (
+        f"{report.message} · {report.papers} papers · analysed {c.get('ok', 0)}, failed {c.get('failed', 0)}, "
+        f"pending {c.get('pending', 0)} · {report.requests} LLM requests · est. {report.cost_usd:.4f} USD · "
+        f"{elapsed_s:.1f} s"
+    )
 
 
-def _install_signal_handlers(stop: Callable[[str], None], *, abort_now: Callable[[], bool] = lambda: False) -> None:
+def _install_signal_handlers(
+    stop: Callable[[str], None], *, abort_now: Callable[[], bool] = lambda: False
+) -> None:
     """SIGTERM/SIGINT: `stop` after the calls in flight; a second signal (or abort_now()) aborts at once."""
     seen = []
 
@@ -244,7 +297,9 @@ def _install_signal_handlers(stop: Callable[[str], None], *, abort_now: Callable
         if seen or abort_now():
             raise KeyboardInterrupt
         seen.append(name)
-        log.warning("received %s: finishing the calls in flight, the rest stays pending (again to abort)", name)
+        log.warning(
+            "received %s: finishing the calls in flight, the rest stays pending (again to abort)", name
+        )
         stop(f"stopped by {name}")
 
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -272,10 +327,18 @@ class _Display:
         )
 
         console = Console(stderr=True)
-        self._bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                             TextColumn("{task.fields[count]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                             TimeRemainingColumn(), TextColumn("[dim]{task.fields[last]}"),
-                             console=console, transient=True)
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[count]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("[dim]{task.fields[last]}"),
+            console=console,
+            transient=True,
+        )
         # A handler holding the real stderr would write into the bar's line; this one prints above it.
         root = logging.getLogger()
         self._plain = next((h for h in root.handlers if type(h) is logging.StreamHandler), None)
@@ -293,14 +356,17 @@ class _Display:
         """A stage starts (fetch, score, analyse, render); `jobs` LLM jobs to run in it, if any."""
         if self._bar is None:
             # cron logs: a stage is worth a line when it sends requests (errors stay the one line of stderr)
-            log.log(logging.INFO if jobs else logging.DEBUG, "%s%s", name, f": {jobs} LLM jobs" if jobs else "")
+            log.log(
+                logging.INFO if jobs else logging.DEBUG, "%s%s", name, f": {jobs} LLM jobs" if jobs else ""
+            )
             return
         self._bar.reset(self._task, total=jobs, description=name, count=f"0/{jobs}" if jobs else "", last="")
 
     def advance(self, outcome) -> None:
         """One LLM job ended."""
         label = f"{outcome.job.template} {outcome.job.key}: {outcome.status}" + (
-            " (cached)" if outcome.cached else "")
+            " (cached)" if outcome.cached else ""
+        )
         if self._bar is None:
             log.info(label)
             return

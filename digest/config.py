@@ -162,7 +162,9 @@ class LLMConfig(_Strict):
     rpm: float = Field(default=10, ge=0.1, le=100000)  # below 0.1: one call per 10 min
     max_concurrency: int = Field(default=8, ge=1, le=256)
     papers_per_call: int = Field(default=5, ge=1, le=50)
-    rpd: int | None = Field(default=None, ge=1, le=10_000_000)  # requests per day the key allows; None: unknown
+    rpd: int | None = Field(
+        default=None, ge=1, le=10_000_000
+    )  # requests per day the key allows; None: unknown
     quota_reset_tz: str = "America/Los_Angeles"  # where the daily quota resets at midnight (gemini: Pacific)
     max_attempts: int = Field(default=6, ge=1, le=50)
     # per paper and date, across runs (null = 2 x max_attempts): a paper that never gets a valid answer
@@ -190,14 +192,17 @@ class LLMConfig(_Strict):
         if v not in PROVIDERS:
             raise ValueError(
                 f"unknown provider {v!r} (choose one of: {', '.join(PROVIDERS)}; an OpenAI-compatible endpoint"
-                " such as DeepSeek, Qwen, Ollama or vLLM uses provider: openai with base_url)")
+                " such as DeepSeek, Qwen, Ollama or vLLM uses provider: openai with base_url)"
+            )
         return v
 
     @model_validator(mode="after")
     def _key_env(self) -> LLMConfig:
         if self.api_key_env is None and not (self.provider == "openai" and self.base_url):
-            raise ValueError("api_key_env is null (no key), which only suits provider: openai with a base_url;"
-                             " name the environment variable that holds the key")
+            raise ValueError(
+                "api_key_env is null (no key), which only suits provider: openai with a base_url;"
+                " name the environment variable that holds the key"
+            )
         return self
 
 
@@ -259,8 +264,10 @@ class Config(_Strict):
         """ConfigError naming the variable (never the value) when the key cannot be sent as it is."""
         problem = key_problem(self.api_key())
         if problem is not None:
-            raise ConfigError(f"the environment variable {self.llm.api_key_env} holds a key with {problem}; "
-                              "set it to the key alone (llm.api_key_env)")
+            raise ConfigError(
+                f"the environment variable {self.llm.api_key_env} holds a key with {problem}; "
+                "set it to the key alone (llm.api_key_env)"
+            )
 
     def llm_configured(self) -> bool:
         """A key is set, or the endpoint is declared keyless (llm.api_key_env: null)."""
@@ -268,8 +275,10 @@ class Config(_Strict):
 
     def key_not_set(self) -> str:
         """The one message for a key variable that is unset."""
-        return (f"the environment variable {self.llm.api_key_env} is not set (llm.api_key_env); "
-                "set it to the API key for LLM analyses")
+        return (
+            f"the environment variable {self.llm.api_key_env} is not set (llm.api_key_env); "
+            "set it to the API key for LLM analyses"
+        )
 
     def attempts_per_day(self) -> int:
         """The cumulative attempt budget of one paper on one date (llm.max_attempts_per_day)."""

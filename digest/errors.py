@@ -32,8 +32,14 @@ class LLMError(DigestError):
 
     kind = "llm_error"
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 raw: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        raw: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
@@ -82,8 +88,16 @@ class InvalidOutput(LLMError):
 
     kind = "invalid_output"
 
-    def __init__(self, message: str, *, kind: str = "schema", field: str = "", rule: str = "",
-                 evidence: str = "", raw: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "schema",
+        field: str = "",
+        rule: str = "",
+        evidence: str = "",
+        raw: str | None = None,
+    ) -> None:
         super().__init__(message, raw=raw)
         self.kind = kind
         self.field = field

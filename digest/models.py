@@ -20,7 +20,9 @@ class Paper(BaseModel):
     title: SafeName  # may be "" (the renderer then shows the id)
     authors: list[SafeName] = Field(default_factory=list)
     abstract: SafeText = ""
-    categories: list[SafeName] = Field(default_factory=list)  # arXiv categories only (ACM/MSC classes dropped)
+    categories: list[SafeName] = Field(
+        default_factory=list
+    )  # arXiv categories only (ACM/MSC classes dropped)
     primary_category: SafeName | None = None
     comment: SafeText | None = None
     journal_ref: SafeName | None = None
@@ -73,7 +75,9 @@ class Reason(BaseModel):
 
     points: float
     kind: str = ""  # base, interest, interest_neg, cap, upvotes, code, page, venue, primary, author, rerank
-    detail: dict[str, SafeName] = Field(default_factory=dict)  # the facts its wording needs: kw, where, n, venue...
+    detail: dict[str, SafeName] = Field(
+        default_factory=dict
+    )  # the facts its wording needs: kw, where, n, venue...
     text: SafeName = ""  # only in scores stored before reasons were data: shown as it was written
 
 

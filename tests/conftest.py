@@ -9,8 +9,12 @@ from tests.e2e_helpers import KEY, KEY_ENV, LocalServer, services
 
 def pytest_addoption(parser):
     """`--update-golden`: rewrite the golden pages of tests/test_page.py (review the diff before committing)."""
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/fixtures/golden/*.md from the current renderer")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/fixtures/golden/*.md from the current renderer",
+    )
 
 
 @pytest.fixture

@@ -55,14 +55,28 @@ def write_config(tmp: Path, *, arxiv_url: str, llm_url: str | None = None, **ove
     cfg: dict = {
         "timezone": "Asia/Shanghai",
         "sources": {
-            "arxiv": {"api_url": f"{arxiv_url}/api/query", "rss_url": f"{arxiv_url}/rss",
-                      "pdf_url": f"{arxiv_url}/pdf", "min_interval_s": 0, "max_retries": 1, "timeout_s": 10},
+            "arxiv": {
+                "api_url": f"{arxiv_url}/api/query",
+                "rss_url": f"{arxiv_url}/rss",
+                "pdf_url": f"{arxiv_url}/pdf",
+                "min_interval_s": 0,
+                "max_retries": 1,
+                "timeout_s": 10,
+            },
             "huggingface": {"api_url": f"{arxiv_url}/api/daily_papers", "lag_days": 0, "timeout_s": 10},
         },
         "scoring": {"interests": {"diffusion": 8, "segmentation": 6, "3d": 5, "video": 4}},
         "selection": {"analyze": 10, "deep_dive": 2},
-        "llm": {"provider": "gemini", "model": "gemini-2.5-flash", "api_key_env": KEY_ENV,
-                "base_url": llm_url, "rpm": 600, "max_concurrency": 4, "max_attempts": 6, "timeout_s": 20},
+        "llm": {
+            "provider": "gemini",
+            "model": "gemini-2.5-flash",
+            "api_key_env": KEY_ENV,
+            "base_url": llm_url,
+            "rpm": 600,
+            "max_concurrency": 4,
+            "max_attempts": 6,
+            "timeout_s": 20,
+        },
         "output": {"dir": str(tmp / "output")},
         "store": {"path": str(tmp / "output" / "digest.db"), "lock_timeout_s": 2},
     }
@@ -133,8 +147,8 @@ def multi_day_services(days: list[str]) -> Services:
     """The recorded cs.CV listings of several days, each record timed inside its own announcement window."""
     import datetime as dt
 
-    from digest.fetch.calendar import announcement_for
     from digest.config import Config
+    from digest.fetch.calendar import announcement_for
     from tests.helpers_sources import fixture
 
     cfg = Config()
@@ -152,8 +166,9 @@ def multi_day_services(days: list[str]) -> Services:
             seen.add(row["id"])
             row["published"] = ann.window_start + step * (i + 1)
             row["version"] = 1
-            row["categories"] = [c for c in row["categories"]
-                                 if re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", c)] or ["cs.CV"]
+            row["categories"] = [
+                c for c in row["categories"] if re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", c)
+            ] or ["cs.CV"]
             records.append(row)
         hf[day] = fixture(f"days/hf_daily_papers_{day}.json")
     return Services(records=records, hf=hf, latency=0.0)
@@ -164,6 +179,7 @@ def libfaketime() -> str:
     set `digest schedule`'s wall clock with it. Preloaded directly: the `faketime` wrapper forks, so signals
     would not reach digest."""
     found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
-        glob.glob("/usr/lib/faketime/libfaketime.so.1"))
+        glob.glob("/usr/lib/faketime/libfaketime.so.1")
+    )
     assert found, "libfaketime is needed (Debian package faketime; .ci/run installs it)"
     return found[0]

@@ -64,10 +64,18 @@ def hf_records(text: str) -> list[dict]:
     out = []
     for item in json.loads(text):
         paper = item["paper"]
-        out.append({"id": paper["id"], "version": 2, "title": paper["title"],
-                    "authors": [a["name"] for a in paper["authors"]], "abstract": paper["summary"],
-                    "categories": EXTRA_CATEGORIES.get(paper["id"], ["cs.CL", "cs.AI"]), "comment": None,
-                    "published": dt.datetime(2025, 5, 24, 12, 0, tzinfo=dt.UTC)})
+        out.append(
+            {
+                "id": paper["id"],
+                "version": 2,
+                "title": paper["title"],
+                "authors": [a["name"] for a in paper["authors"]],
+                "abstract": paper["summary"],
+                "categories": EXTRA_CATEGORIES.get(paper["id"], ["cs.CL", "cs.AI"]),
+                "comment": None,
+                "published": dt.datetime(2025, 5, 24, 12, 0, tzinfo=dt.UTC),
+            }
+        )
     return out
 
 
@@ -82,17 +90,28 @@ def atom_entry(record: dict, *, style: str = "root") -> str:
     cats = "".join(f'<category term={quoteattr(c)} scheme="{_ATOM}"/>' for c in record["categories"])
     authors = "".join(f"<author><name>{escape(a)}</name></author>" for a in record["authors"])
     if style == "element":  # 2025 format: arXiv's hard wraps, namespaces declared on each element
-        title = textwrap.fill(title, 70, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
-        comment = (f'<arxiv:comment xmlns:arxiv="{_ATOM}">{escape(record["comment"])}</arxiv:comment>'
-                   if record.get("comment") else "")
-        primary = f'<arxiv:primary_category xmlns:arxiv="{_ATOM}" term="{_primary(record)}" scheme="{_ATOM}"/>'
+        title = textwrap.fill(
+            title, 70, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
+        )
+        comment = (
+            f'<arxiv:comment xmlns:arxiv="{_ATOM}">{escape(record["comment"])}</arxiv:comment>'
+            if record.get("comment")
+            else ""
+        )
+        primary = (
+            f'<arxiv:primary_category xmlns:arxiv="{_ATOM}" term="{_primary(record)}" scheme="{_ATOM}"/>'
+        )
         abstract = f"  {abstract}\n"
     else:
-        comment = f"<arxiv:comment>{escape(record['comment'])}</arxiv:comment>" if record.get("comment") else ""
+        comment = (
+            f"<arxiv:comment>{escape(record['comment'])}</arxiv:comment>" if record.get("comment") else ""
+        )
         primary = f'<arxiv:primary_category term="{_primary(record)}"/>'
-    return (f"<entry><id>http://arxiv.org/abs/{record['id']}v{record['version']}</id>"
-            f"<updated>{stamp}</updated><published>{stamp}</published><title>{escape(title)}</title>"
-            f"<summary>{escape(abstract)}</summary>{authors}{comment}{primary}{cats}</entry>\n")
+    return (
+        f"<entry><id>http://arxiv.org/abs/{record['id']}v{record['version']}</id>"
+        f"<updated>{stamp}</updated><published>{stamp}</published><title>{escape(title)}</title>"
+        f"<summary>{escape(abstract)}</summary>{authors}{comment}{primary}{cats}</entry>\n"
+    )
 
 
 def atom_feed(records: list[dict], *, total: int, start: int, per_page: int, style: str = "root") -> str:
@@ -103,25 +122,31 @@ def atom_feed(records: list[dict], *, total: int, start: int, per_page: int, sty
         head = '<feed xmlns="http://www.w3.org/2005/Atom">'
     else:
         os_ns = ""
-        head = ('<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
-                f'xmlns:arxiv="{_ATOM}" xmlns="http://www.w3.org/2005/Atom">')
-    return (f"<?xml version='1.0' encoding='UTF-8'?>\n{head}<id>https://arxiv.org/api/fake</id>"
-            f"<title>arXiv Query</title><updated>2025-06-02T00:00:00Z</updated>"
-            f"<opensearch:itemsPerPage{os_ns}>{per_page}</opensearch:itemsPerPage>"
-            f"<opensearch:totalResults{os_ns}>{total}</opensearch:totalResults>"
-            f"<opensearch:startIndex{os_ns}>{start}</opensearch:startIndex>\n{entries}</feed>\n")
+        head = (
+            '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+            f'xmlns:arxiv="{_ATOM}" xmlns="http://www.w3.org/2005/Atom">'
+        )
+    return (
+        f"<?xml version='1.0' encoding='UTF-8'?>\n{head}<id>https://arxiv.org/api/fake</id>"
+        f"<title>arXiv Query</title><updated>2025-06-02T00:00:00Z</updated>"
+        f"<opensearch:itemsPerPage{os_ns}>{per_page}</opensearch:itemsPerPage>"
+        f"<opensearch:totalResults{os_ns}>{total}</opensearch:totalResults>"
+        f"<opensearch:startIndex{os_ns}>{start}</opensearch:startIndex>\n{entries}</feed>\n"
+    )
 
 
 def error_feed(message: str) -> str:
     """arXiv's error answer to a bad query."""
-    return ("<?xml version='1.0' encoding='UTF-8'?>\n"
-            '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
-            "<opensearch:totalResults>1</opensearch:totalResults><opensearch:startIndex>0</opensearch:startIndex>"
-            "<opensearch:itemsPerPage>1</opensearch:itemsPerPage>"
-            f"<entry><id>http://arxiv.org/api/errors#{message.replace(' ', '_')}</id><title>Error</title>"
-            f"<summary>{escape(message)}</summary><updated>2025-06-02T00:00:00-04:00</updated>"
-            '<link href="http://arxiv.org/api/errors" rel="alternate" type="text/html"/>'
-            "<author><name>arXiv api core</name></author></entry></feed>\n")
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
+        "<opensearch:totalResults>1</opensearch:totalResults><opensearch:startIndex>0</opensearch:startIndex>"
+        "<opensearch:itemsPerPage>1</opensearch:itemsPerPage>"
+        f"<entry><id>http://arxiv.org/api/errors#{message.replace(' ', '_')}</id><title>Error</title>"
+        f"<summary>{escape(message)}</summary><updated>2025-06-02T00:00:00-04:00</updated>"
+        '<link href="http://arxiv.org/api/errors" rel="alternate" type="text/html"/>'
+        "<author><name>arXiv api core</name></author></entry></feed>\n"
+    )
 
 
 def rss_feed(pub_date: str, items: list[tuple[dict, str]], *, type_elements: bool = True) -> str:
@@ -137,18 +162,27 @@ def rss_feed(pub_date: str, items: list[tuple[dict, str]], *, type_elements: boo
             f"Abstract: {escape(abstract)}</description>"
             f'<guid isPermaLink="false">oai:arXiv.org:{record["id"]}v{record["version"]}</guid>{cats}'
             f"<pubDate>{pub_date}</pubDate>{element}<dc:creator>{escape(', '.join(record['authors']))}"
-            "</dc:creator></item>\n")
-    return ("<?xml version='1.0' encoding='UTF-8'?>\n"
-            f'<rss xmlns:arxiv="{_ATOM}" xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0"><channel>'
-            "<title>cs.CV updates on arXiv.org</title><link>http://rss.arxiv.org/rss/cs.CV</link>"
-            f"<pubDate>{pub_date}</pubDate>\n{''.join(body)}</channel></rss>\n")
+            "</dc:creator></item>\n"
+        )
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        f'<rss xmlns:arxiv="{_ATOM}" xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0"><channel>'
+        "<title>cs.CV updates on arXiv.org</title><link>http://rss.arxiv.org/rss/cs.CV</link>"
+        f"<pubDate>{pub_date}</pubDate>\n{''.join(body)}</channel></rss>\n"
+    )
 
 
 def listing_rss(records: list[dict], pub_date: str = "Mon, 02 Jun 2025 00:00:00 -0400") -> str:
     """The day's cs.CV feed: new for cs.CV-primary records, cross for the others, plus one replacement."""
     items = [(r, "new" if r["categories"][0] == "cs.CV" else "cross") for r in records if r["id"] != LATE]
-    replaced = {"id": "2409.00001", "version": 3, "title": "An old paper, revised", "authors": ["A. Author"],
-                "abstract": "Revised.", "categories": ["cs.CV"]}
+    replaced = {
+        "id": "2409.00001",
+        "version": 3,
+        "title": "An old paper, revised",
+        "authors": ["A. Author"],
+        "abstract": "Revised.",
+        "categories": ["cs.CV"],
+    }
     return rss_feed(pub_date, [*items, (replaced, "replace")])
 
 
@@ -191,7 +225,9 @@ class FakeServices:
     id_list_status: int | None = None  # answer every id_list request with this status
     hf_status: int | None = None  # answer every HF request with this status
     indexed: int | None = None  # the search index lags: a window search finds at most this many papers
-    broken_ids: dict[str, str | None] = field(default_factory=dict)  # record id -> <id> text sent (None: no <id>)
+    broken_ids: dict[str, str | None] = field(
+        default_factory=dict
+    )  # record id -> <id> text sent (None: no <id>)
     # record id -> (element, text sent): a <published> or <updated> holding garbage (None: left out)
     broken_dates: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     style: str = "root"
@@ -201,8 +237,9 @@ class FakeServices:
         """Answer one request."""
         path = request.url.path
         kind = "api" if path == "/api/query" else "rss" if path.startswith("/rss/") else "hf"
-        self.log.append(Request(self.clock(), kind, dict(request.url.params), path,
-                                request.headers.get("User-Agent", "")))
+        self.log.append(
+            Request(self.clock(), kind, dict(request.url.params), path, request.headers.get("User-Agent", ""))
+        )
         self.clock.now += self.latency
         if kind == "api":
             return self._api(request)
@@ -219,7 +256,9 @@ class FakeServices:
         if fault == "connect":
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if isinstance(fault, int):
-            return httpx.Response(fault, text="<html>Service Unavailable</html>", headers={"Retry-After": "5"})
+            return httpx.Response(
+                fault, text="<html>Service Unavailable</html>", headers={"Retry-After": "5"}
+            )
         if params.get("id_list"):  # the arxiv package sends an empty id_list with a search
             if self.id_list_status is not None:
                 return httpx.Response(self.id_list_status, text="down")
@@ -230,13 +269,19 @@ class FakeServices:
             if match is None:
                 return httpx.Response(400, text=error_feed("malformed search_query"))
             cat, low, high = match.groups()
-            found = sorted((r for r in self.records if cat in r["categories"]
-                            and low <= r["published"].astimezone(dt.UTC).strftime("%Y%m%d%H%M") <= high),
-                           key=lambda r: r["published"])
+            found = sorted(
+                (
+                    r
+                    for r in self.records
+                    if cat in r["categories"]
+                    and low <= r["published"].astimezone(dt.UTC).strftime("%Y%m%d%H%M") <= high
+                ),
+                key=lambda r: r["published"],
+            )
             if self.indexed is not None:
-                found = found[:self.indexed]
+                found = found[: self.indexed]
         start, size = int(params.get("start", 0)), int(params.get("max_results", 10))
-        page = [] if fault == "empty" else found[start:start + size]
+        page = [] if fault == "empty" else found[start : start + size]
         text = atom_feed(page, total=len(found), start=start, per_page=size, style=self.style)
         for record in page:
             if record["id"] in self.broken_ids:
@@ -279,8 +324,13 @@ class LocalServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 port = self.server.server_address[1]
-                response = fake.handle(httpx.Request("GET", f"http://127.0.0.1:{port}{self.path}",
-                                                     headers={"User-Agent": self.headers.get("User-Agent", "")}))
+                response = fake.handle(
+                    httpx.Request(
+                        "GET",
+                        f"http://127.0.0.1:{port}{self.path}",
+                        headers={"User-Agent": self.headers.get("User-Agent", "")},
+                    )
+                )
                 body = response.content
                 self.send_response(response.status_code)
                 self.send_header("Content-Type", response.headers.get("Content-Type", "text/xml"))

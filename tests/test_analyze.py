@@ -8,36 +8,40 @@ import re
 
 import pytest
 
+from digest.analysis.build import analysis_job
+from digest.analysis.prompts import prompts_dir
 from digest.analysis.session import Job, Session
+from digest.analysis.validate import check_text, unverified_figures, validate
 from digest.config import Config
 from digest.errors import InvalidOutput, QuotaExhausted
-from digest.analysis.build import analysis_job
 from digest.llm.base import Generation
 from digest.llm.ratelimit import Limiter
 from digest.models import Entry, Paper
-from digest.analysis.prompts import prompts_dir
 from digest.schemas import Analysis
 from digest.store import Store
-from digest.analysis.validate import check_text, unverified_figures, validate
 from tests.fakes.answers import analysis
 from tests.fakes.fake_llm import FakeLLM
 
 DAY = dt.date(2025, 6, 2)
 CJK = re.compile(r"[\u4e00-\u9fff]")
-ABSTRACT = ("We propose FastSR, a super-resolution network. It improves PSNR by 0.35 dB on Set5 and runs "
-            "2.5x faster, with 23% fewer parameters.")
+ABSTRACT = (
+    "We propose FastSR, a super-resolution network. It improves PSNR by 0.35 dB on Set5 and runs "
+    "2.5x faster, with 23% fewer parameters."
+)
 
 
 def _gen(data: object, finish: str = "stop") -> Generation:
-    return Generation(text=data if isinstance(data, str) else json.dumps(data, ensure_ascii=False),
-                      finish_reason=finish)
+    return Generation(
+        text=data if isinstance(data, str) else json.dumps(data, ensure_ascii=False), finish_reason=finish
+    )
 
 
 def _session(tmp_path, provider, **llm) -> Session:
     cfg = Config.model_validate({"llm": {"max_attempts": 4, **llm}})
     store = Store(tmp_path / "d.db")
-    return Session(cfg, provider=provider, store=store, date=DAY, prompts=prompts_dir(None),
-                   limiter=Limiter(10_000, 2))
+    return Session(
+        cfg, provider=provider, store=store, date=DAY, prompts=prompts_dir(None), limiter=Limiter(10_000, 2)
+    )
 
 
 def _job(tmp_path) -> Job:
@@ -45,18 +49,29 @@ def _job(tmp_path) -> Job:
     return analysis_job(entry, Config(), prompts_dir(None))
 
 
-@pytest.mark.parametrize("bad, kind, field", [
-    ({"contributions": "x"}, "schema", "field"),
-    ("not json at all", "not_json", ""),
-    ('{"contributions": "截', "not_json", ""),
-    (dict(analysis(), contributions="请提供论文的具体内容"), "refusal", "contributions"),
-    (dict(analysis(), contributions="Please provide the full paper."), "refusal", "contributions"),
-    (dict(analysis(), impact="好的，作为一名研究员，我认为该方法很好。"), "filler", "impact"),
-    (dict(analysis(), impact="This method improves quality substantially on benchmarks."), "language", "impact"),
-    (dict(analysis(), limitations="  "), "shape", "limitations"),
-    (dict(analysis(), field="请提供您希望我分析的论文内容"), "refusal", "field"),
-    (dict(analysis(), innovation_points=["好的，以下是我对创新点的总结"]), "filler", "innovation_points[0]"),
-])
+@pytest.mark.parametrize(
+    "bad, kind, field",
+    [
+        ({"contributions": "x"}, "schema", "field"),
+        ("not json at all", "not_json", ""),
+        ('{"contributions": "截', "not_json", ""),
+        (dict(analysis(), contributions="请提供论文的具体内容"), "refusal", "contributions"),
+        (dict(analysis(), contributions="Please provide the full paper."), "refusal", "contributions"),
+        (dict(analysis(), impact="好的，作为一名研究员，我认为该方法很好。"), "filler", "impact"),
+        (
+            dict(analysis(), impact="This method improves quality substantially on benchmarks."),
+            "language",
+            "impact",
+        ),
+        (dict(analysis(), limitations="  "), "shape", "limitations"),
+        (dict(analysis(), field="请提供您希望我分析的论文内容"), "refusal", "field"),
+        (
+            dict(analysis(), innovation_points=["好的，以下是我对创新点的总结"]),
+            "filler",
+            "innovation_points[0]",
+        ),
+    ],
+)
 def test_validate_rejects_with_kind_field_rule_and_evidence(bad, kind, field):
     with pytest.raises(InvalidOutput) as caught:
         validate(_gen(bad), Analysis)
@@ -102,8 +117,14 @@ def test_figure_reask_is_in_english_when_the_digest_is(tmp_path):
     invented = dict(en_analysis(), contributions="It improves PSNR by 9.9 dB on Set5.")
     llm = FakeLLM([_gen(invented), _gen(en_analysis())])
     cfg = Config.model_validate({"language": "en", "llm": {"max_attempts": 4}})
-    session = Session(cfg, provider=llm, store=Store(tmp_path / "d.db"), date=DAY,
-                      prompts=prompts_dir(None, language="en"), limiter=Limiter(10_000, 2))
+    session = Session(
+        cfg,
+        provider=llm,
+        store=Store(tmp_path / "d.db"),
+        date=DAY,
+        prompts=prompts_dir(None, language="en"),
+        limiter=Limiter(10_000, 2),
+    )
     entry = Entry(paper=Paper(id="2506.00001", title="FastSR", abstract=ABSTRACT, categories=["cs.CV"]))
     assert session.run_one(analysis_job(entry, cfg, prompts_dir(None, language="en"))).status == "ok"
     reask = llm.calls[1].prompt
@@ -116,7 +137,9 @@ def test_reask_until_valid_then_cache_hit(tmp_path):
     job = _job(tmp_path)
     assert session.run_one(job).status == "ok"
     assert len(llm.calls) == 3
-    assert "未通过校验" in llm.calls[1].prompt and "「请提供论文」" in llm.calls[1].prompt  # quotes the evidence
+    assert (
+        "未通过校验" in llm.calls[1].prompt and "「请提供论文」" in llm.calls[1].prompt
+    )  # quotes the evidence
     assert "违反的规则：只输出一个 JSON 对象" in llm.calls[1].prompt
     assert "出问题的字段：field" in llm.calls[2].prompt  # names the field
     again = session.run_one(_job(tmp_path))

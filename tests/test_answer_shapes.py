@@ -87,8 +87,9 @@ def _bracketed_ids(kind: str, text: str) -> str:
 
 SHAPES = {
     "tilde fence": lambda kind, text: f"~~~json\n{text}\n~~~",
-    "raw newlines in strings": lambda kind, text: json.dumps(json.loads(text), ensure_ascii=False, indent=1)
-    .replace("。", "。\\n").replace("\\n", "\n"),
+    "raw newlines in strings": lambda kind, text: (
+        json.dumps(json.loads(text), ensure_ascii=False, indent=1).replace("。", "。\\n").replace("\\n", "\n")
+    ),
     "pack keyed by id at the top": _top_level_keyed_by_id,
     "ids in brackets": _bracketed_ids,
 }

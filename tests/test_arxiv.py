@@ -14,8 +14,6 @@ import pytest
 
 from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
-from digest.ids import id_sort_key, parse_id
-from digest.models import Paper
 from digest.fetch.arxiv import (
     ArxivClient,
     arxiv_categories,
@@ -24,6 +22,8 @@ from digest.fetch.arxiv import (
     window_query,
 )
 from digest.fetch.rss import parse_rss
+from digest.ids import id_sort_key, parse_id
+from digest.models import Paper
 from tests.helpers_sources import (
     ANNOUNCEMENT,
     LATE,
@@ -59,8 +59,14 @@ class _Recorded:
 def _served(fake: object, **cfg: object) -> Iterator[ArxivClient]:
     clock = getattr(fake, "clock", None) or FakeClock()
     with LocalServer(fake) as server, httpx.Client(trust_env=False) as http:  # type: ignore[arg-type]
-        config = ArxivConfig(**{"page_size": 50, "api_url": f"{server.url}/api/query",  # type: ignore[arg-type]
-                                "rss_url": f"{server.url}/rss", **cfg})
+        config = ArxivConfig(
+            **{
+                "page_size": 50,
+                "api_url": f"{server.url}/api/query",  # type: ignore[arg-type]
+                "rss_url": f"{server.url}/rss",
+                **cfg,
+            }
+        )
         yield ArxivClient(config, http, sleep=clock.sleep, clock=clock)
 
 
@@ -75,10 +81,15 @@ def test_atom_sample_fields() -> None:
     first = papers[0]
     assert (first.id, first.version, first.primary_category) == ("2202.12139", 1, "cs.SE")
     assert first.categories == ["cs.SE", "cs.LG"]
-    assert first.title == "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques"
+    assert (
+        first.title
+        == "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques"
+    )
     assert first.authors == ["Mohit Kumar Ahuja", "Arnaud Gotlieb", "Helge Spieker"]
     assert first.comment == "Artificial Intelligence in Software Testing 2022 workshop @ ICST 2022"
-    assert first.journal_ref is not None and first.journal_ref.startswith("Artificial Intelligence in Software")
+    assert first.journal_ref is not None and first.journal_ref.startswith(
+        "Artificial Intelligence in Software"
+    )
     assert first.published == dt.datetime(2022, 2, 24, 15, 5, 19, tzinfo=UTC)
     assert first.updated is not None and first.updated.tzinfo is not None
 
@@ -95,13 +106,18 @@ def test_atom_namespaces_on_elements_and_hard_wraps() -> None:
     papers = _papers(fixture("arxiv_export_api_sample_2025_crosslist.xml"))
     rdd = papers[0]
     assert (rdd.id, rdd.version, rdd.primary_category) == ("2510.14968", 1, "cs.RO")
-    assert rdd.title == ("RDD: Retrieval-Based Demonstration Decomposer for Planner Alignment in "
-                         "Long-Horizon Tasks")
+    assert rdd.title == (
+        "RDD: Retrieval-Based Demonstration Decomposer for Planner Alignment in Long-Horizon Tasks"
+    )
     assert "cs.CV" in rdd.categories and rdd.categories[0] == "cs.RO"
     assert "\n" not in rdd.abstract and "  " not in rdd.abstract
-    assert rdd.abstract.startswith("To tackle long-horizon tasks, recent hierarchical vision-language-action (VLAs)")
-    assert rdd.comment == ("39th Conference on Neural Information Processing Systems (NeurIPS 2025); "
-                           "Project Website: rdd-neurips.github.io")
+    assert rdd.abstract.startswith(
+        "To tackle long-horizon tasks, recent hierarchical vision-language-action (VLAs)"
+    )
+    assert rdd.comment == (
+        "39th Conference on Neural Information Processing Systems (NeurIPS 2025); "
+        "Project Website: rdd-neurips.github.io"
+    )
     assert rdd.published == dt.datetime(2025, 10, 16, 17, 59, 37, tzinfo=UTC)
 
 
@@ -119,7 +135,10 @@ def test_atom_built_from_listing_keeps_paragraphs_and_drops_class_strings() -> N
         by_id = {p.id: p for p in papers}
         legal = by_id["2505.24826"]  # its abstract has two paragraphs
         assert legal.abstract.count("\n\n") == 1 and "\n" not in legal.abstract.replace("\n\n", "")
-        assert legal.title == "LegalEval-Q: A New Benchmark for The Quality Evaluation of LLM-Generated Legal Text"
+        assert (
+            legal.title
+            == "LegalEval-Q: A New Benchmark for The Quality Evaluation of LLM-Generated Legal Text"
+        )
         robot = by_id["2505.24654"]  # categories cs.RO, cs.CV, "68T40, 68T45, 68M25,"
         assert robot.categories == ["cs.RO", "cs.CV"] and robot.primary_category == "cs.RO"
         assert all(p.published is not None and p.published.tzinfo is not None for p in papers)
@@ -131,15 +150,18 @@ def _feed(records: list[dict], style: str) -> str:
     return atom_feed(records, total=len(records), start=0, per_page=len(records), style=style)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("http://arxiv.org/abs/2510.14968v1", ("2510.14968", 1)),
-    ("https://arxiv.org/abs/2203.01250", ("2203.01250", None)),
-    ("oai:arXiv.org:2203.01250v3", ("2203.01250", 3)),
-    ("http://arxiv.org/abs/math/0601001v2", ("math/0601001", 2)),
-    ("http://arxiv.org/abs/math.GT/0309136v1", ("math.GT/0309136", 1)),
-    ("hep-th/9901001", ("hep-th/9901001", None)),
-    ("0704.0001v12", ("0704.0001", 12)),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://arxiv.org/abs/2510.14968v1", ("2510.14968", 1)),
+        ("https://arxiv.org/abs/2203.01250", ("2203.01250", None)),
+        ("oai:arXiv.org:2203.01250v3", ("2203.01250", 3)),
+        ("http://arxiv.org/abs/math/0601001v2", ("math/0601001", 2)),
+        ("http://arxiv.org/abs/math.GT/0309136v1", ("math.GT/0309136", 1)),
+        ("hep-th/9901001", ("hep-th/9901001", None)),
+        ("0704.0001v12", ("0704.0001", 12)),
+    ],
+)
 def test_parse_id(raw: str, expected: tuple[str, int | None]) -> None:
     assert parse_id(raw) == expected
 
@@ -156,8 +178,19 @@ def test_parse_id_rejects_error_entry_ids() -> None:
 
 
 def test_categories_filter_acm_and_msc_classes() -> None:
-    terms = ["cs.CV", "I.4.10", "68T07", "cond-mat.mtrl-sci", "I.2.10; I.4.8", "68T40, 68T45, 68M25,",
-             "physics.med-ph", "q-bio.NC", "hep-th", "cs.CV", "42A85"]
+    terms = [
+        "cs.CV",
+        "I.4.10",
+        "68T07",
+        "cond-mat.mtrl-sci",
+        "I.2.10; I.4.8",
+        "68T40, 68T45, 68M25,",
+        "physics.med-ph",
+        "q-bio.NC",
+        "hep-th",
+        "cs.CV",
+        "42A85",
+    ]
     assert arxiv_categories(terms) == ["cs.CV", "cond-mat.mtrl-sci", "physics.med-ph", "q-bio.NC", "hep-th"]
 
 
@@ -210,10 +243,17 @@ def test_rss_multi_category_announce_types() -> None:
     feed = parse_rss(fixture("arxiv_rss_multi_category_sample.xml"))
     assert feed.date == dt.date(2026, 9, 24)
     assert [(i.id, i.announce_type) for i in feed.items] == [
-        ("2609.26811", "new"), ("2609.26820", "new"), ("2205.06398", "cross"), ("2009.13987", "replace")]
+        ("2609.26811", "new"),
+        ("2609.26820", "new"),
+        ("2205.06398", "cross"),
+        ("2009.13987", "replace"),
+    ]
     assert feed.items[1].authors == ["Naser Mansour", "Sidahmed Benabderrahmane", "Ameer Rahwan"]
-    stripped = parse_rss(fixture("arxiv_rss_multi_category_sample.xml").replace(
-        "<arxiv:announce_type>cross</arxiv:announce_type>", ""))
+    stripped = parse_rss(
+        fixture("arxiv_rss_multi_category_sample.xml").replace(
+            "<arxiv:announce_type>cross</arxiv:announce_type>", ""
+        )
+    )
     assert stripped.items[2].announce_type == "cross"
 
 
@@ -224,7 +264,8 @@ def test_rss_empty_holiday_feed() -> None:
 
 def test_rss_date_falls_back_to_last_build_date_in_eastern_time() -> None:
     text = fixture("arxiv_rss_cs.CV_sample.xml").replace(
-        "<pubDate>Mon, 22 Sep 2025 00:00:00 -0400</pubDate>\n    <skipDays>", "<skipDays>")
+        "<pubDate>Mon, 22 Sep 2025 00:00:00 -0400</pubDate>\n    <skipDays>", "<skipDays>"
+    )
     assert "Mon, 22 Sep 2025 00:00:00 -0400" not in text
     assert parse_rss(text).date == dt.date(2025, 9, 22)  # 04:00:01 UTC is 00:00:01 in New York
     no_dates = text.replace("<lastBuildDate>Mon, 22 Sep 2025 04:00:01 +0000</lastBuildDate>", "")
@@ -253,7 +294,13 @@ def test_window_query_in_gmt() -> None:
 
 def test_id_sort_key_orders_announcement_ids() -> None:
     ids = ["2505.24877", "2505.9999", "math/0601001", "2505.23883", "2412.00001"]
-    assert sorted(ids, key=id_sort_key) == ["math/0601001", "2412.00001", "2505.9999", "2505.23883", "2505.24877"]
+    assert sorted(ids, key=id_sort_key) == [
+        "math/0601001",
+        "2412.00001",
+        "2505.9999",
+        "2505.23883",
+        "2505.24877",
+    ]
 
 
 # --- client -----------------------------------------------------------------------------------
@@ -280,7 +327,8 @@ def test_search_window_pages_and_excludes_outside_window() -> None:
     calls = services.requests("api")
     assert [c.params["start"] for c in calls] == ["0", "50", "100", "150"]
     assert {(c.params["max_results"], c.params["sortBy"], c.params["sortOrder"]) for c in calls} == {
-        ("50", "submittedDate", "ascending")}
+        ("50", "submittedDate", "ascending")
+    }
     assert calls[0].params["search_query"] == "cat:cs.CV AND submittedDate:[202505291800 TO 202505301800]"
     assert all(gap >= 3.0 for gap in _gaps(services))  # politeness: one request per 3 s
     assert services.clock.sleeps == [pytest.approx(2.75)] * 3  # 3 s minus the 0.25 s each request took
@@ -344,7 +392,10 @@ def test_transient_empty_page_is_retried_from_where_it_stopped() -> None:
 
 def test_persistent_empty_page_fails() -> None:
     services = FakeServices(records=day_records(), api_faults=["empty"] * 5)
-    with _served(services, max_retries=1) as client, pytest.raises(FetchError, match="empty page at start=0 of 152"):
+    with (
+        _served(services, max_retries=1) as client,
+        pytest.raises(FetchError, match="empty page at start=0 of 152"),
+    ):
         _window(client)
 
 
@@ -383,8 +434,10 @@ def test_by_ids_batches_of_100() -> None:
 
 def test_one_user_agent_for_api_and_rss() -> None:
     services = FakeServices(records=day_records(), rss={"cs.CV": fixture("arxiv_rss_cs.CV_sample.xml")})
-    with LocalServer(services) as server, \
-            httpx.Client(headers={"User-Agent": "digest-test/1"}, trust_env=False) as http:
+    with (
+        LocalServer(services) as server,
+        httpx.Client(headers={"User-Agent": "digest-test/1"}, trust_env=False) as http,
+    ):
         cfg = ArxivConfig(api_url=f"{server.url}/api/query", rss_url=f"{server.url}/rss", min_interval_s=0)
         client = ArxivClient(cfg, http)
         client.by_ids(["2505.23883"])
@@ -404,8 +457,9 @@ def test_rss_returns_text_or_none() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     clock = FakeClock()
-    down = ArxivClient(ArxivConfig(), httpx.Client(transport=httpx.MockTransport(refuse)),
-                       sleep=clock.sleep, clock=clock)
+    down = ArxivClient(
+        ArxivConfig(), httpx.Client(transport=httpx.MockTransport(refuse)), sleep=clock.sleep, clock=clock
+    )
     assert down.rss("cs.CV") is None
     assert clock.sleeps == [3.0]  # one retry of a network failure
 
@@ -413,10 +467,13 @@ def test_rss_returns_text_or_none() -> None:
 def test_an_entry_with_a_missing_or_garbage_id_is_skipped_with_a_warning(caplog) -> None:
     records = day_records()
     garbage, missing = records[3], records[7]
-    services = FakeServices(records=records, broken_ids={garbage["id"]: "oai:arXiv.org:not-an-id",
-                                                         missing["id"]: None})
-    with _served(services, min_interval_s=0, max_retries=0) as client, \
-            caplog.at_level(logging.WARNING, logger="digest"):
+    services = FakeServices(
+        records=records, broken_ids={garbage["id"]: "oai:arXiv.org:not-an-id", missing["id"]: None}
+    )
+    with (
+        _served(services, min_interval_s=0, max_retries=0) as client,
+        caplog.at_level(logging.WARNING, logger="digest"),
+    ):
         papers = _window(client)
     ids = [p.id for p in papers]
     assert len(ids) == 150 and garbage["id"] not in ids and missing["id"] not in ids
@@ -425,20 +482,26 @@ def test_an_entry_with_a_missing_or_garbage_id_is_skipped_with_a_warning(caplog)
     assert any("no <id>" in w and missing["title"] in w and "skipped" in w for w in warnings)
 
 
-@pytest.mark.parametrize("element, text, named", [
-    ("published", "yesterday-ish", "'yesterday-ish'"),
-    ("updated", "  ", "no <updated>"),
-    ("published", "2025-05-29T18:05:00+25:00", "+25:00"),
-    ("updated", "2025-13-45T99:99:99Z", "2025-13-45"),
-    ("published", None, "no <published>"),
-])
-def test_an_entry_with_a_missing_or_garbage_date_is_skipped_and_named_not_the_page(caplog, element, text,
-                                                                                 named) -> None:
+@pytest.mark.parametrize(
+    "element, text, named",
+    [
+        ("published", "yesterday-ish", "'yesterday-ish'"),
+        ("updated", "  ", "no <updated>"),
+        ("published", "2025-05-29T18:05:00+25:00", "+25:00"),
+        ("updated", "2025-13-45T99:99:99Z", "2025-13-45"),
+        ("published", None, "no <published>"),
+    ],
+)
+def test_an_entry_with_a_missing_or_garbage_date_is_skipped_and_named_not_the_page(
+    caplog, element, text, named
+) -> None:
     records = day_records()
     broken = records[5]
     services = FakeServices(records=records, broken_dates={broken["id"]: (element, text)})
-    with _served(services, min_interval_s=0, max_retries=0) as client, \
-            caplog.at_level(logging.WARNING, logger="digest"):
+    with (
+        _served(services, min_interval_s=0, max_retries=0) as client,
+        caplog.at_level(logging.WARNING, logger="digest"),
+    ):
         papers = _window(client)
     ids = [p.id for p in papers]
     assert len(ids) == 151 and broken["id"] not in ids

@@ -31,16 +31,35 @@ def test_first_date_and_tomorrow_are_accepted(tmp_path, arxiv, no_key):
     assert not (tmp_path / "output" / f"{tomorrow}.md").exists()
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("llm.timeout_s", ".inf"), ("llm.timeout_s", ".nan"), ("llm.timeout_s", "0"), ("llm.rpm", "1e-9"),
-    ("llm.rpm", "-5"), ("llm.max_concurrency", "0"), ("llm.max_attempts", "0"), ("llm.max_attempts_per_day", "0"),
-    ("llm.max_cost_usd_per_day", ".inf"), ("llm.pdf_max_mb", "-1"), ("store.lock_timeout_s", ".inf"),
-    ("store.lock_timeout_s", "-1"), ("sources.arxiv.timeout_s", ".inf"), ("sources.arxiv.min_interval_s", "-3"),
-    ("sources.arxiv.page_size", "0"), ("sources.huggingface.timeout_s", ".nan"), ("sources.huggingface.lag_days", "-1"),
-    ("scoring.weights.base", ".inf"), ("scoring.weights.code", "1e300"), ("scoring.interests.diffusion", ".nan"),
-    ("selection.min_score", "101"), ("selection.analyze", "-1"), ("schedule.retry_every_minutes", "0"),
-    ("llm.price_per_million.input", ".inf"),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("llm.timeout_s", ".inf"),
+        ("llm.timeout_s", ".nan"),
+        ("llm.timeout_s", "0"),
+        ("llm.rpm", "1e-9"),
+        ("llm.rpm", "-5"),
+        ("llm.max_concurrency", "0"),
+        ("llm.max_attempts", "0"),
+        ("llm.max_attempts_per_day", "0"),
+        ("llm.max_cost_usd_per_day", ".inf"),
+        ("llm.pdf_max_mb", "-1"),
+        ("store.lock_timeout_s", ".inf"),
+        ("store.lock_timeout_s", "-1"),
+        ("sources.arxiv.timeout_s", ".inf"),
+        ("sources.arxiv.min_interval_s", "-3"),
+        ("sources.arxiv.page_size", "0"),
+        ("sources.huggingface.timeout_s", ".nan"),
+        ("sources.huggingface.lag_days", "-1"),
+        ("scoring.weights.base", ".inf"),
+        ("scoring.weights.code", "1e300"),
+        ("scoring.interests.diffusion", ".nan"),
+        ("selection.min_score", "101"),
+        ("selection.analyze", "-1"),
+        ("schedule.retry_every_minutes", "0"),
+        ("llm.price_per_million.input", ".inf"),
+    ],
+)
 def test_out_of_range_config_numbers_exit_2_naming_the_key(tmp_path, capsys, key, value):
     *parents, leaf = key.split(".")
     doc = f"{leaf}: {value}\n"

@@ -14,9 +14,17 @@ def _never_valid(_req) -> Reply:
 
 def test_a_paper_whose_budget_is_spent_gets_no_more_calls_until_named(tmp_path, arxiv, key, capsys):
     with llm_server(responder=_never_valid) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__analyze=1,
-                           selection__deep_dive=0, selection__always_include_hf_top=0, llm__papers_per_call=1,
-                           llm__max_attempts=2, llm__max_attempts_per_day=3)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            selection__analyze=1,
+            selection__deep_dive=0,
+            selection__always_include_hf_top=0,
+            llm__papers_per_call=1,
+            llm__max_attempts=2,
+            llm__max_attempts_per_day=3,
+        )
         args = ["--date", DAY, "--config", str(cfg)]
         assert main(["run", *args]) == 3
         first = llm.stats.requests
@@ -35,20 +43,31 @@ def test_a_paper_whose_budget_is_spent_gets_no_more_calls_until_named(tmp_path, 
         assert st["analyses"]["failed"] == 1 and st["analyses"]["pending"] == 0
         with sqlite3.connect(tmp_path / "output" / "digest.db") as con:
             pid, status, attempts = con.execute(
-                "SELECT key, status, attempts FROM tasks WHERE template = 'analysis'").fetchone()
+                "SELECT key, status, attempts FROM tasks WHERE template = 'analysis'"
+            ).fetchone()
         assert status == "failed" and attempts >= 3
         assert main(["retry", "--paper", pid, *args]) == 3  # named: one more try is forced
         assert llm.stats.requests > used
 
 
-def test_a_paper_left_pending_whose_budget_is_spent_says_so_not_an_unexpected_error(tmp_path, arxiv, key, capsys):
+def test_a_paper_left_pending_whose_budget_is_spent_says_so_not_an_unexpected_error(
+    tmp_path, arxiv, key, capsys
+):
     from tests.e2e_helpers import read_digest
 
     with llm_server(responder=_never_valid) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__deep_dive=0,
-                           llm__max_concurrency=1, llm__max_attempts_per_day=2)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            selection__deep_dive=0,
+            llm__max_concurrency=1,
+            llm__max_attempts_per_day=2,
+        )
         args = ["--date", DAY, "--config", str(cfg)]
-        assert main(["run", *args]) == 3  # the pattern stop leaves papers pending, their packs' attempts spent
+        assert (
+            main(["run", *args]) == 3
+        )  # the pattern stop leaves papers pending, their packs' attempts spent
         assert main(["retry", *args]) == 3
         st = status_json(capsys, cfg)
     spent = [f for f in st["failures"] if f["kind"] == "budget"]
@@ -57,7 +76,9 @@ def test_a_paper_left_pending_whose_budget_is_spent_says_so_not_an_unexpected_er
     assert "意外错误" not in page and "llm.max_attempts_per_day" in page
 
 
-def test_a_summary_whose_budget_is_spent_is_written_by_the_command_its_page_gives(tmp_path, arxiv, key, capsys):
+def test_a_summary_whose_budget_is_spent_is_written_by_the_command_its_page_gives(
+    tmp_path, arxiv, key, capsys
+):
     from tests.fakes.answers import answer_for, template_of
 
     summary_ok = []  # empty: the model never writes the summary; then it does
@@ -68,8 +89,9 @@ def test_a_summary_whose_budget_is_spent_is_written_by_the_command_its_page_give
         return Reply(text=answer_for(req.prompt))
 
     with llm_server(responder=responder) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_attempts=2,
-                           llm__max_attempts_per_day=2)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_attempts=2, llm__max_attempts_per_day=2
+        )
         args = ["--date", DAY, "--config", str(cfg)]
         assert main(["run", *args]) == 3  # the summary's 2 attempts for the day are spent
         page = (tmp_path / "output" / f"{DAY}.md").read_text(encoding="utf-8")

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest.fetch.calendar import announcement_for, announcement_on
 from digest.config import CalendarConfig, Config
 from digest.errors import ConfigError
+from digest.fetch.calendar import announcement_for, announcement_on
 
 ET = ZoneInfo("America/New_York")
 UTC = dt.UTC
@@ -202,9 +202,23 @@ def test_holidays_without_any_announcement_raise() -> None:
 
 # --- half-open windows: every announcement in exactly one digest date ---------------------------------
 
-ZONES = ["Asia/Shanghai", "America/New_York", "America/Los_Angeles", "Europe/London", "Europe/Berlin",
-         "Africa/Cairo", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide", "Pacific/Auckland",
-         "America/Sao_Paulo", "Asia/Tokyo", "UTC", "Pacific/Chatham", "America/St_Johns"]
+ZONES = [
+    "Asia/Shanghai",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Europe/Berlin",
+    "Africa/Cairo",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Adelaide",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "Asia/Tokyo",
+    "UTC",
+    "Pacific/Chatham",
+    "America/St_Johns",
+]
 FIRST, LAST = D(2025, 1, 1), D(2026, 12, 31)
 
 
@@ -222,8 +236,11 @@ def test_release_at_schedule_time_belongs_to_that_day_only() -> None:
 
 def test_every_announcement_lands_in_exactly_one_digest_date() -> None:
     cal = CalendarConfig()
-    releases = [a for d in _days(FIRST - dt.timedelta(days=3), LAST + dt.timedelta(days=3))
-                if (a := announcement_on(d, cal)) is not None]
+    releases = [
+        a
+        for d in _days(FIRST - dt.timedelta(days=3), LAST + dt.timedelta(days=3))
+        if (a := announcement_on(d, cal)) is not None
+    ]
     by_end = {a.window_end: i for i, a in enumerate(releases)}
     merged_days = 0
     for zone in ZONES:

@@ -15,9 +15,17 @@ def _never_valid(_req) -> Reply:
 
 def test_once_a_papers_attempts_are_spent_the_line_names_the_retry_that_asks_it(tmp_path, arxiv, key, capsys):
     with llm_server(responder=_never_valid) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__analyze=1,
-                           selection__deep_dive=0, selection__always_include_hf_top=0, llm__papers_per_call=1,
-                           llm__max_attempts=2, llm__max_attempts_per_day=2)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            selection__analyze=1,
+            selection__deep_dive=0,
+            selection__always_include_hf_top=0,
+            llm__papers_per_call=1,
+            llm__max_attempts=2,
+            llm__max_attempts_per_day=2,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         capsys.readouterr()
         assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 3

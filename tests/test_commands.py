@@ -29,8 +29,14 @@ def recorded():
 def shipped_config(tmp: Path, arxiv_url: str, llm_url: str | None = None, **over: object) -> Path:
     """The shipped config.yaml's scoring and selection, endpoints pointed at the fakes."""
     shipped = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    return write_config(tmp, arxiv_url=arxiv_url, llm_url=llm_url, scoring=shipped["scoring"],
-                        selection=shipped["selection"], **over)
+    return write_config(
+        tmp,
+        arxiv_url=arxiv_url,
+        llm_url=llm_url,
+        scoring=shipped["scoring"],
+        selection=shipped["selection"],
+        **over,
+    )
 
 
 def picks_of(cfg: Path, day: str = DAY) -> dict[str, str]:
@@ -57,8 +63,9 @@ def table_papers(cfg: Path, n: int, day: str = DAY) -> list[str]:
     store = Store(load_config(cfg).store.path)
     try:
         picked = store.selection_reasons(dt.date.fromisoformat(day))
-        return [e.paper.id for e in store.load_day(dt.date.fromisoformat(day)).entries
-                if e.paper.id not in picked][:n]
+        return [
+            e.paper.id for e in store.load_day(dt.date.fromisoformat(day)).entries if e.paper.id not in picked
+        ][:n]
     finally:
         store.close()
 
@@ -110,8 +117,11 @@ def test_retry_paper_takes_several_ids_picks_and_table_papers(tmp_path, recorded
         pick = next(iter(picks_of(cfg)))
         [table] = table_papers(cfg, 1)
         llm.reset()
-        ids = ["--paper", f"{pick}v1", f"arXiv:{table}"] if style == "one option" else [
-            "--paper", f"{pick}v1", "--paper", f"arXiv:{table}"]
+        ids = (
+            ["--paper", f"{pick}v1", f"arXiv:{table}"]
+            if style == "one option"
+            else ["--paper", f"{pick}v1", "--paper", f"arXiv:{table}"]
+        )
         assert main(["retry", "--date", DAY, *ids, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 2  # the pick re-run and the table paper in one pack, the summary
     assert picks_of(cfg)[table] == "asked"
@@ -133,6 +143,8 @@ def test_an_id_from_another_day_names_that_day(tmp_path, recorded, no_key, capsy
     assert main(["analyze", "--date", DAY, "not-an-id", "--config", str(cfg)]) == 2
     assert "not an arXiv id" in capsys.readouterr().err
     [listed] = table_papers(cfg, 1)
-    assert main(["analyze", "--date", DAY, listed, "--config", str(cfg)]) == 2  # listed, but no key to ask with
+    assert (
+        main(["analyze", "--date", DAY, listed, "--config", str(cfg)]) == 2
+    )  # listed, but no key to ask with
     assert "DIGEST_TEST_KEY" in capsys.readouterr().err
     assert listed not in picks_of(cfg)

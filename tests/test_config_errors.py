@@ -22,8 +22,13 @@ def test_unknown_provider_exits_2_before_any_request(tmp_path, arxiv, key, capsy
 
 def test_unset_key_for_openai_endpoint_says_not_set_and_sends_nothing(tmp_path, arxiv, no_key, capsys):
     with llm_server() as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="deepseek-chat",
-                           llm__base_url=llm.openai_url)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm__provider="openai",
+            llm__model="deepseek-chat",
+            llm__base_url=llm.openai_url,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 0
     err = capsys.readouterr().err
@@ -41,8 +46,14 @@ def test_retry_without_key_says_not_set(tmp_path, arxiv, no_key, capsys):
 
 def test_keyless_endpoint_is_explicit(tmp_path, arxiv, no_key):
     with llm_server(api_key=None) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="qwen",
-                           llm__base_url=llm.openai_url, llm__api_key_env=None)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm__provider="openai",
+            llm__model="qwen",
+            llm__base_url=llm.openai_url,
+            llm__api_key_env=None,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 5  # 2 packs, 2 deep dives, the summary
     assert "分析暂缺" not in read_digest(tmp_path).text

@@ -22,8 +22,9 @@ def _relative_config(tmp_path, arxiv_url):
     return home
 
 
-def test_another_directory_finds_the_same_store_and_creates_nothing(tmp_path, arxiv, no_key, capsys,
-                                                                     monkeypatch):
+def test_another_directory_finds_the_same_store_and_creates_nothing(
+    tmp_path, arxiv, no_key, capsys, monkeypatch
+):
     home = _relative_config(tmp_path, arxiv.url)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -44,7 +45,9 @@ def test_every_path_key_resolves_against_the_config_directory(tmp_path, monkeypa
     (tmp_path / "w").mkdir()
     (tmp_path / "w" / "c.yaml").write_text(
         "output: {dir: out}\nstore: {path: s/d.db}\nllm: {prompts_dir: my_prompts}\n"
-        "schedule: {log_file: logs/digest.log}\n", encoding="utf-8")
+        "schedule: {log_file: logs/digest.log}\n",
+        encoding="utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     cfg = load_config("w/c.yaml")
     home = (tmp_path / "w").resolve()
@@ -56,8 +59,9 @@ def test_every_path_key_resolves_against_the_config_directory(tmp_path, monkeypa
 
 def test_absolute_paths_and_home_are_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "h"))
-    (tmp_path / "c.yaml").write_text(f"output: {{dir: {tmp_path / 'abs'}}}\nstore: {{path: ~/d.db}}\n",
-                                     encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        f"output: {{dir: {tmp_path / 'abs'}}}\nstore: {{path: ~/d.db}}\n", encoding="utf-8"
+    )
     cfg = load_config(tmp_path / "c.yaml")
     assert cfg.output.dir == str(tmp_path / "abs")
     assert cfg.store.path == str(tmp_path / "h" / "d.db")

@@ -22,8 +22,11 @@ def _declared() -> set[str]:
 
 
 def _guards_import_error(node: ast.Try) -> bool:
-    return any(re.search(r"\b(ImportError|ModuleNotFoundError)\b", ast.unparse(h.type))
-               for h in node.handlers if h.type is not None)
+    return any(
+        re.search(r"\b(ImportError|ModuleNotFoundError)\b", ast.unparse(h.type))
+        for h in node.handlers
+        if h.type is not None
+    )
 
 
 def _imported() -> dict[str, set[str]]:
@@ -38,8 +41,9 @@ def _imported() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 modules.add(node.module.split(".")[0])
             elif isinstance(node, ast.Try) and _guards_import_error(node):
-                optional.update(a.name.split(".")[0] for n in node.body if isinstance(n, ast.Import)
-                                for a in n.names)
+                optional.update(
+                    a.name.split(".")[0] for n in node.body if isinstance(n, ast.Import) for a in n.names
+                )
     modules -= set(sys.stdlib_module_names) | {"digest", "__future__"} | optional
     dists = packages_distributions()
     return {m: {_name(d) for d in dists.get(m, [])} for m in modules}
@@ -47,8 +51,9 @@ def _imported() -> dict[str, set[str]]:
 
 def test_every_module_digest_imports_is_declared():
     declared = _declared()
-    undeclared = sorted(f"{m} ({', '.join(sorted(d)) or 'not installed'})"
-                        for m, d in _imported().items() if not d & declared)
+    undeclared = sorted(
+        f"{m} ({', '.join(sorted(d)) or 'not installed'})" for m, d in _imported().items() if not d & declared
+    )
     assert undeclared == []  # a transitive dependency imported directly can vanish with the next release
 
 

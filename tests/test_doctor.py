@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from digest.cli import main
 from digest.analysis.prompts import prompts_dir
+from digest.cli import main
 from tests.e2e_helpers import DAY, KEY, KEY_ENV, llm_server, write_config
 
 CHECKS = ("config", "output", "prompts", "key", "arxiv api", "arxiv rss", "huggingface", "store", "disk")
@@ -59,7 +59,9 @@ def test_a_spent_quota_and_an_unreachable_arxiv_fail(tmp_path, key, capsys):
 
 def test_no_key_is_a_warning_and_a_broken_store_and_log_path_fail(tmp_path, arxiv, no_key, capsys):
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
-    cfg = write_config(tmp_path, arxiv_url=arxiv.url, schedule__log_file=str(tmp_path / "a-file" / "digest.log"))
+    cfg = write_config(
+        tmp_path, arxiv_url=arxiv.url, schedule__log_file=str(tmp_path / "a-file" / "digest.log")
+    )
     (tmp_path / "output").mkdir()
     (tmp_path / "output" / "digest.db").write_bytes(b"not a database" * 100)
     assert main(["doctor", "--config", str(cfg)]) == 1
@@ -84,5 +86,7 @@ def test_a_config_that_does_not_load_is_a_failed_check(tmp_path, capsys):
     bad.write_text("llm:\n  modle: gemini-2.5-flash\n", encoding="utf-8")
     assert main(["doctor", "--config", str(bad)]) == 1  # doctor's own contract: exit 0 or 1
     out = capsys.readouterr()
-    assert out.out.splitlines() == [f"FAIL config: {bad}: llm.modle: unknown key (check spelling; see the shipped "
-                                    "config.yaml for every key)"]
+    assert out.out.splitlines() == [
+        f"FAIL config: {bad}: llm.modle: unknown key (check spelling; see the shipped "
+        "config.yaml for every key)"
+    ]

@@ -62,8 +62,18 @@ def test_full_run_makes_five_calls_and_rerun_none(tmp_path, arxiv, key, capsys):
     text = read_digest(tmp_path).text
     assert text == first
     assert text.index("执行摘要") < text.index("今日精选")
-    for heading in ("主要贡献", "关键创新与方法", "潜在影响", "相关领域与应用", "局限性", "一句话总结",
-                    "摘要翻译", "方法动机", "实验分析", "对我的启发"):
+    for heading in (
+        "主要贡献",
+        "关键创新与方法",
+        "潜在影响",
+        "相关领域与应用",
+        "局限性",
+        "一句话总结",
+        "摘要翻译",
+        "方法动机",
+        "实验分析",
+        "对我的启发",
+    ):
         assert heading in text
     assert "分析暂缺" not in text and KEY not in text
     assert KEY.encode() not in (tmp_path / "output" / "digest.db").read_bytes()
@@ -77,11 +87,15 @@ def test_full_run_makes_five_calls_and_rerun_none(tmp_path, arxiv, key, capsys):
 def test_flaky_model_still_yields_clean_analyses(tmp_path, arxiv, key):
     from tests.fakes.answers import answer_for
 
-    bad = iter([
-        Reply.server_error(503), Reply(text="请提供论文的具体内容，我才能分析。"),
-        Reply(text='{"contributions": "截断'), Reply(text=answer_for("x"), finish="max_tokens"),
-        Reply(text=json.dumps({"contributions": "好的，作为一名专家，我认为……"}, ensure_ascii=False)),
-    ])
+    bad = iter(
+        [
+            Reply.server_error(503),
+            Reply(text="请提供论文的具体内容，我才能分析。"),
+            Reply(text='{"contributions": "截断'),
+            Reply(text=answer_for("x"), finish="max_tokens"),
+            Reply(text=json.dumps({"contributions": "好的，作为一名专家，我认为……"}, ensure_ascii=False)),
+        ]
+    )
     counter = {"n": 0}
 
     def responder(req):
@@ -102,14 +116,17 @@ def test_flaky_model_still_yields_clean_analyses(tmp_path, arxiv, key):
 
 def test_per_day_quota_exit_3_then_retry_completes(tmp_path, arxiv, key, capsys):
     with llm_server(per_day=3, api_key=KEY) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1,
-                           llm__papers_per_call=3)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1, llm__papers_per_call=3
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.quota_exhausted == 1  # stopped at the first PerDay 429: no further call
         assert llm.stats.requests == 4  # three packs of 3 + 3 + 2, then the first deep dive is refused
         text = read_digest(tmp_path).text
         assert text.count("> ⏳ 分析尚未完成") == 2 and "自动重试" not in text
-        assert "RESOURCE_EXHAUSTED" not in text and not re.search(r"(?<!\d)429(?!\d)", text)  # a port may hold 429
+        assert "RESOURCE_EXHAUSTED" not in text and not re.search(
+            r"(?<!\d)429(?!\d)", text
+        )  # a port may hold 429
         st = status_json(capsys, cfg)
         assert st["analyses"] == {"ok": 8, "failed": 0, "pending": 2} and st["complete"] is False
         llm.per_day = None
@@ -135,7 +152,9 @@ def test_invalid_key_exit_2_after_one_call(tmp_path, arxiv, monkeypatch, capsys)
     assert code == 2
     assert KEY_ENV in err and "wrong-key-456" not in err
     assert "Traceback" not in err
-    assert [ln for ln in err.splitlines() if ln.startswith("digest: error:")] == [err.strip().splitlines()[-1]]
+    assert [ln for ln in err.splitlines() if ln.startswith("digest: error:")] == [
+        err.strip().splitlines()[-1]
+    ]
 
 
 def test_malformed_atom_exits_1_and_keeps_earlier_digest(tmp_path, arxiv, no_key, capsys):
@@ -186,8 +205,13 @@ def test_unquoted_schedule_time_is_rejected(tmp_path, capsys):
 
 def test_openai_compatible_provider_end_to_end(tmp_path, arxiv, key, capsys):
     with llm_server() as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="deepseek-chat",
-                           llm__base_url=llm.openai_url)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm__provider="openai",
+            llm__model="deepseek-chat",
+            llm__base_url=llm.openai_url,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 5
         assert all(r.protocol == "openai" for r in llm.requests)
@@ -199,8 +223,14 @@ def test_openai_compatible_provider_end_to_end(tmp_path, arxiv, key, capsys):
 
 def test_openai_quota_gone_exit_3(tmp_path, arxiv, key):
     with llm_server(per_day=3) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm__provider="openai", llm__model="deepseek-chat",
-                           llm__base_url=llm.openai_url, llm__max_concurrency=1)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm__provider="openai",
+            llm__model="deepseek-chat",
+            llm__base_url=llm.openai_url,
+            llm__max_concurrency=1,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.quota_exhausted == 1 and llm.stats.requests == 4  # 2 packs, 1 deep dive, refused
     assert read_digest(tmp_path).text.count("> ⏳ 分析尚未完成") == 1
@@ -240,7 +270,9 @@ def test_status_counts_match_the_server_under_429_and_5xx(tmp_path, arxiv, key, 
         st = status_json(capsys, cfg)
         assert st["llm"]["calls"] == llm.stats.requests == 7
         assert st["llm"]["errors_by_kind"] == {"rate_limited": 1, "transient": 1}
-        assert st["llm"]["tokens_in"] == llm.stats.tokens_in and st["llm"]["tokens_out"] == llm.stats.tokens_out
+        assert (
+            st["llm"]["tokens_in"] == llm.stats.tokens_in and st["llm"]["tokens_out"] == llm.stats.tokens_out
+        )
         assert st["llm"]["est_cost_usd"] > 0
 
 
@@ -281,13 +313,17 @@ def test_invented_figure_is_reasked_once_then_flagged_in_digest_and_status(tmp_p
             return Reply(text=json.dumps(invented, ensure_ascii=False))
         if template_of(req.prompt) == "analysis_pack":
             ids = re.findall(r"^\[(\d{4}\.\d{5})\]", req.prompt, re.M)
-            return Reply(text=json.dumps({"analyses": [dict(invented, id=i) for i in ids]}, ensure_ascii=False))
+            return Reply(
+                text=json.dumps({"analyses": [dict(invented, id=i) for i in ids]}, ensure_ascii=False)
+            )
         return Reply(text=answer_for(req.prompt))
 
     with llm_server(responder=responder) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert llm.stats.requests == 2 + 8 + 2 + 1  # 2 packs, one re-ask alone per analysis, none for deep dives
+        assert (
+            llm.stats.requests == 2 + 8 + 2 + 1
+        )  # 2 packs, one re-ask alone per analysis, none for deep dives
         st = status_json(capsys, cfg)
     figures = [w for w in st["warnings"] if w["kind"] == "unverified_figure"]
     assert len(figures) == 8 and "97.31 dB" in figures[0]["warning"] and figures[0]["figures"]

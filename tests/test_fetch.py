@@ -10,10 +10,10 @@ import pytest
 
 from digest.config import Config
 from digest.errors import FetchError, ParseError
+from digest.fetch.arxiv import ArxivClient
 from digest.fetch.collect import collect_day
 from digest.ids import id_sort_key
 from digest.models import DayPapers
-from digest.fetch.arxiv import ArxivClient
 from tests.helpers_sources import (
     ANNOUNCEMENT,
     DAY,
@@ -28,35 +28,62 @@ from tests.helpers_sources import (
     standard_services,
 )
 
-HF_IN_LISTING = {"2505.24867", "2505.24878", "2505.24521", "2505.23941", "2505.24417", "2505.23926",
-                 "2505.24862", "2505.24517"}
+HF_IN_LISTING = {
+    "2505.24867",
+    "2505.24878",
+    "2505.24521",
+    "2505.23941",
+    "2505.24417",
+    "2505.23926",
+    "2505.24862",
+    "2505.24517",
+}
 NEW_IDS = sorted((r["id"] for r in day_records() if r["categories"][0] == "cs.CV"), key=id_sort_key)
-CROSS_IDS = sorted((r["id"] for r in day_records() if r["categories"][0] != "cs.CV" and r["id"] != LATE),
-                   key=id_sort_key)
+CROSS_IDS = sorted(
+    (r["id"] for r in day_records() if r["categories"][0] != "cs.CV" and r["id"] != LATE), key=id_sort_key
+)
 
 
 def _cfg(*, arxiv: dict | None = None, hf: dict | None = None) -> Config:
-    return Config.model_validate({"sources": {
-        "arxiv": {"page_size": 100, **(arxiv or {})},
-        "huggingface": {"lag_days": 0, **(hf or {})},
-    }})
+    return Config.model_validate(
+        {
+            "sources": {
+                "arxiv": {"page_size": 100, **(arxiv or {})},
+                "huggingface": {"lag_days": 0, **(hf or {})},
+            }
+        }
+    )
 
 
 def _local(cfg: Config, url: str) -> Config:
     """`cfg` with every source endpoint on the local server at `url`."""
     arxiv = cfg.sources.arxiv.model_copy(update={"api_url": f"{url}/api/query", "rss_url": f"{url}/rss"})
     hf = cfg.sources.huggingface.model_copy(update={"api_url": f"{url}/api/daily_papers"})
-    return cfg.model_copy(update={"sources": cfg.sources.model_copy(update={"arxiv": arxiv, "huggingface": hf})})
+    return cfg.model_copy(
+        update={"sources": cfg.sources.model_copy(update={"arxiv": arxiv, "huggingface": hf})}
+    )
 
 
-def _run(services: FakeServices, cfg: Config | None = None, *, announcement: object = ANNOUNCEMENT,
-         day: dt.date = DAY, stored: DayPapers | None = None) -> DayPapers:
+def _run(
+    services: FakeServices,
+    cfg: Config | None = None,
+    *,
+    announcement: object = ANNOUNCEMENT,
+    day: dt.date = DAY,
+    stored: DayPapers | None = None,
+) -> DayPapers:
     """collect_day against `services` on a real local HTTP server (the arxiv package speaks requests)."""
     with LocalServer(services) as server, httpx.Client(trust_env=False) as http:
         local = _local(cfg or _cfg(), server.url)
         arxiv = ArxivClient(local.sources.arxiv, http, sleep=services.clock.sleep, clock=services.clock)
-        return collect_day(local, day, announcement, arxiv=arxiv, http=http,  # type: ignore[arg-type]
-                           stored=stored)
+        return collect_day(
+            local,
+            day,
+            announcement,
+            arxiv=arxiv,
+            http=http,  # type: ignore[arg-type]
+            stored=stored,
+        )
 
 
 def _ids(day: DayPapers, **where: object) -> list[str]:
@@ -67,13 +94,18 @@ def test_full_day_order_flags_and_enrichment() -> None:
     services = standard_services()
     day = _run(services)
     assert (day.date, day.announcement, day.hf_status, day.hf_error, day.rss_used) == (
-        DAY, ANNOUNCEMENT, "ok", None, True)
+        DAY,
+        ANNOUNCEMENT,
+        "ok",
+        None,
+        True,
+    )
     # new submissions in id order, then cross-lists (incl. the older one only RSS knew), then HF-only
     assert [e.paper.id for e in day.entries] == NEW_IDS + CROSS_IDS + [HF_OLD_CV]
     assert LATE not in _ids(day)
-    assert all(not e.cross_list for e in day.entries[:len(NEW_IDS)])
-    assert all(e.cross_list for e in day.entries[len(NEW_IDS):-1])
-    assert {e.announce_type for e in day.entries[:len(NEW_IDS)]} == {"new"}
+    assert all(not e.cross_list for e in day.entries[: len(NEW_IDS)])
+    assert all(e.cross_list for e in day.entries[len(NEW_IDS) : -1])
+    assert {e.announce_type for e in day.entries[: len(NEW_IDS)]} == {"new"}
     older = next(e for e in day.entries if e.paper.id == OLDER_CROSS)
     assert (older.announce_type, older.source, older.paper.primary_category) == ("cross", "arxiv", "cs.CL")
     record = next(r for r in day_records() if r["id"] == OLDER_CROSS)
@@ -238,7 +270,8 @@ def test_search_lagging_against_feed_and_stored_copy_but_not_on_an_empty_listing
 
     services = standard_services(indexed=0)
     services.rss["cs.CV"] = fixture("arxiv_rss_empty_holiday.xml").replace(
-        "Wed, 31 Dec 2025", "Mon, 02 Jun 2025")  # the feed says: no announcement on this listing date
+        "Wed, 31 Dec 2025", "Mon, 02 Jun 2025"
+    )  # the feed says: no announcement on this listing date
     day = _run(services)
     assert _ids(day, source="arxiv") == [] and day.rss_used
 

@@ -29,8 +29,9 @@ def _stored(tmp_path) -> tuple[list[str], dict[str, object]]:
 
 
 @pytest.mark.parametrize("rss", ["listing", "none"])
-def test_zero_search_results_store_nothing_exit_1_and_next_run_fetches_the_day(tmp_path, arxiv, no_key, capsys,
-                                                                            rss):
+def test_zero_search_results_store_nothing_exit_1_and_next_run_fetches_the_day(
+    tmp_path, arxiv, no_key, capsys, rss
+):
     if rss == "none":
         del arxiv.services.rss["cs.CV"]
     arxiv.services.indexed = 0
@@ -38,8 +39,9 @@ def test_zero_search_results_store_nothing_exit_1_and_next_run_fetches_the_day(t
     assert main(["run", "--date", DAY, "--config", str(cfg)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert (f"arXiv's search returned 0 papers for the announcement of {DAY}; its index may lag; "
-            "try again later") in err[0]
+    assert (
+        f"arXiv's search returned 0 papers for the announcement of {DAY}; its index may lag; try again later"
+    ) in err[0]
     assert not (tmp_path / "output" / f"{DAY}.md").exists()
     st = status_json(capsys, cfg)
     assert st["papers"]["total"] == 0 and st["announcement"] is None and st["complete"] is False
@@ -47,8 +49,9 @@ def test_zero_search_results_store_nothing_exit_1_and_next_run_fetches_the_day(t
     arxiv.services.indexed = None
     assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
     ids, _ = _stored(tmp_path)
-    assert len([i for i in ids if i in {r["id"] for r in day_records()}]) == (LISTED if rss == "listing"
-                                                                             else LISTED - 1)
+    assert len([i for i in ids if i in {r["id"] for r in day_records()}]) == (
+        LISTED if rss == "listing" else LISTED - 1
+    )
 
 
 def test_far_fewer_than_the_rss_feed_is_a_lagging_index(tmp_path, arxiv, no_key, capsys):

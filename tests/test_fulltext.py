@@ -30,7 +30,9 @@ def _fetch(answers: list[httpx.Response | Exception]) -> tuple[bytes | None, lis
 
 
 def test_503_with_retry_after_then_the_pdf() -> None:
-    data, seen, clock = _fetch([httpx.Response(503, headers={"Retry-After": "4"}), httpx.Response(200, content=PDF)])
+    data, seen, clock = _fetch(
+        [httpx.Response(503, headers={"Retry-After": "4"}), httpx.Response(200, content=PDF)]
+    )
     assert data == PDF and seen == ["/pdf/2505.23883"] * 2
     assert clock.sleeps == [4.0]  # the hint, longer than the 3 s backoff; the gate then needs no more
 

@@ -57,12 +57,22 @@ def test_immediate_per_day_429_lets_no_request_through_after_it(tmp_path, arxiv)
 
 
 def test_an_error_body_echoing_the_key_never_reaches_output(tmp_path, arxiv, capsys):
-    body = {"error": {"message": f"Insufficient balance for key {KEY}", "type": "insufficient_quota",
-                      "code": "insufficient_quota"}}
+    body = {
+        "error": {
+            "message": f"Insufficient balance for key {KEY}",
+            "type": "insufficient_quota",
+            "code": "insufficient_quota",
+        }
+    }
     with llm_server() as llm:
         llm.script(Reply.raw(402, body))
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__provider="openai",
-                           llm__base_url=llm.openai_url)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            llm__provider="openai",
+            llm__base_url=llm.openai_url,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
     out = capsys.readouterr()
     assert KEY not in out.out + out.err
@@ -76,8 +86,13 @@ def test_an_error_body_echoing_the_key_never_reaches_output(tmp_path, arxiv, cap
 def test_malformed_openai_reply_is_retried_not_a_traceback(tmp_path, arxiv, capsys):
     with llm_server() as llm:
         llm.script(Reply.raw(200, {"choices": [{"message": "hi"}]}))
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__provider="openai",
-                           llm__base_url=llm.openai_url)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            llm__provider="openai",
+            llm__base_url=llm.openai_url,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests == 6  # one retry
     assert "Traceback" not in capsys.readouterr().err

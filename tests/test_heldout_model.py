@@ -43,11 +43,15 @@ def _run(tmp_path, other_day, capsys, model: HeldOutModel, provider: str = "gemi
 BRACKETS = "好的，以下是 [2506.02010] 等论文的分析（见 [1]）：\n"
 
 
-@pytest.mark.parametrize(("wrap", "opening", "provider"), [("preamble", BRACKETS, "gemini"),
-                                                           ("fence+preamble", "", "openai")])
-def test_json_after_a_chatty_opening_is_read_not_thrown_away(tmp_path, other_day, key, capsys, wrap, opening,
-                                                             provider):
-    model = HeldOutModel(wrap=wrap, preamble=opening)  # "好的，以下是对这几篇论文的结构化分析：" then the JSON
+@pytest.mark.parametrize(
+    ("wrap", "opening", "provider"), [("preamble", BRACKETS, "gemini"), ("fence+preamble", "", "openai")]
+)
+def test_json_after_a_chatty_opening_is_read_not_thrown_away(
+    tmp_path, other_day, key, capsys, wrap, opening, provider
+):
+    model = HeldOutModel(
+        wrap=wrap, preamble=opening
+    )  # "好的，以下是对这几篇论文的结构化分析：" then the JSON
     code, sent, st, again = _run(tmp_path, other_day, capsys, model, provider)
     assert (code, sent, again) == (0, 5, 0)  # 2 packs, 2 deep dives, the summary; the rerun is cached
     assert st["analyses"] == OK and st["llm"]["errors_by_kind"] == {}
@@ -55,7 +59,9 @@ def test_json_after_a_chatty_opening_is_read_not_thrown_away(tmp_path, other_day
 
 
 @pytest.mark.parametrize(("shape", "ids"), [("keyed", "arxiv"), ("keyed", "abs"), ("renamed", "version")])
-def test_a_pack_keyed_by_id_or_under_another_name_is_one_request(tmp_path, other_day, key, capsys, shape, ids):
+def test_a_pack_keyed_by_id_or_under_another_name_is_one_request(
+    tmp_path, other_day, key, capsys, shape, ids
+):
     model = HeldOutModel(pack_shape=shape, id_style=ids, wrap="fence")
     code, sent, st, again = _run(tmp_path, other_day, capsys, model, "openai")
     assert model.asked.get("analysis", 0) == 0  # no paper re-asked alone
@@ -70,13 +76,23 @@ def test_an_answer_wrapped_in_one_key_is_read_not_reasked(tmp_path, other_day, k
     assert st["llm"]["errors_by_kind"] == {}
 
 
-def test_under_a_daily_quota_every_pack_is_asked_before_any_paper_is_reasked(tmp_path, other_day, key, capsys):
+def test_under_a_daily_quota_every_pack_is_asked_before_any_paper_is_reasked(
+    tmp_path, other_day, key, capsys
+):
     # Each pack answer leaves one paper out and opens another with filler: 2 of 5 papers re-asked alone.
-    model = HeldOutModel(drop_one=True, plant={"field": "好的，作为一名计算机视觉专家，我将为您分析。"},
-                         plant_first_only=True)
+    model = HeldOutModel(
+        drop_one=True, plant={"field": "好的，作为一名计算机视觉专家，我将为您分析。"}, plant_first_only=True
+    )
     with llm_server(responder=model, per_day=20) as llm:
-        cfg = write_config(tmp_path, arxiv_url=other_day.url, llm_url=llm.url, llm__rpd=20, llm__max_concurrency=2,
-                           selection__analyze=40, selection__deep_dive=2)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=other_day.url,
+            llm_url=llm.url,
+            llm__rpd=20,
+            llm__max_concurrency=2,
+            selection__analyze=40,
+            selection__deep_dive=2,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3  # 16 re-asks do not all fit
         assert llm.stats.requests == 20 and llm.stats.quota_exhausted == 0
         st = status_json(capsys, cfg, DAY)
@@ -87,12 +103,14 @@ def test_under_a_daily_quota_every_pack_is_asked_before_any_paper_is_reasked(tmp
     assert st["analyses"] == {"ok": 33, "failed": 0, "pending": 7} and st["summary"] == "ok"
 
 
-def test_the_scheduler_does_not_retry_a_language_mismatch_its_config_cannot_fix(tmp_path, other_day, key, capsys):
+def test_the_scheduler_does_not_retry_a_language_mismatch_its_config_cannot_fix(
+    tmp_path, other_day, key, capsys
+):
     import datetime as dt
 
-    from digest.config import load_config
     from digest.commands.pipeline import Pipeline
     from digest.commands.scheduler import Daily
+    from digest.config import load_config
 
     with llm_server(responder=HeldOutModel(language="zh")) as llm:
         cfg = write_config(tmp_path, arxiv_url=other_day.url, llm_url=llm.url, language="en")

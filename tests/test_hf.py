@@ -19,8 +19,13 @@ def test_sample_item_all_fields() -> None:
     assert paper.id == "2602.23229"
     assert paper.title == "Large Multimodal Models as General In-Context Classifiers"
     assert paper.summary.startswith("Which multimodal model should we use for classification?")
-    assert paper.authors == ["Marco Garosi", "Matteo Farina", "Alessandro Conti", "Massimiliano Mancini",
-                             "Elisa Ricci"]
+    assert paper.authors == [
+        "Marco Garosi",
+        "Matteo Farina",
+        "Alessandro Conti",
+        "Massimiliano Mancini",
+        "Elisa Ricci",
+    ]
     assert (paper.upvotes, paper.github_stars) == (10, 9)
     assert paper.github_repo == "https://github.com/marco-garosi/CIRCLE"
     assert paper.project_page == "https://circle-lmm.github.io/"
@@ -33,8 +38,9 @@ def test_recorded_day_with_missing_optional_fields() -> None:
     raw = json.loads(fixture("days/hf_daily_papers_2025-06-02.json"))
     papers = parse_hf(fixture("days/hf_daily_papers_2025-06-02.json"))
     assert len(papers) == 20 and papers[0].id == "2505.24864"
-    assert papers[0].title == ("ProRL: Prolonged Reinforcement Learning Expands Reasoning Boundaries in "
-                               "Large Language Models")
+    assert papers[0].title == (
+        "ProRL: Prolonged Reinforcement Learning Expands Reasoning Boundaries in Large Language Models"
+    )
     assert "\n" not in papers[0].summary
     no_repo = [p for p, r in zip(papers, raw, strict=True) if "githubRepo" not in r["paper"]]
     assert no_repo and all(p.github_repo is None and p.github_stars is None for p in no_repo)
@@ -52,12 +58,35 @@ def test_minimal_item_has_defaults() -> None:
 
 
 def test_top_level_title_and_odd_types_are_tolerated() -> None:
-    text = json.dumps([{"title": "Top title", "paper": {
-        "id": "2505.00002v2", "upvotes": "many", "githubStars": True, "authors": [{"name": " A "}, "B", {}],
-        "ai_keywords": ["x", 3, " "], "githubRepo": "", "publishedAt": "not a date"}}])
+    text = json.dumps(
+        [
+            {
+                "title": "Top title",
+                "paper": {
+                    "id": "2505.00002v2",
+                    "upvotes": "many",
+                    "githubStars": True,
+                    "authors": [{"name": " A "}, "B", {}],
+                    "ai_keywords": ["x", 3, " "],
+                    "githubRepo": "",
+                    "publishedAt": "not a date",
+                },
+            }
+        ]
+    )
     [paper] = parse_hf(text)
-    assert (paper.id, paper.title, paper.authors, paper.ai_keywords) == ("2505.00002", "Top title", ["A"], ["x"])
-    assert (paper.upvotes, paper.github_stars, paper.github_repo, paper.published_at) == (None, None, None, None)
+    assert (paper.id, paper.title, paper.authors, paper.ai_keywords) == (
+        "2505.00002",
+        "Top title",
+        ["A"],
+        ["x"],
+    )
+    assert (paper.upvotes, paper.github_stars, paper.github_repo, paper.published_at) == (
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_extras_feed_a_paper() -> None:
@@ -95,14 +124,18 @@ def test_items_without_paper_id_are_parse_error_when_none_is_usable() -> None:
 
 
 def test_single_malformed_item_is_skipped() -> None:
-    papers = parse_hf('[{"paper": {"title": "x"}}, {"paper": {"id": "2505.00001"}}, {"paper": {"id": "2505.00001"}}]')
+    papers = parse_hf(
+        '[{"paper": {"title": "x"}}, {"paper": {"id": "2505.00001"}}, {"paper": {"id": "2505.00001"}}]'
+    )
     assert [p.id for p in papers] == ["2505.00001"]  # and duplicates are dropped
 
 
 # --- fetch ------------------------------------------------------------------------------------
 
 
-def _fetch(responses: list[object], cfg: HuggingFaceConfig | None = None) -> tuple[str | Exception, list[httpx.Request], FakeClock]:
+def _fetch(
+    responses: list[object], cfg: HuggingFaceConfig | None = None
+) -> tuple[str | Exception, list[httpx.Request], FakeClock]:
     seen: list[httpx.Request] = []
     queue = list(responses)
 
@@ -116,7 +149,9 @@ def _fetch(responses: list[object], cfg: HuggingFaceConfig | None = None) -> tup
     clock = FakeClock()
     http = httpx.Client(transport=httpx.MockTransport(handler))
     try:
-        result: str | Exception = fetch_hf(cfg or HuggingFaceConfig(), http, dt.date(2025, 6, 2), sleep=clock.sleep)
+        result: str | Exception = fetch_hf(
+            cfg or HuggingFaceConfig(), http, dt.date(2025, 6, 2), sleep=clock.sleep
+        )
     except FetchError as exc:
         result = exc
     return result, seen, clock
@@ -152,5 +187,7 @@ def test_fetch_timeouts_are_retried() -> None:
 
 
 def test_fetch_429_waits_as_long_as_retry_after_says() -> None:
-    result, seen, clock = _fetch([httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, text="[]")])
+    result, seen, clock = _fetch(
+        [httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, text="[]")]
+    )
     assert result == "[]" and len(seen) == 2 and clock.sleeps == [7.0]

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sh(*cmd: object, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, f"{cmd}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -23,10 +25,35 @@ def _sh(*cmd: object, cwd: Path, env: dict[str, str] | None = None) -> subproces
 def _wheel(tmp: Path) -> Path:
     """Build from a copy of the source tree so the build leaves nothing in the checkout."""
     src = tmp / "src"
-    shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "output", ".pytest_cache", ".ruff_cache"))
-    _sh(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", tmp / "dist",
-        src, cwd=tmp)
+    shutil.copytree(
+        ROOT,
+        src,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            "output",
+            ".pytest_cache",
+            ".ruff_cache",
+        ),
+    )
+    _sh(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "-w",
+        tmp / "dist",
+        src,
+        cwd=tmp,
+    )
     (wheel,) = (tmp / "dist").glob("digest-*.whl")
     return wheel
 
@@ -35,10 +62,23 @@ def _fresh_venv(tmp: Path, wheel: Path) -> Path:
     """A new venv holding the wheel; its dependencies come from this test's environment (offline)."""
     venv = tmp / "venv"
     _sh(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp)
-    _sh(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--no-index", "--no-deps",
-        wheel, cwd=tmp)
-    site = Path(_sh(venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
-                    cwd=tmp).stdout.strip())
+    _sh(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "--no-index",
+        "--no-deps",
+        wheel,
+        cwd=tmp,
+    )
+    site = Path(
+        _sh(
+            venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp
+        ).stdout.strip()
+    )
     # A plain path line: the test venv's own .pth files (its editable digest) are not processed from here.
     (site / "zz_test_deps.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
     return venv
@@ -51,7 +91,9 @@ def test_wheel_in_a_fresh_venv_writes_a_digest_with_analyses(tmp_path, arxiv):
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIGEST_CONFIG")} | {KEY_ENV: KEY}
 
-    where = _sh(venv / "bin" / "python", "-c", "import digest; print(digest.__file__)", cwd=elsewhere, env=env)
+    where = _sh(
+        venv / "bin" / "python", "-c", "import digest; print(digest.__file__)", cwd=elsewhere, env=env
+    )
     assert where.stdout.startswith(str(venv))
     version = _sh(digest, "--version", cwd=elsewhere, env=env)
     assert version.stdout.strip() == "digest 0.1.0"

@@ -8,13 +8,17 @@ from typing import get_args
 
 import pytest
 
+from digest.analysis.prompts import prompts_dir
 from digest.config import Config
 from digest.day.state import DayState
 from digest.language import LANGUAGES
-from digest.analysis.prompts import prompts_dir
 
 PACKAGE = Path(__file__).resolve().parents[1] / "digest"
-TABLES = {"language/labels.py", "language/lexicon.py", "language/__init__.py"}  # where language codes are keys
+TABLES = {
+    "language/labels.py",
+    "language/lexicon.py",
+    "language/__init__.py",
+}  # where language codes are keys
 
 
 def test_the_config_languages_are_the_table_rows():

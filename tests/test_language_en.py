@@ -10,13 +10,21 @@ import jinja2
 import jinja2.meta
 import pytest
 
+from digest.analysis.build import (
+    analysis_job,
+    analysis_pack,
+    deep_dive_job,
+    interests_text,
+    rerank_job,
+    summary_job,
+)
+from digest.analysis.prompts import SHIPPED_DIR, prompts_dir, render_prompt
+from digest.analysis.validate import check_text
 from digest.config import Config
 from digest.day.state import DayState, PaperResult
 from digest.errors import InvalidOutput
-from digest.analysis.build import analysis_job, analysis_pack, deep_dive_job, interests_text, rerank_job, summary_job
 from digest.language.labels import LABELS
 from digest.models import Entry, Paper, PaperWarning, Reason, Scored
-from digest.analysis.prompts import SHIPPED_DIR, prompts_dir, render_prompt
 from digest.page.render import render_digest
 from digest.schemas import (
     Analysis,
@@ -31,7 +39,6 @@ from digest.schemas import (
     Pick,
     Practical,
 )
-from digest.analysis.validate import check_text
 from tests.e2e_helpers import (
     DAY,
     KEY,
@@ -84,19 +91,36 @@ def en_analysis() -> dict:
 def en_deep_dive() -> dict:
     return {
         "abstract_zh": "The paper presents a new vision method that leads on several datasets.",
-        "motivation": {"driver": "Existing methods are expensive.", "pain_points": "They are hard to run on devices.",
-                       "hypothesis": "A structural prior reduces the computation needed."},
-        "design": {"pipeline": "Encode the image, fuse the prior, decode the output.",
-                   "architecture": "An encoder-decoder network.", "algorithm": "Alternating optimisation."},
-        "comparison": {"difference": "It adds an explicit prior.", "contribution": "A new fusion module.",
-                       "scenarios": "Resource-constrained settings."},
-        "experiments": {"validation": "Comparisons on public benchmarks.", "key_results": "It beats the baselines.",
-                        "strengths": "Low-light scenes.", "limitations": "Slower on high-resolution inputs."},
-        "practical": {"open_source": "The authors promise to release code.",
-                      "implementation": "Built on a common deep-learning framework.",
-                      "transfer": "It could carry over to video tasks."},
-        "summary": {"core_idea": "Prior-guided efficient reconstruction",
-                    "quick_pipeline": ["Encode the image", "Fuse the prior", "Decode the output"]},
+        "motivation": {
+            "driver": "Existing methods are expensive.",
+            "pain_points": "They are hard to run on devices.",
+            "hypothesis": "A structural prior reduces the computation needed.",
+        },
+        "design": {
+            "pipeline": "Encode the image, fuse the prior, decode the output.",
+            "architecture": "An encoder-decoder network.",
+            "algorithm": "Alternating optimisation.",
+        },
+        "comparison": {
+            "difference": "It adds an explicit prior.",
+            "contribution": "A new fusion module.",
+            "scenarios": "Resource-constrained settings.",
+        },
+        "experiments": {
+            "validation": "Comparisons on public benchmarks.",
+            "key_results": "It beats the baselines.",
+            "strengths": "Low-light scenes.",
+            "limitations": "Slower on high-resolution inputs.",
+        },
+        "practical": {
+            "open_source": "The authors promise to release code.",
+            "implementation": "Built on a common deep-learning framework.",
+            "transfer": "It could carry over to video tasks.",
+        },
+        "summary": {
+            "core_idea": "Prior-guided efficient reconstruction",
+            "quick_pipeline": ["Encode the image", "Fuse the prior", "Decode the output"],
+        },
         "inspiration": "Try adding an explicit prior to my own restoration model.",
         "datasets": [{"name": "ImageNet", "url": None, "purpose": "pre-training"}],
         "field": "image restoration",
@@ -111,8 +135,14 @@ def en_summary(ids: list[str]) -> dict:
         "themes": ["Generative models keep moving into restoration tasks."],
         "highlights": ["Several papers balance efficiency and quality better."],
         "directions": ["Efficient vision models for devices."],
-        "picks": [{"paper_id": i, "reason": "A novel method with thorough experiments.",
-                   "audience": "researchers in image restoration"} for i in ids[:2]],
+        "picks": [
+            {
+                "paper_id": i,
+                "reason": "A novel method with thorough experiments.",
+                "audience": "researchers in image restoration",
+            }
+            for i in ids[:2]
+        ],
     }
 
 
@@ -129,7 +159,9 @@ def en_answer_for(prompt: str) -> str:
     elif kind == "executive_summary":
         data = en_summary(ids)
     else:
-        data = {"items": [{"id": i, "relevance": 5, "reason": "Related to the reader's interests."} for i in ids]}
+        data = {
+            "items": [{"id": i, "relevance": 5, "reason": "Related to the reader's interests."} for i in ids]
+        }
     return json.dumps(data)
 
 
@@ -166,8 +198,14 @@ def test_english_template_uses_the_same_variables_and_no_chinese(name):
 def test_every_english_template_renders_with_what_jobs_pass():
     cfg = Config()
     en = prompts_dir(None, language="en")
-    paper = Paper(id="2506.00001", title="A Paper", authors=["A. Author"], abstract="We propose a method. It works.",
-                  categories=["cs.CV"], comment="CVPR 2025")
+    paper = Paper(
+        id="2506.00001",
+        title="A Paper",
+        authors=["A. Author"],
+        abstract="We propose a method. It works.",
+        categories=["cs.CV"],
+        comment="CVPR 2025",
+    )
     entry = Entry(paper=paper)
     pack = analysis_pack([entry, Entry(paper=paper.model_copy(update={"id": "2506.00002"}))], cfg, en)
     prompts = [
@@ -178,10 +216,25 @@ def test_every_english_template_renders_with_what_jobs_pass():
         summary_job(DAY, [(paper, Analysis.model_validate(en_analysis()))], cfg, en).prompt,
         rerank_job(0, [paper], cfg, en).prompt,
     ]
-    prompts.append(render_prompt("reask", directory=en, prompt=prompts[0], field="impact", rule="Write in English.",
-                                 evidence="the JSON was cut off"))
-    assert [en_template_of(p) for p in prompts] == ["analysis", "analysis_pack", "deep_dive", "deep_dive",
-                                                    "executive_summary", "rerank", "analysis"]
+    prompts.append(
+        render_prompt(
+            "reask",
+            directory=en,
+            prompt=prompts[0],
+            field="impact",
+            rule="Write in English.",
+            evidence="the JSON was cut off",
+        )
+    )
+    assert [en_template_of(p) for p in prompts] == [
+        "analysis",
+        "analysis_pack",
+        "deep_dive",
+        "deep_dive",
+        "executive_summary",
+        "rerank",
+        "analysis",
+    ]
     for p in prompts:
         assert not CJK.search(p.replace(interests_text(cfg), "")), p
     assert "attached full text" in prompts[3] and "could not be obtained" in prompts[2]
@@ -192,8 +245,12 @@ def test_every_english_template_renders_with_what_jobs_pass():
 
 def test_english_validation_rejects_filler_refusals_and_chinese():
     check_text({"impact": "Of modest size, the change improves quality."}, language="en")
-    for bad in ("Sure. The paper improves quality.", "As an AI, I think it is good.",
-                "Could you provide the full text so I can analyse it?", "本文提出了一种新的方法，效果很好。"):
+    for bad in (
+        "Sure. The paper improves quality.",
+        "As an AI, I think it is good.",
+        "Could you provide the full text so I can analyse it?",
+        "本文提出了一种新的方法，效果很好。",
+    ):
         with pytest.raises(InvalidOutput):
             check_text({"impact": bad}, language="en")
     # The English-only phrases leave Chinese answers alone.
@@ -206,28 +263,58 @@ def test_english_validation_rejects_filler_refusals_and_chinese():
 def _english_view(**overrides: object) -> DayState:
     deep = en_deep_dive()
     results = {
-        "2506.00001": PaperResult(kind="analysis", status="ok",
-                                  analysis=Analysis.model_validate({**en_analysis(),
-                                                                    "code_url": "https://github.com/cora/cora"}),
-                                  warnings=[PaperWarning(figures=["23%"])]),
-        "2506.00002": PaperResult(kind="deep_dive", status="ok", fulltext=True, analysis=DeepDive(
-            field="3D vision", abstract_zh=deep["abstract_zh"], motivation=Motivation(**deep["motivation"]),
-            design=Design(**deep["design"]), comparison=Comparison(**deep["comparison"]),
-            experiments=Experiments(**deep["experiments"]), practical=Practical(**deep["practical"]),
-            summary=DeepSummary(**deep["summary"]), inspiration=deep["inspiration"],
-            datasets=[Dataset(name="ScanNet", url="http://www.scan-net.org/", purpose="evaluation")])),
-        "2506.00003": PaperResult(kind="deep_dive", status="ok", fulltext=False,
-                                  analysis=DeepDive.model_validate(en_deep_dive())),
+        "2506.00001": PaperResult(
+            kind="analysis",
+            status="ok",
+            analysis=Analysis.model_validate({**en_analysis(), "code_url": "https://github.com/cora/cora"}),
+            warnings=[PaperWarning(figures=["23%"])],
+        ),
+        "2506.00002": PaperResult(
+            kind="deep_dive",
+            status="ok",
+            fulltext=True,
+            analysis=DeepDive(
+                field="3D vision",
+                abstract_zh=deep["abstract_zh"],
+                motivation=Motivation(**deep["motivation"]),
+                design=Design(**deep["design"]),
+                comparison=Comparison(**deep["comparison"]),
+                experiments=Experiments(**deep["experiments"]),
+                practical=Practical(**deep["practical"]),
+                summary=DeepSummary(**deep["summary"]),
+                inspiration=deep["inspiration"],
+                datasets=[Dataset(name="ScanNet", url="http://www.scan-net.org/", purpose="evaluation")],
+            ),
+        ),
+        "2506.00003": PaperResult(
+            kind="deep_dive", status="ok", fulltext=False, analysis=DeepDive.model_validate(en_deep_dive())
+        ),
         "2506.00004": PaperResult(kind="analysis", status="failed", error_kind="invalid_output", attempts=6),
         "2506.00005": PaperResult(kind="analysis", status="pending"),
         "2506.00006": PaperResult(kind="analysis", status="failed", error_kind="bad_request", attempts=1),
     }
-    summary = ExecutiveSummary(themes=["Theme one."], highlights=["Highlight one."], directions=["Direction one."],
-                               picks=[Pick(paper_id="2506.00002", reason="Solid method.", audience="3D researchers")])
-    scores = {pid: Scored(id=pid, score=s, reasons=[Reason(points=s, kind="interest",
-                                                           detail={"kw": "diffusion", "where": "abstract"})])
-              for pid, s in {"2506.00001": 90, "2506.00002": 85, "2506.00003": 80, "2506.00004": 70,
-                             "2506.00005": 60, "2506.00006": 50, "2506.00007": 10}.items()}
+    summary = ExecutiveSummary(
+        themes=["Theme one."],
+        highlights=["Highlight one."],
+        directions=["Direction one."],
+        picks=[Pick(paper_id="2506.00002", reason="Solid method.", audience="3D researchers")],
+    )
+    scores = {
+        pid: Scored(
+            id=pid,
+            score=s,
+            reasons=[Reason(points=s, kind="interest", detail={"kw": "diffusion", "where": "abstract"})],
+        )
+        for pid, s in {
+            "2506.00001": 90,
+            "2506.00002": 85,
+            "2506.00003": 80,
+            "2506.00004": 70,
+            "2506.00005": 60,
+            "2506.00006": 50,
+            "2506.00007": 10,
+        }.items()
+    }
     kw: dict[str, object] = dict(language="en", results=results, summary=summary, scores=scores)
     kw.update(overrides)
     return full_view(**kw)
@@ -237,11 +324,22 @@ def test_english_digest_has_english_headings_and_no_chinese_at_all():
     md = render_digest(_english_view())
     assert not CJK.search(md), CJK.findall(md)
     assert md.startswith("# Computer Vision Paper Digest | 2025-06-02\n")
-    for heading in ("## Executive Summary", "### Main themes and trends", "### Recommended reading",
-                    "## Today's Picks",
-                    "#### Main contributions", "#### Key innovations and methods", "#### In one sentence",
-                    "### Deep dive (full text)", "### Deep dive (abstract only)", "#### Motivation",
-                    "#### Takeaways for me", "#### Datasets", "### Key findings", "### Links"):
+    for heading in (
+        "## Executive Summary",
+        "### Main themes and trends",
+        "### Recommended reading",
+        "## Today's Picks",
+        "#### Main contributions",
+        "#### Key innovations and methods",
+        "#### In one sentence",
+        "### Deep dive (full text)",
+        "### Deep dive (abstract only)",
+        "#### Motivation",
+        "#### Takeaways for me",
+        "#### Datasets",
+        "### Key findings",
+        "### Links",
+    ):
         assert f"\n{heading}\n" in md, heading
     for label in ("Authors", "Published", "Categories", "Source", "Score", "Code", "Check", "Field"):
         assert f"- **{label}:** " in md, label
@@ -249,8 +347,10 @@ def test_english_digest_has_english_headings_and_no_chinese_at_all():
     assert "- [Deep Full Text](#2506.00002): Solid method. (for: 3D researchers)" in md
     assert "<summary>Other papers (1, by score)</summary>" in md
     assert md.count("\n> ❌ Analysis failed: ") == 2 and md.count("\n> ⏳ Analysis not done yet") == 1
-    assert "> ❌ Analysis failed: the model gave no usable answer (after 6 attempts). To re-run it: " \
-           "`digest retry --date 2025-06-02 --paper 2506.00004`" in md
+    assert (
+        "> ❌ Analysis failed: the model gave no usable answer (after 6 attempts). To re-run it: "
+        "`digest retry --date 2025-06-02 --paper 2506.00004`" in md
+    )
     assert "| Score | Title | Authors | Code | Score reasons |" in md and "| diffusion+10 |" in md
     assert "Why: interest: diffusion (abstract) +90" in md and "[↑ Contents](#contents)" in md
     assert "retried automatically" not in md
@@ -260,9 +360,12 @@ def test_english_digest_has_english_headings_and_no_chinese_at_all():
 
 def test_english_scaffolding_stays_english_around_chinese_content():
     md = render_digest(full_view(language="en"))  # the test view's analyses and reasons are Chinese
-    scaffolding = [line for line in md.splitlines()
-                   if line.startswith(("# ", "## ", "### ", "#### ", "> ", "| Score", "<details>", "<summary>", "*G"))
-                   or re.match(r"\d+\. \*\*\[", line)]
+    scaffolding = [
+        line
+        for line in md.splitlines()
+        if line.startswith(("# ", "## ", "### ", "#### ", "> ", "| Score", "<details>", "<summary>", "*G"))
+        or re.match(r"\d+\. \*\*\[", line)
+    ]
     assert scaffolding
     for line in scaffolding:
         assert not CJK.search(line), line
@@ -271,18 +374,23 @@ def test_english_scaffolding_stays_english_around_chinese_content():
 
 
 def test_english_metadata_only_digest_says_so_without_the_operator_hint():
-    md = render_digest(_english_view(llm_off=True, llm_model=None, results={}, summary=None,
-                                     summary_status="none"))
+    md = render_digest(
+        _english_view(llm_off=True, llm_model=None, results={}, summary=None, summary_status="none")
+    )
     overview = md.splitlines()[2]
     assert overview.startswith("> Papers scanned today: 7 ")
-    assert "No AI analyses in this issue" in overview and KEY_ENV not in md and "environment variable" not in md
+    assert (
+        "No AI analyses in this issue" in overview and KEY_ENV not in md and "environment variable" not in md
+    )
     assert not CJK.search(md) and "Analysis not done" not in md
 
 
 def test_english_summary_pending_note():
     md = render_digest(_english_view(summary=None, summary_status="pending"))
-    assert ("## Executive Summary\n\n> ⏳ Executive summary not written yet (the last run stopped before it: quota, "
-            "budget or interruption); the next `digest retry --date 2025-06-02`") in md
+    assert (
+        "## Executive Summary\n\n> ⏳ Executive summary not written yet (the last run stopped before it: quota, "
+        "budget or interruption); the next `digest retry --date 2025-06-02`"
+    ) in md
 
 
 def test_label_tables_have_the_same_keys():
@@ -307,16 +415,28 @@ def test_english_run_end_to_end(tmp_path, monkeypatch, capsys):
     text = read_digest(tmp_path).text
     assert text.startswith(f"# Computer Vision Paper Digest | {DAY}\n")
     assert text.index("## Executive Summary") < text.index("## Today's Picks")
-    for heading in ("Main contributions", "Key innovations and methods", "Potential impact", "Limitations",
-                    "In one sentence", "The abstract in plain words", "Motivation", "Experiments",
-                    "Takeaways for me", "Key findings", "Links"):
+    for heading in (
+        "Main contributions",
+        "Key innovations and methods",
+        "Potential impact",
+        "Limitations",
+        "In one sentence",
+        "The abstract in plain words",
+        "Motivation",
+        "Experiments",
+        "Takeaways for me",
+        "Key findings",
+        "Links",
+    ):
         assert f"#### {heading}" in text or f"### {heading}" in text, heading
     assert "Analysis not done" not in text and "分析尚未完成" not in text and "执行摘要" not in text
     for line in text.splitlines():
         if line.startswith("#") and not line.startswith("## ["):  # paper titles are the authors' own words
             assert not CJK.search(line), line
     out = tmp_path / "output"
-    assert (out / "index.md").read_text(encoding="utf-8").startswith("# Computer Vision Paper Digest · Archive")
+    assert (
+        (out / "index.md").read_text(encoding="utf-8").startswith("# Computer Vision Paper Digest · Archive")
+    )
     assert "<title>Computer Vision Paper Digest</title>" in (out / "feed.xml").read_text(encoding="utf-8")
     survey = (out / "survey.md").read_text(encoding="utf-8")
     assert survey.startswith("# Paper survey") and not CJK.search(survey)
@@ -331,4 +451,6 @@ def test_english_run_without_key_hints_on_stderr_not_on_the_page(tmp_path, monke
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
     assert f"{KEY_ENV} is not set" in capsys.readouterr().err
     page = read_digest(tmp_path).text
-    assert KEY_ENV not in page and "environment variable" not in page and "No AI analyses in this issue" in page
+    assert (
+        KEY_ENV not in page and "environment variable" not in page and "No AI analyses in this issue" in page
+    )

@@ -24,15 +24,32 @@ MAX_DEPTH = 8
 
 # Tiers, bottom up, by package: the ground floor (data, config, words), the store and the LLM providers, the
 # stages (fetch, score, analysis, day, page), the commands, the CLI. A module not named is a stage.
-GROUND = {"digest", "digest.errors", "digest.ids", "digest.text", "digest.retrying", "digest.secrets",
-          "digest.models", "digest.config", "digest.schemas", "digest.language", "digest.language.labels",
-          "digest.language.lexicon", "digest.day.state", "digest.day.report"}
+GROUND = {
+    "digest",
+    "digest.errors",
+    "digest.ids",
+    "digest.text",
+    "digest.retrying",
+    "digest.secrets",
+    "digest.models",
+    "digest.config",
+    "digest.schemas",
+    "digest.language",
+    "digest.language.labels",
+    "digest.language.lexicon",
+    "digest.day.state",
+    "digest.day.report",
+}
 STORE_LLM_PACKAGES = ("digest.store", "digest.llm")
 COMMANDS_PACKAGE = "digest.commands"
 TIERS = ["ground", "store/llm", "stage", "command", "cli", "entry"]
 LLM_STACK = ("digest.llm", "digest.analysis.session", "digest.analysis.build")
-READ_ONLY = {"status": "digest.commands.status", "render": "digest.page.publish", "survey": "digest.page.survey",
-             "prune": "digest.commands.prune"}  # the module cli imports for each read-only command
+READ_ONLY = {
+    "status": "digest.commands.status",
+    "render": "digest.page.publish",
+    "survey": "digest.page.survey",
+    "prune": "digest.commands.prune",
+}  # the module cli imports for each read-only command
 
 
 def _within(module: str, package: str) -> bool:
@@ -94,8 +111,12 @@ def test_the_graph_sees_every_module_and_lazy_imports():
 def test_imports_flow_one_way_without_cycles_in_at_most_eight_layers():
     graph = import_graph()
     depth = depths(graph)
-    back = sorted(f"{m} ({TIERS[tier(m)]}) imports {d} ({TIERS[tier(d)]})"
-                  for m, deps in graph.items() for d in deps if tier(d) > tier(m))
+    back = sorted(
+        f"{m} ({TIERS[tier(m)]}) imports {d} ({TIERS[tier(d)]})"
+        for m, deps in graph.items()
+        for d in deps
+        if tier(d) > tier(m)
+    )
     assert back == []
     commands = {m for m in graph if _within(m, COMMANDS_PACKAGE) and m != COMMANDS_PACKAGE}
     assert sorted(f"{m} imports {d}" for m in commands for d in graph[m] & commands) == []
@@ -126,18 +147,26 @@ def test_read_only_commands_reach_no_llm_module(command):
 def test_read_only_commands_leave_google_genai_unloaded(tmp_path, arxiv, no_key, command):
     cfg = write_config(tmp_path, arxiv_url=arxiv.url)
     assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-    args = {"status": ["status", "--date", DAY], "render": ["render", "--date", DAY], "survey": ["survey"],
-            "prune": ["prune", "--before", "2000-01-01"]}[command] + ["--config", str(cfg)]
+    args = {
+        "status": ["status", "--date", DAY],
+        "render": ["render", "--date", DAY],
+        "survey": ["survey"],
+        "prune": ["prune", "--before", "2000-01-01"],
+    }[command] + ["--config", str(cfg)]
     watched = ("google", "openai", *LLM_STACK)
-    code = (f"import sys; from digest.cli import main; rc = main({args!r}); "
-            f"print(rc, sorted(m for m in sys.modules if m.startswith({watched!r})))")
+    code = (
+        f"import sys; from digest.cli import main; rc = main({args!r}); "
+        f"print(rc, sorted(m for m in sys.modules if m.startswith({watched!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "0 []"
 
 
 def test_no_module_is_over_400_lines():
     # The house rule: a module that grows past it is split by job (render and store kept crossing it).
-    sizes = {p.relative_to(PACKAGE.parent).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
-             for p in PACKAGE.rglob("*.py")}
+    sizes = {
+        p.relative_to(PACKAGE.parent).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+        for p in PACKAGE.rglob("*.py")
+    }
     assert len(sizes) > 30
     assert {p: n for p, n in sizes.items() if n > 400} == {}

@@ -147,8 +147,10 @@ def test_missing_key_is_auth_error(server):
 
 
 def test_403_is_auth_and_404_is_bad_request(server):
-    server.script(Reply.raw(403, {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}),
-                  Reply.raw(404, {"error": {"code": 404, "message": "models/x is not found", "status": "NOT_FOUND"}}))
+    server.script(
+        Reply.raw(403, {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}),
+        Reply.raw(404, {"error": {"code": 404, "message": "models/x is not found", "status": "NOT_FOUND"}}),
+    )
     provider = _provider(server)
     with pytest.raises(AuthError):
         provider.generate("x")
@@ -171,7 +173,9 @@ def test_blocked_or_empty_candidates_give_safety_and_empty_text(server, finish):
 
 def test_pdf_attachment_arrives_as_inline_data(server):
     pdf = minimal_pdf("Hello PDF")
-    _provider(server).generate("总结", attachments=[Attachment(mime_type="application/pdf", data=pdf, name="p.pdf")])
+    _provider(server).generate(
+        "总结", attachments=[Attachment(mime_type="application/pdf", data=pdf, name="p.pdf")]
+    )
     req = server.requests[0]
     assert req.attachments == [("application/pdf", pdf)]
     parts = req.body["contents"][0]["parts"]

@@ -26,8 +26,14 @@ def server():
 
 
 def _provider(srv: FakeLLMServer, *, key: str | None = KEY, **overrides) -> OpenAICompatProvider:
-    cfg = LLMConfig(provider="openai", model=overrides.pop("model", "deepseek-chat"), base_url=srv.openai_url,
-                    api_key_env="DEEPSEEK_API_KEY", timeout_s=overrides.pop("timeout_s", 5), **overrides)
+    cfg = LLMConfig(
+        provider="openai",
+        model=overrides.pop("model", "deepseek-chat"),
+        base_url=srv.openai_url,
+        api_key_env="DEEPSEEK_API_KEY",
+        timeout_s=overrides.pop("timeout_s", 5),
+        **overrides,
+    )
     provider = build_provider(cfg, key)
     assert isinstance(provider, OpenAICompatProvider)
     return provider
@@ -98,8 +104,10 @@ def test_server_rate_limit_reply_and_rpm_quota():
 
 
 def test_insufficient_quota_and_402_are_quota_exhausted(server):
-    server.script(Reply.per_day(),
-                  Reply.raw(402, {"error": {"message": "Insufficient Balance", "type": "unknown_error"}}))
+    server.script(
+        Reply.per_day(),
+        Reply.raw(402, {"error": {"message": "Insufficient Balance", "type": "unknown_error"}}),
+    )
     provider = _provider(server)
     with pytest.raises(QuotaExhausted):
         provider.generate("x")
@@ -116,8 +124,10 @@ def test_invalid_key_is_auth_error_naming_env_not_key(server):
 
 
 def test_403_is_auth_other_4xx_is_bad_request(server):
-    server.script(Reply.raw(403, {"error": {"message": "forbidden"}}),
-                  Reply.raw(400, {"error": {"message": "bad model", "type": "invalid_request_error"}}))
+    server.script(
+        Reply.raw(403, {"error": {"message": "forbidden"}}),
+        Reply.raw(400, {"error": {"message": "bad model", "type": "invalid_request_error"}}),
+    )
     provider = _provider(server)
     with pytest.raises(AuthError):
         provider.generate("x")
@@ -189,7 +199,9 @@ def test_no_key_sends_no_authorization():
 
 def test_request_matches_reference_shape(server):
     ref = load_fixture("openai_compat_request.json")
-    body = _provider(server, json_mode="object").request_body("Rate this abstract 1-10 as JSON", schema=Analysis)
+    body = _provider(server, json_mode="object").request_body(
+        "Rate this abstract 1-10 as JSON", schema=Analysis
+    )
     assert set(ref) <= set(body) | {"messages"}
     assert body["response_format"] == ref["response_format"]
     json.dumps(body)

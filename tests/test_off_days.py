@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from digest.fetch.calendar import hf_dates
 from digest.cli import main
 from digest.config import Config
+from digest.fetch.calendar import hf_dates
 from tests.e2e_helpers import DAY, read_digest, write_config
 from tests.helpers_sources import HF_OLD_CV, fixture
 
@@ -16,7 +16,9 @@ SHANGHAI = {"timezone": "Asia/Shanghai"}
 
 def _hf_list_with_only(paper_id: str) -> str:
     """The recorded HF list of 2025-06-02 cut down to one paper."""
-    items = [i for i in json.loads(fixture("days/hf_daily_papers_2025-06-02.json")) if i["paper"]["id"] == paper_id]
+    items = [
+        i for i in json.loads(fixture("days/hf_daily_papers_2025-06-02.json")) if i["paper"]["id"] == paper_id
+    ]
     assert items, paper_id
     return json.dumps(items)
 
@@ -40,9 +42,12 @@ def test_hf_dates_cover_every_list_since_the_previous_digest():
         assert len(read) >= 720
 
 
-def test_a_saturday_asks_nothing_and_writes_nothing_even_when_huggingface_has_a_list(tmp_path, arxiv, no_key,
-                                                                                         capsys):
-    arxiv.services.hf["2025-05-30"] = _hf_list_with_only(HF_OLD_CV)  # Friday's list, which lag 1 gives Saturday
+def test_a_saturday_asks_nothing_and_writes_nothing_even_when_huggingface_has_a_list(
+    tmp_path, arxiv, no_key, capsys
+):
+    arxiv.services.hf["2025-05-30"] = _hf_list_with_only(
+        HF_OLD_CV
+    )  # Friday's list, which lag 1 gives Saturday
     cfg = write_config(tmp_path, arxiv_url=arxiv.url, sources__huggingface__lag_days=1)
     assert main(["run", "--date", "2025-05-31", "--config", str(cfg)]) == 0
     assert arxiv.services.log == []  # neither arXiv nor HuggingFace was asked
@@ -65,9 +70,9 @@ def test_a_date_without_announcement_is_settled_so_the_scheduler_runs_it_once(tm
     import sqlite3
     from zoneinfo import ZoneInfo
 
-    from digest.config import load_config
     from digest.commands.pipeline import Pipeline
     from digest.commands.scheduler import Daily, serve
+    from digest.config import load_config
     from tests.test_scheduler import VirtualClock
 
     cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, schedule__time="09:30"))

@@ -22,8 +22,13 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _spawn(cfg: Path, *args: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "digest", *args, "--config", str(cfg)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", *args, "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _cached_keys(db: Path) -> set[tuple[str, str]]:
@@ -51,7 +56,11 @@ def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_wor
             out = tmp / "output" / f"{DAY}.md"
             if out.exists():  # written by rename only: a file at the path is always a whole digest
                 whole = out.read_text(encoding="utf-8")
-                assert whole.startswith("# 计算机视觉论文日报") and "## 今日精选" in whole and whole.endswith("\n")
+                assert (
+                    whole.startswith("# 计算机视觉论文日报")
+                    and "## 今日精选" in whole
+                    and whole.endswith("\n")
+                )
             stored = _cached_keys(tmp / "output" / "digest.db")
             before = llm.stats.requests
             asked_before = [r.prompt for r in llm.requests]
@@ -65,7 +74,11 @@ def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_wor
             resumed = llm.requests[before:]
             total_jobs = 11
             in_flight_max = 2
-            assert len(resumed) <= total_jobs - len(stored) + in_flight_max, (trial, len(resumed), len(stored))
+            assert len(resumed) <= total_jobs - len(stored) + in_flight_max, (
+                trial,
+                len(resumed),
+                len(stored),
+            )
             # no stored analysis was asked again: its prompt does not reappear after the kill
             repeats = [r for r in resumed if r.prompt in set(asked_before)]
             assert len(repeats) <= in_flight_max
@@ -77,8 +90,9 @@ def test_two_runs_on_one_store_second_waits_then_exits_1(tmp_path, arxiv):
     # The first run holds the lock for about 5 requests x 1 s: long enough that the second process, even slow
     # to start on a loaded machine, finds it held and gives up after its 1 s wait.
     with llm_server(latency=1.0) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1,
-                           store__lock_timeout_s=1)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1, store__lock_timeout_s=1
+        )
         first = _spawn(cfg, "run", "--date", DAY, env=_env(**{KEY_ENV: KEY}))
         deadline = time.monotonic() + 20
         while llm.stats.requests < 1 and time.monotonic() < deadline:
@@ -113,8 +127,14 @@ def test_retry_named_paper_reanalyses_only_that_paper(tmp_path, arxiv, monkeypat
 
 def _schedule(tmp: Path, cfg: Path, fake_utc: str) -> subprocess.Popen:
     env = _env(TZ="UTC", FAKETIME=f"@{fake_utc}", FAKETIME_DONT_FAKE_MONOTONIC="1", LD_PRELOAD=libfaketime())
-    return subprocess.Popen([sys.executable, "-m", "digest", "schedule", "--config", str(cfg)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp)
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "schedule", "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp,
+    )
 
 
 def _wait_for(path: Path, timeout: float) -> bool:
@@ -127,8 +147,9 @@ def _wait_for(path: Path, timeout: float) -> bool:
 
 
 def test_scheduler_fires_at_schedule_time_and_keeps_running(tmp_path, arxiv):
-    cfg = write_config(tmp_path, arxiv_url=arxiv.url, schedule__time="09:30",
-                       schedule__log_file=str(tmp_path / "digest.log"))
+    cfg = write_config(
+        tmp_path, arxiv_url=arxiv.url, schedule__time="09:30", schedule__log_file=str(tmp_path / "digest.log")
+    )
     # 09:29:57 in Asia/Shanghai on the recorded Monday: the trigger fires three seconds later
     proc = _schedule(tmp_path, cfg, "2025-06-02 01:29:57")
     try:

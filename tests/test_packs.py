@@ -7,13 +7,13 @@ import json
 import re
 import sqlite3
 
+from digest.analysis.build import analysis_pack
+from digest.analysis.prompts import prompts_dir
 from digest.analysis.session import Session
 from digest.config import Config
-from digest.analysis.build import analysis_pack
 from digest.llm import build_provider
 from digest.llm.ratelimit import Limiter
 from digest.models import Entry, Paper
-from digest.analysis.prompts import prompts_dir
 from digest.store import Store
 from tests.fakes.answers import analysis, answer_for, template_of
 from tests.fakes.llm_server import FakeLLMServer, Reply
@@ -24,14 +24,29 @@ IDS = [f"2506.0000{i}" for i in range(1, 6)]
 
 
 def _entries() -> list[Entry]:
-    return [Entry(paper=Paper(id=i, title=f"Paper {i}", abstract=f"We propose method {i} for denoising.",
-                              categories=["cs.CV"])) for i in IDS]
+    return [
+        Entry(
+            paper=Paper(
+                id=i,
+                title=f"Paper {i}",
+                abstract=f"We propose method {i} for denoising.",
+                categories=["cs.CV"],
+            )
+        )
+        for i in IDS
+    ]
 
 
 def _session(tmp_path, srv: FakeLLMServer, **llm: object) -> Session:
     cfg = Config.model_validate({"llm": {"base_url": srv.url, "max_attempts": 4, **llm}})
-    return Session(cfg, provider=build_provider(cfg.llm, KEY), store=Store(tmp_path / "d.db"), date=DAY,
-                   prompts=prompts_dir(None), limiter=Limiter(60_000, 4))
+    return Session(
+        cfg,
+        provider=build_provider(cfg.llm, KEY),
+        store=Store(tmp_path / "d.db"),
+        date=DAY,
+        prompts=prompts_dir(None),
+        limiter=Limiter(60_000, 4),
+    )
 
 
 def _ids(prompt: str) -> list[str]:
@@ -47,7 +62,9 @@ def test_one_request_carries_the_pack_and_each_answer_is_cached_alone(tmp_path):
         again = _session(tmp_path, srv).run([analysis_pack(_entries(), session.cfg, session.prompts)])
         assert all(o.cached for o in again) and srv.stats.requests == 1  # a rerun makes no call
         # a single analysis of one member (what a re-ask sends) is answered from the same cache
-        single = _session(tmp_path, srv).run([analysis_pack(_entries(), session.cfg, session.prompts).members[2]])
+        single = _session(tmp_path, srv).run(
+            [analysis_pack(_entries(), session.cfg, session.prompts).members[2]]
+        )
         assert single[0].cached and srv.stats.requests == 1
     with sqlite3.connect(tmp_path / "d.db") as con:
         rows = con.execute("SELECT template, papers FROM llm_calls").fetchall()
@@ -58,9 +75,13 @@ def test_invalid_or_missing_members_are_reasked_alone(tmp_path):
     def responder(req):
         if template_of(req.prompt) != "analysis_pack":
             return Reply(text=answer_for(req.prompt))
-        items = [dict(analysis(), id=f"arXiv:{IDS[0]}v2"),  # any id spelling is accepted
-                 dict(analysis(), id=IDS[1], contributions="请提供论文全文，我才能分析。"),
-                 dict(analysis(), id=IDS[3]), dict(analysis(), id=IDS[4]), dict(analysis(), id="2506.99999")]
+        items = [
+            dict(analysis(), id=f"arXiv:{IDS[0]}v2"),  # any id spelling is accepted
+            dict(analysis(), id=IDS[1], contributions="请提供论文全文，我才能分析。"),
+            dict(analysis(), id=IDS[3]),
+            dict(analysis(), id=IDS[4]),
+            dict(analysis(), id="2506.99999"),
+        ]
         return Reply(text=json.dumps({"analyses": items}, ensure_ascii=False))
 
     with FakeLLMServer(api_key=KEY, responder=responder) as srv:
@@ -108,12 +129,21 @@ def test_three_papers_failing_the_same_way_stop_the_run(tmp_path, arxiv, key, ca
     from tests.e2e_helpers import DAY as RUN_DAY
     from tests.e2e_helpers import llm_server, read_digest, status_json, write_config
 
-    bad = {"error": {"code": 400, "message": "Request contains an invalid argument.", "status": "INVALID_ARGUMENT"}}
+    bad = {
+        "error": {
+            "code": 400,
+            "message": "Request contains an invalid argument.",
+            "status": "INVALID_ARGUMENT",
+        }
+    }
     with llm_server(responder=lambda req: Reply.raw(400, bad)) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__papers_per_call=1,
-                           llm__max_concurrency=1)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__papers_per_call=1, llm__max_concurrency=1
+        )
         assert main(["run", "--date", RUN_DAY, "--config", str(cfg)]) == 3
-        assert llm.stats.requests == 3  # a bad request is not retried; the third paper's failure stops the run
+        assert (
+            llm.stats.requests == 3
+        )  # a bad request is not retried; the third paper's failure stops the run
     err = capsys.readouterr().err
     assert "3 papers in a row failed the same way" in err and "bad_request" in err
     st = status_json(capsys, cfg)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from digest.cli import main
-from digest.config import load_config
 from digest.commands.pipeline import Pipeline
 from digest.commands.scheduler import Daily
+from digest.config import load_config
 from tests.e2e_helpers import (
     DAY,
     KEY,
@@ -53,7 +53,9 @@ def _sections(text: str) -> list[str]:
 
 def _picks(text: str) -> list[str]:
     """The entries of today's picks (the contents), one string per paper."""
-    block = text[text.index("<a id='contents'></a>"): text.index("\n---\n", text.index("<a id='contents'></a>"))]
+    block = text[
+        text.index("<a id='contents'></a>") : text.index("\n---\n", text.index("<a id='contents'></a>"))
+    ]
     return re.split(r"\n(?=\d+\. \*\*\[)", block)[1:]
 
 
@@ -64,8 +66,14 @@ def two_days(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv(KEY_ENV, KEY)
     with LocalServer(multi_day_services(DAYS)) as server, llm_server() as llm:
-        cfg = write_config(tmp, arxiv_url=server.url, llm_url=llm.url, selection__analyze=5,
-                           selection__deep_dive=1, output__site_url=SITE)
+        cfg = write_config(
+            tmp,
+            arxiv_url=server.url,
+            llm_url=llm.url,
+            selection__analyze=5,
+            selection__deep_dive=1,
+            output__site_url=SITE,
+        )
         codes = [main(["run", "--date", day, "--config", str(cfg)]) for day in DAYS]
     mp.undo()
     yield tmp, cfg, codes
@@ -95,7 +103,8 @@ def test_every_pick_has_its_chinese_one_line_summary_and_reasons(second_page):
         lines = entry.strip().splitlines()
         assert re.match(r"\d+\. \*\*\[.+\]\(#[\w.-]+\)\*\* — 评分 [\d.]+", lines[0]), lines[0]
         assert CJK.search(lines[1]) and (
-            "一种高效且易于迁移的视觉新方法" in lines[1] or "先验引导的高效重建" in lines[1]), lines[1]
+            "一种高效且易于迁移的视觉新方法" in lines[1] or "先验引导的高效重建" in lines[1]
+        ), lines[1]
         assert lines[2].startswith("   <br>理由：")
     assert "深度解读" in picks[0]  # the deep dive is badged
 
@@ -134,8 +143,15 @@ def test_picks_below_the_top_scores_are_not_called_highest_scoring(llm_off):
 
     # An interest match scoring 10 was picked while papers scoring up to 90 were not (a metadata-only
     # digest keeps the stored selection too).
-    text = render_digest(full_view(selected=["2506.00007"], results={}, llm_off=llm_off, summary=None,
-                                   pick_reasons={"2506.00007": "interest"}))
+    text = render_digest(
+        full_view(
+            selected=["2506.00007"],
+            results={},
+            llm_off=llm_off,
+            summary=None,
+            pick_reasons={"2506.00007": "interest"},
+        )
+    )
     assert "评分最高" not in text
     rule = next(line for line in text.splitlines() if line.startswith("选文规则："))
     assert rule.startswith("选文规则：先选命中兴趣关键词的论文，再按评分补足，共 1 篇")
@@ -187,21 +203,37 @@ def test_status_warns_about_relative_feed_links_only_without_site_url(two_days, 
     bare = write_config(tmp_path, arxiv_url="http://127.0.0.1:9")
     st = status_json(capsys, bare, DAYS[1])
     assert [w["warning"] for w in st["warnings"] if w["kind"] == "feed_links_relative"][0].startswith(
-        "output.site_url is not set: feed.xml links are relative")
+        "output.site_url is not set: feed.xml links are relative"
+    )
 
 
 def test_feed_is_well_formed_whatever_the_text(tmp_path):
     from digest.page.publish import build_feed
 
-    summary = {"themes": ["<b>&amp; \x0b \ufffe"], "highlights": ["]]>"], "directions": ["\x1b[31m"],
-               "picks": [{"paper_id": "2506.00001", "title": 'A "quoted" <title> & co', "anchor": "2506.00001",
-                          "reason": "<script>", "audience": "&"}]}
-    feed = build_feed([(dt.date(2025, 6, 2), {"papers": 1, "top": [], "summary": summary},
-                        "2025-06-02T01:00:00+00:00")], site_url=SITE)
+    summary = {
+        "themes": ["<b>&amp; \x0b \ufffe"],
+        "highlights": ["]]>"],
+        "directions": ["\x1b[31m"],
+        "picks": [
+            {
+                "paper_id": "2506.00001",
+                "title": 'A "quoted" <title> & co',
+                "anchor": "2506.00001",
+                "reason": "<script>",
+                "audience": "&",
+            }
+        ],
+    }
+    feed = build_feed(
+        [(dt.date(2025, 6, 2), {"papers": 1, "top": [], "summary": summary}, "2025-06-02T01:00:00+00:00")],
+        site_url=SITE,
+    )
     root = ET.fromstring(feed)
     content = root.find(f"{ATOM}entry/{ATOM}content").text
     assert "&lt;script&gt;" in content and "<script>" not in content
-    assert f'<a href="{SITE}2025-06-02.md#2506.00001">A &quot;quoted&quot; &lt;title&gt; &amp; co</a>' in content
+    assert (
+        f'<a href="{SITE}2025-06-02.md#2506.00001">A &quot;quoted&quot; &lt;title&gt; &amp; co</a>' in content
+    )
 
 
 # ---------------------------------------------------------------- failed, pending and the summary
@@ -215,8 +247,14 @@ def _refusing_analyses(req):
 
 def test_a_paper_that_failed_every_attempt_says_so_and_how_to_rerun_it(tmp_path, arxiv, key, capsys):
     with llm_server(responder=_refusing_analyses) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__analyze=3,
-                           selection__deep_dive=1, llm__max_attempts=2)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            selection__analyze=3,
+            selection__deep_dive=1,
+            llm__max_attempts=2,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
     text = read_digest(tmp_path).text
     assert "自动重试" not in text
@@ -235,8 +273,9 @@ def test_a_paper_that_failed_every_attempt_says_so_and_how_to_rerun_it(tmp_path,
 
 def test_summary_pending_agrees_in_page_status_exit_code_and_scheduler(tmp_path, arxiv, key, capsys):
     with llm_server() as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__analyze=2,
-                           selection__deep_dive=0)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, selection__analyze=2, selection__deep_dive=0
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
     with sqlite3.connect(tmp_path / "output" / "digest.db") as db:  # as if the run stopped before the summary
         db.execute("DELETE FROM tasks WHERE template = 'executive_summary'")
@@ -269,8 +308,14 @@ def test_golden_page(tmp_path, monkeypatch, request, language):
     monkeypatch.setenv(KEY_ENV, KEY)
     responder = en_responder if language == "en" else (lambda req: Reply(text=answer_for(req.prompt)))
     with LocalServer(_small_day()) as server, llm_server(responder=responder) as llm:
-        cfg = write_config(tmp_path, arxiv_url=server.url, llm_url=llm.url, language=language,
-                           selection__analyze=3, selection__deep_dive=1)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=server.url,
+            llm_url=llm.url,
+            language=language,
+            selection__analyze=3,
+            selection__deep_dive=1,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         text = read_digest(tmp_path).text.replace(server.url, "http://fake-arxiv")  # the port changes per run
     golden = GOLDEN / f"{DAY}.{language}.md"
@@ -286,8 +331,9 @@ def test_pending_says_when_the_quota_resets_when_the_store_knows_it():
     from tests.test_render import full_view
 
     resets = dt.datetime(2025, 6, 2, 7, 0, tzinfo=dt.UTC)
-    text = render_digest(full_view(quota_resets_at=resets, timezone="Asia/Shanghai", summary=None,
-                                   summary_status="pending"))
+    text = render_digest(
+        full_view(quota_resets_at=resets, timezone="Asia/Shanghai", summary=None, summary_status="pending")
+    )
     pending = _sections(text)[4]
     assert "> ⏳ 分析尚未完成（LLM 每日配额已用完，2025-06-02 15:00 CST 恢复）" in pending
     assert "> ⏳ 执行摘要尚未生成（LLM 每日配额已用完，2025-06-02 15:00 CST 恢复）" in text
@@ -303,8 +349,15 @@ def test_figure_warnings_cached_as_text_become_data_in_a_migration(tmp_path):
     path = tmp_path / "digest.db"
     store = Store(path)
     task = Task(date=DAY, key="2506.00001", template="analysis", status="ok")
-    store.cache_put("2506.00001", "analysis", "sha", "m", result=analysis(),
-                    meta={"warnings": ["unverified_figure: 97.31 dB, 12%"], "attempts": 2}, task=task)
+    store.cache_put(
+        "2506.00001",
+        "analysis",
+        "sha",
+        "m",
+        result=analysis(),
+        meta={"warnings": ["unverified_figure: 97.31 dB, 12%"], "attempts": 2},
+        task=task,
+    )
     store.close()
     with sqlite3.connect(path) as db:  # as a store written before warnings were data left it
         db.execute("DELETE FROM schema_version WHERE version >= 8")  # 8 made warnings data

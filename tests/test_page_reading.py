@@ -35,14 +35,18 @@ def days(tmp_path_factory):
     with keyed_days(tmp, ["2025-06-03", *DAYS], output__site_url=SITE) as (cfg, llm):
         codes = [main(["run", "--date", day, "--config", str(cfg)]) for day in DAYS]
         before = llm.stats.requests
-        codes.append(main(["analyze", "--date", DAYS[0], f"https://arxiv.org/abs/{ASKED}v1", "--config", str(cfg)]))
+        codes.append(
+            main(["analyze", "--date", DAYS[0], f"https://arxiv.org/abs/{ASKED}v1", "--config", str(cfg)])
+        )
         asked_requests = llm.stats.requests - before
     yield tmp, codes, asked_requests
 
 
 def _slug(text: str, seen: dict[str, int]) -> str:
     """GitHub's heading anchor: lowercase, punctuation but - and _ dropped, spaces to -, repeats get -1, -2."""
-    slug = "".join(c for c in text.lower() if unicodedata.category(c)[0] in "LMN" or c in "-_ ").replace(" ", "-")
+    slug = "".join(c for c in text.lower() if unicodedata.category(c)[0] in "LMN" or c in "-_ ").replace(
+        " ", "-"
+    )
     n = seen.get(slug)
     seen[slug] = 0 if n is None else n + 1
     return slug if n is None else f"{slug}-{n + 1}"
@@ -53,8 +57,11 @@ def _targets(text: str) -> tuple[set[str], list[str]]:
     tokens = _MD.parse(text)
     seen: dict[str, int] = {}
     anchors = set(re.findall(r"<a id='([^']+)'></a>", text))
-    anchors |= {_slug("".join(c.content for c in tokens[i + 1].children if c.type in ("text", "code_inline")), seen)
-                for i, t in enumerate(tokens) if t.type == "heading_open"}
+    anchors |= {
+        _slug("".join(c.content for c in tokens[i + 1].children if c.type in ("text", "code_inline")), seen)
+        for i, t in enumerate(tokens)
+        if t.type == "heading_open"
+    }
     links = [c.attrs["href"] for t in tokens for c in t.children or [] if c.type == "link_open"]
     return anchors, [str(h) for h in links]
 
@@ -73,7 +80,9 @@ def test_every_link_of_the_pages_leads_somewhere(days):
 def test_the_one_line_summary_is_a_line_of_its_own_as_rendered(days):
     tmp, _, _ = days
     html = _MD.render(read_digest(tmp, DAYS[1]).text)
-    contents = html[html.index("<a id='contents'></a>"):html.index("<hr />", html.index("<a id='contents'></a>"))]
+    contents = html[
+        html.index("<a id='contents'></a>") : html.index("<hr />", html.index("<a id='contents'></a>"))
+    ]
     items = re.findall(r"<li>(.*?)</li>", contents, re.S)
     assert len(items) == 10
     for item in items:
@@ -108,7 +117,10 @@ def test_a_day_written_after_a_newer_one_is_linked_from_both_sides(tmp_path, no_
     assert "[← 上一期 2025-06-03](2025-06-03.md)" in pages["2025-06-04"]
     assert "[下一期 2025-06-05 →](2025-06-05.md)" in pages["2025-06-04"]
     assert "[下一期 2025-06-04 →](2025-06-04.md)" in pages["2025-06-03"]
-    nav = {day: [ln for ln in page.splitlines() if "上一期" in ln or "下一期" in ln] for day, page in pages.items()}
+    nav = {
+        day: [ln for ln in page.splitlines() if "上一期" in ln or "下一期" in ln]
+        for day, page in pages.items()
+    }
     # (a paper listed on 06-03 and again on 06-05 links its 已见于 mark there: only the nav lines count here)
     assert "2025-06-05.md" not in str(nav["2025-06-03"]) and "2025-06-03.md" not in str(nav["2025-06-05"])
 
@@ -129,7 +141,10 @@ def test_a_feed_entry_lists_every_pick_with_its_link_and_one_line_summary(days):
 def test_the_rule_says_papers_analysed_in_an_earlier_digest_are_not_picked_again(tmp_path, key):
     with LocalServer(multi_day_services(["2025-06-02", "2025-06-03"])) as server, llm_server() as llm:
         cfg = write_config(tmp_path, arxiv_url=server.url, llm_url=llm.url)
-        assert [main(["run", "--date", d, "--config", str(cfg)]) for d in ("2025-06-02", "2025-06-03")] == [0, 0]
+        assert [main(["run", "--date", d, "--config", str(cfg)]) for d in ("2025-06-02", "2025-06-03")] == [
+            0,
+            0,
+        ]
     before = set(re.findall(r"^<a id='([\d.]+)'></a>", read_digest(tmp_path, "2025-06-02").text, re.M))
     text = read_digest(tmp_path, "2025-06-03").text
     rows = re.findall(r"^\| ([\d.]+) \| \[.*\]\(https://arxiv\.org/abs/([\d.]+)\)", text, re.M)

@@ -45,9 +45,18 @@ class Harness:
         self.rand = rand
 
     def call(self, **kw) -> Generation:
-        return call_with_policy(self.provider, "prompt", schema=None, attachments=None, limiter=self.limiter,
-                                max_attempts=self.max_attempts, on_call=self.records.append,
-                                sleep=self.sleeps.append, rand=lambda: self.rand, **kw)
+        return call_with_policy(
+            self.provider,
+            "prompt",
+            schema=None,
+            attachments=None,
+            limiter=self.limiter,
+            max_attempts=self.max_attempts,
+            on_call=self.records.append,
+            sleep=self.sleeps.append,
+            rand=lambda: self.rand,
+            **kw,
+        )
 
 
 def test_429_then_ok_waits_the_hint():
@@ -136,7 +145,13 @@ def test_on_call_for_every_request_with_tokens():
     h.call()
     assert [r.outcome for r in h.records] == ["transient", "rate_limited", "ok"]
     ok = h.records[-1]
-    assert (ok.tokens_in, ok.tokens_out, ok.model, ok.finish_reason, ok.error_kind) == (120, 30, "m-1", "stop", None)
+    assert (ok.tokens_in, ok.tokens_out, ok.model, ok.finish_reason, ok.error_kind) == (
+        120,
+        30,
+        "m-1",
+        "stop",
+        None,
+    )
     assert h.records[0].error_kind == "transient" and h.records[0].status is None
     assert all(r.started_at > 1e9 and r.latency_s >= 0 for r in h.records)
 
@@ -149,7 +164,9 @@ def test_unexpected_exception_is_recorded_and_raised():
 
 
 def test_short_error_removes_key_shaped_text():
-    msg = short_error("failed with key AIzaSyABCDEFGHIJKLMNOPQRSTUVWXYZ012 and sk-abcdefghijklmnop\nnext line")
+    msg = short_error(
+        "failed with key AIzaSyABCDEFGHIJKLMNOPQRSTUVWXYZ012 and sk-abcdefghijklmnop\nnext line"
+    )
     assert "AIza" not in msg and "sk-abc" not in msg and "\n" not in msg
 
 
@@ -164,8 +181,17 @@ def test_with_real_gemini_client_and_server():
         provider = build_provider(LLMConfig(provider="gemini", base_url=srv.url, timeout_s=5), KEY)
         records: list[CallRecord] = []
         sleeps: list[float] = []
-        gen = call_with_policy(provider, "分析", schema=Analysis, attachments=None, limiter=_fake_time_limiter(60, 2),
-                               max_attempts=4, on_call=records.append, sleep=sleeps.append, rand=lambda: 0.0)
+        gen = call_with_policy(
+            provider,
+            "分析",
+            schema=Analysis,
+            attachments=None,
+            limiter=_fake_time_limiter(60, 2),
+            max_attempts=4,
+            on_call=records.append,
+            sleep=sleeps.append,
+            rand=lambda: 0.0,
+        )
         Analysis.model_validate_json(gen.text)
         assert [r.outcome for r in records] == ["rate_limited", "transient", "ok"]
         assert sleeps[0] >= 0.25 and records[0].status == 429 and records[1].status == 503
@@ -175,14 +201,24 @@ def test_with_real_gemini_client_and_server():
 
 def test_bad_key_costs_one_call_across_workers():
     with FakeLLMServer(api_key=KEY) as srv:
-        provider = build_provider(LLMConfig(provider="gemini", base_url=srv.url, timeout_s=5), "AIzaSyWRONG-0123456789abcdefghijk")
+        provider = build_provider(
+            LLMConfig(provider="gemini", base_url=srv.url, timeout_s=5), "AIzaSyWRONG-0123456789abcdefghijk"
+        )
         limiter = Limiter(60, 4)
         errors: list[BaseException] = []
 
         def worker() -> None:
             try:
-                call_with_policy(provider, "x", schema=None, attachments=None, limiter=limiter, max_attempts=3,
-                                 on_call=None, sleep=lambda s: None)
+                call_with_policy(
+                    provider,
+                    "x",
+                    schema=None,
+                    attachments=None,
+                    limiter=limiter,
+                    max_attempts=3,
+                    on_call=None,
+                    sleep=lambda s: None,
+                )
             except Exception as exc:
                 errors.append(exc)
 
@@ -206,8 +242,16 @@ def test_quota_mid_run_stops_other_workers():
 
         def worker() -> None:
             try:
-                call_with_policy(provider, "x", schema=None, attachments=None, limiter=limiter, max_attempts=3,
-                                 on_call=None, sleep=lambda s: None)
+                call_with_policy(
+                    provider,
+                    "x",
+                    schema=None,
+                    attachments=None,
+                    limiter=limiter,
+                    max_attempts=3,
+                    on_call=None,
+                    sleep=lambda s: None,
+                )
                 kind = "ok"
             except (QuotaExhausted, LimiterStopped) as exc:
                 kind = exc.kind
@@ -228,7 +272,9 @@ def test_quota_mid_run_stops_other_workers():
 def test_limiter_adapts_to_a_stricter_server_in_real_time():
     # Time shrunk 120x: the server admits 2 per 0.5 s, the config claims 4.
     with FakeLLMServer(rpm=2, window_s=0.5) as srv:
-        provider = build_provider(LLMConfig(provider="openai", base_url=srv.openai_url, timeout_s=5), "sk-test-0123456789")
+        provider = build_provider(
+            LLMConfig(provider="openai", base_url=srv.openai_url, timeout_s=5), "sk-test-0123456789"
+        )
         limiter = Limiter(4, 3, window_s=0.5)
         records: list[CallRecord] = []
         lock = threading.Lock()
@@ -238,8 +284,16 @@ def test_limiter_adapts_to_a_stricter_server_in_real_time():
                 records.append(rec)
 
         def worker() -> None:
-            call_with_policy(provider, "x", schema=None, attachments=None, limiter=limiter, max_attempts=6,
-                             on_call=on_call, rand=lambda: 0.05)  # the 1 s jitter floor would dominate here
+            call_with_policy(
+                provider,
+                "x",
+                schema=None,
+                attachments=None,
+                limiter=limiter,
+                max_attempts=6,
+                on_call=on_call,
+                rand=lambda: 0.05,
+            )  # the 1 s jitter floor would dominate here
 
         threads = [threading.Thread(target=worker) for _ in range(6)]
         for t in threads:
@@ -257,8 +311,9 @@ def test_tenacity_drives_the_retry_loop():
     import digest.llm.policy as policy
 
     assert "tenacity" in sys.modules and policy.Retrying.__module__.startswith("tenacity")
-    h = Harness([RateLimited("429", retry_after=5), TransientError("500", status=500, retry_after=7), "ok"],
-                rand=0.0)
+    h = Harness(
+        [RateLimited("429", retry_after=5), TransientError("500", status=500, retry_after=7), "ok"], rand=0.0
+    )
     assert h.call().text == "ok"
     assert h.sleeps == [5.0, 7.0]  # the server's hint beats the shorter backoff each time
 

@@ -6,11 +6,11 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-from digest.cli import main
-from digest.config import load_config
-from digest.commands.pipeline import Pipeline
 from digest.analysis.quota import MAX_PER_CALL, next_reset, plan_day
+from digest.cli import main
+from digest.commands.pipeline import Pipeline
 from digest.commands.scheduler import Daily
+from digest.config import load_config
 from digest.store import Store
 from tests.e2e_helpers import DAY, KEY, llm_server, status_json, write_config
 
@@ -61,8 +61,15 @@ def test_free_tier_day_of_forty_papers_fits_twenty_requests(tmp_path, arxiv, key
     # speed the limiter's 3 % margin is 0.18 s over the window, which a loaded CI machine's jitter can eat.
     # bench/quota_bench.py measures the unscaled margin (rpm = the server's quota).
     with llm_server(rpm=10, window_s=6.0, per_day=20) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__rpm=95, llm__rpd=20,
-                           selection__analyze=40, selection__deep_dive=2)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            llm__rpm=95,
+            llm__rpd=20,
+            selection__analyze=40,
+            selection__deep_dive=2,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         assert llm.stats.requests <= 20 and llm.stats.rate_limited == 0 and llm.stats.quota_exhausted == 0
         sent = llm.stats.requests
@@ -73,7 +80,8 @@ def test_free_tier_day_of_forty_papers_fits_twenty_requests(tmp_path, arxiv, key
 
 
 def test_a_server_allowing_three_requests_a_day_is_not_probed_again_before_midnight_in_la(
-        tmp_path, arxiv, key, capsys):
+    tmp_path, arxiv, key, capsys
+):
     with llm_server(per_day=3, api_key=KEY) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1)
         before = dt.datetime.now(dt.UTC)
@@ -84,7 +92,8 @@ def test_a_server_allowing_three_requests_a_day_is_not_probed_again_before_midni
         st = status_json(capsys, cfg)
         resets = dt.datetime.fromisoformat(st["llm"]["quota_resets_at"])
         assert resets == next_reset(before, "America/Los_Angeles") or resets == next_reset(
-            dt.datetime.now(dt.UTC), "America/Los_Angeles")
+            dt.datetime.now(dt.UTC), "America/Los_Angeles"
+        )
         assert resets.utcoffset() == dt.timedelta(hours=8)  # shown in the reader's time zone (Asia/Shanghai)
         assert resets.astimezone(LA).time() == dt.time(0, 0)
         sent = llm.stats.requests

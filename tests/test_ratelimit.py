@@ -247,7 +247,9 @@ def test_retry_hints_from_recorded_messages():
 def test_retry_after_header():
     assert retry_after_header("12") == 12
     now = time.time()
-    assert retry_after_header(email.utils.formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1)
+    assert retry_after_header(email.utils.formatdate(now + 30, usegmt=True), now=now) == pytest.approx(
+        30, abs=1
+    )
     assert retry_after_header("garbage") is None
     assert retry_after_header(None) is None
 

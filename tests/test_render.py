@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from digest.day.state import DayState, PaperResult
-from digest.store.files import atomic_write
 from digest.models import Announcement, Entry, Paper, Reason, Scored
 from digest.page.render import render_digest
 from digest.schemas import (
@@ -26,6 +25,7 @@ from digest.schemas import (
     Pick,
     Practical,
 )
+from digest.store.files import atomic_write
 
 DATE = dt.date(2025, 6, 2)
 HOSTILE = "Break [it] | *all* _of_ it <script>alert(1)</script> ](http://evil)"
@@ -44,50 +44,88 @@ ERROR_WORDS = ("Traceback", "Error", "error", "429", "quota", "Exception", "好�
 
 def _announcement() -> Announcement:
     utc = dt.UTC
-    return Announcement(released=dt.datetime(2025, 6, 1, 20, tzinfo=dt.timezone(dt.timedelta(hours=-4))),
-                        window_start=dt.datetime(2025, 5, 29, 18, tzinfo=utc),
-                        window_end=dt.datetime(2025, 5, 30, 18, tzinfo=utc))
+    return Announcement(
+        released=dt.datetime(2025, 6, 1, 20, tzinfo=dt.timezone(dt.timedelta(hours=-4))),
+        window_start=dt.datetime(2025, 5, 29, 18, tzinfo=utc),
+        window_end=dt.datetime(2025, 5, 30, 18, tzinfo=utc),
+    )
 
 
 def _entry(pid: str, title: str, *, n_authors: int = 3, **kw: object) -> Entry:
     paper_kw = {k: v for k, v in kw.items() if k in Paper.model_fields}
     entry_kw = {k: v for k, v in kw.items() if k in Entry.model_fields}
-    paper = Paper(id=pid, title=title, authors=[f"Author {i}" for i in range(n_authors)],
-                  abstract=paper_kw.pop("abstract", CORA), categories=["cs.CV", "cs.LG"],
-                  published=dt.datetime(2025, 5, 30, tzinfo=dt.UTC), **paper_kw)
+    paper = Paper(
+        id=pid,
+        title=title,
+        authors=[f"Author {i}" for i in range(n_authors)],
+        abstract=paper_kw.pop("abstract", CORA),
+        categories=["cs.CV", "cs.LG"],
+        published=dt.datetime(2025, 5, 30, tzinfo=dt.UTC),
+        **paper_kw,
+    )
     return Entry(paper=paper, **entry_kw)
 
 
 def _analysis() -> Analysis:
-    return Analysis(field="图像编辑", code_url="https://github.com/cora/cora", contributions="提出 Cora 编辑框架。",
-                    innovations="对应感知的噪声校正。", impact="提升编辑质量。", applications="图像编辑。",
-                    limitations="依赖对应估计。", one_line="用对应关系做少步编辑。")
+    return Analysis(
+        field="图像编辑",
+        code_url="https://github.com/cora/cora",
+        contributions="提出 Cora 编辑框架。",
+        innovations="对应感知的噪声校正。",
+        impact="提升编辑质量。",
+        applications="图像编辑。",
+        limitations="依赖对应估计。",
+        one_line="用对应关系做少步编辑。",
+    )
 
 
 def _deep_dive(tag: str) -> DeepDive:
     return DeepDive(
-        field="三维视觉", abstract_zh=f"摘要翻译{tag}。",
+        field="三维视觉",
+        abstract_zh=f"摘要翻译{tag}。",
         motivation=Motivation(driver="驱动力内容", pain_points="痛点内容", hypothesis="假设内容"),
         design=Design(pipeline="流程内容", architecture="结构内容", algorithm="算法内容"),
         comparison=Comparison(difference="区别内容", contribution="贡献内容", scenarios="场景内容"),
-        experiments=Experiments(validation="验证内容", key_results="结果内容", strengths="优势内容", limitations="局限内容"),
+        experiments=Experiments(
+            validation="验证内容", key_results="结果内容", strengths="优势内容", limitations="局限内容"
+        ),
         practical=Practical(open_source="已开源", implementation="实现内容", transfer="迁移内容"),
-        summary=DeepSummary(core_idea="核心思想内容", quick_pipeline=["1. 输入图像", "编码特征", "- 解码输出"]),
+        summary=DeepSummary(
+            core_idea="核心思想内容", quick_pipeline=["1. 输入图像", "编码特征", "- 解码输出"]
+        ),
         inspiration="启发内容",
-        datasets=[Dataset(name="ScanNet", url="http://www.scan-net.org/", purpose="评测"), Dataset(name="私有集")],
+        datasets=[
+            Dataset(name="ScanNet", url="http://www.scan-net.org/", purpose="评测"),
+            Dataset(name="私有集"),
+        ],
     )
 
 
 def _scores(ids_points: dict[str, float]) -> dict[str, Scored]:
-    return {pid: Scored(id=pid, score=s, reasons=[
-        Reason(points=10, kind="base"), Reason(points=s * 0.6, kind="interest", detail={"kw": "diffusion", "where": "title"}),
-        Reason(points=s * 0.4 - 10, kind="upvotes", detail={"n": "42"})]) for pid, s in ids_points.items()}
+    return {
+        pid: Scored(
+            id=pid,
+            score=s,
+            reasons=[
+                Reason(points=10, kind="base"),
+                Reason(points=s * 0.6, kind="interest", detail={"kw": "diffusion", "where": "title"}),
+                Reason(points=s * 0.4 - 10, kind="upvotes", detail={"n": "42"}),
+            ],
+        )
+        for pid, s in ids_points.items()
+    }
 
 
 def full_view(**overrides: object) -> DayState:
     entries = [
-        _entry("2506.00001", "Cora: Correspondence-aware editing", on_hf=True, hf_upvotes=42,
-               github_repo="https://github.com/cora/cora", github_stars=120),
+        _entry(
+            "2506.00001",
+            "Cora: Correspondence-aware editing",
+            on_hf=True,
+            hf_upvotes=42,
+            github_repo="https://github.com/cora/cora",
+            github_stars=120,
+        ),
         _entry("2506.00002", "Deep Full Text", n_authors=20, cross_list=True, primary_category="cs.RO"),
         _entry("2506.00003", "Deep Abstract Only", source="huggingface", on_hf=True, hf_upvotes=7),
         _entry("2506.00004", "Failed One"),
@@ -105,16 +143,35 @@ def full_view(**overrides: object) -> DayState:
         "2506.00006": PaperResult(kind="analysis", status="failed", error_kind="transient", attempts=6),
     }
     summary = ExecutiveSummary(
-        themes=["主题一"], highlights=["亮点一"], directions=["方向一"],
-        picks=[Pick(paper_id="2506.00002v1", reason="方法扎实", audience="三维视觉研究者"),
-               Pick(paper_id="2506.00007", reason="有趣", audience="所有人"),
-               Pick(paper_id="9999.99999", reason="不存在", audience="无人")],
+        themes=["主题一"],
+        highlights=["亮点一"],
+        directions=["方向一"],
+        picks=[
+            Pick(paper_id="2506.00002v1", reason="方法扎实", audience="三维视觉研究者"),
+            Pick(paper_id="2506.00007", reason="有趣", audience="所有人"),
+            Pick(paper_id="9999.99999", reason="不存在", audience="无人"),
+        ],
     )
     kw: dict[str, object] = dict(
-        date=DATE, announcement=_announcement(), entries=entries,
-        scores=_scores({"2506.00001": 90, "2506.00002": 85, "2506.00003": 80, "2506.00004": 70,
-                        "2506.00005": 60, "2506.00006": 50, "2506.00007": 10}),
-        selected=selected, results=results, summary=summary, summary_status="ok", hf_status="ok",
+        date=DATE,
+        announcement=_announcement(),
+        entries=entries,
+        scores=_scores(
+            {
+                "2506.00001": 90,
+                "2506.00002": 85,
+                "2506.00003": 80,
+                "2506.00004": 70,
+                "2506.00005": 60,
+                "2506.00006": 50,
+                "2506.00007": 10,
+            }
+        ),
+        selected=selected,
+        results=results,
+        summary=summary,
+        summary_status="ok",
+        hf_status="ok",
         llm_model="gemini-2.5-flash",
     )
     kw.update(overrides)
@@ -124,7 +181,7 @@ def full_view(**overrides: object) -> DayState:
 def _section(md: str, pid: str) -> str:
     start = md.index(f"<a id='{pid}'></a>")
     nxt = md.find("<a id='", start + 1)
-    return md[start: nxt if nxt != -1 else len(md)]
+    return md[start : nxt if nxt != -1 else len(md)]
 
 
 def _check_links(md: str) -> None:
@@ -143,40 +200,66 @@ def _check_links(md: str) -> None:
 def test_full_view_layout_order() -> None:
     md = render_digest(full_view())
     assert md.startswith("# 计算机视觉论文日报 | 2025-06-02\n")
-    order = ["## 执行摘要 (Executive Summary)", "### 主要主题与趋势", "### 亮点与创新", "### 新兴研究方向",
-             "### 建议精读", "## 今日精选 (Today's Picks)", "<a id='2506.00001'></a>", "<details>"]
+    order = [
+        "## 执行摘要 (Executive Summary)",
+        "### 主要主题与趋势",
+        "### 亮点与创新",
+        "### 新兴研究方向",
+        "### 建议精读",
+        "## 今日精选 (Today's Picks)",
+        "<a id='2506.00001'></a>",
+        "<details>",
+    ]
     positions = [md.index(h) for h in order]
     assert positions == sorted(positions)
     _check_links(md)
     overview = md.split("\n")[2]
     assert overview.startswith("> 今日扫描 7 篇论文")
-    assert overview.startswith("> 今日扫描 7 篇论文（arXiv 6 篇，含交叉列表 1 篇；仅 HuggingFace 1 篇；登上 HF 热榜 2 篇）")
-    assert "AI 解读 3/6 篇（含深度解读 2 篇），失败 2 篇，待补 1 篇" in overview and "gemini-2.5-flash" in overview
+    assert overview.startswith(
+        "> 今日扫描 7 篇论文（arXiv 6 篇，含交叉列表 1 篇；仅 HuggingFace 1 篇；登上 HF 热榜 2 篇）"
+    )
+    assert (
+        "AI 解读 3/6 篇（含深度解读 2 篇），失败 2 篇，待补 1 篇" in overview
+        and "gemini-2.5-flash" in overview
+    )
 
 
 def test_sections_toc_and_other_table() -> None:
     md = render_digest(full_view())
-    toc = md[md.index("## 今日精选"): md.index("<a id='2506.00001'>")]
+    toc = md[md.index("## 今日精选") : md.index("<a id='2506.00001'>")]
     for pid in ("2506.00001", "2506.00002", "2506.00003", "2506.00004", "2506.00005", "2506.00006"):
         assert f"](#{pid})" in toc
         assert md.count(f"<a id='{pid}'></a>") == 1
     assert "1. **[Cora: Correspondence-aware editing](#2506.00001)** — 评分 90 · HF 🔥 42 · ⭐ 120\n" in toc
     assert "<a id='2506.00007'>" not in md
-    table = md[md.index("<details>"):]
-    assert ("| 10 | [Low scored other paper](https://arxiv.org/abs/2506.00007) | Author 0, Author 1, Author 2 | — "
-            "| diffusion+6 · 🔥42-6 |") in table
+    table = md[md.index("<details>") :]
+    assert (
+        "| 10 | [Low scored other paper](https://arxiv.org/abs/2506.00007) | Author 0, Author 1, Author 2 | — "
+        "| diffusion+6 · 🔥42-6 |"
+    ) in table
 
 
 def test_ok_analysis_section() -> None:
     sec = _section(render_digest(full_view()), "2506.00001")
     assert "## [Cora: Correspondence-aware editing](https://arxiv.org/abs/2506.00001)" in sec
-    heads = ["#### 主要贡献", "#### 关键创新与方法", "#### 潜在影响", "#### 相关领域与应用", "#### 局限性",
-             "#### 一句话总结", "### 关键发现", "### 链接"]
+    heads = [
+        "#### 主要贡献",
+        "#### 关键创新与方法",
+        "#### 潜在影响",
+        "#### 相关领域与应用",
+        "#### 局限性",
+        "#### 一句话总结",
+        "### 关键发现",
+        "### 链接",
+    ]
     positions = [sec.index(h) for h in heads]
     assert positions == sorted(positions)
     assert "HuggingFace 🔥 42 赞" in sec
     assert "[github.com/cora/cora](https://github.com/cora/cora) ⭐ 120" in sec
-    assert "- [PDF](https://arxiv.org/pdf/2506.00001)" in sec and "- [HuggingFace](https://huggingface.co/papers/2506.00001)" in sec
+    assert (
+        "- [PDF](https://arxiv.org/pdf/2506.00001)" in sec
+        and "- [HuggingFace](https://huggingface.co/papers/2506.00001)" in sec
+    )
     assert "**评分：** 90/100（基础分 +10 · 兴趣: diffusion (标题) +54 · HF 🔥 42 赞 +26）" in sec
     assert "- We introduce Cora, a novel editing framework" in sec
     assert "分析尚未完成" not in sec and "分析失败" not in sec
@@ -188,9 +271,23 @@ def test_deep_dive_sections_fulltext_and_abstract_only() -> None:
     full, abstract_only = _section(md, "2506.00002"), _section(md, "2506.00003")
     assert "### 深度解读（全文）" in full and "基于摘要" not in full
     assert "### 深度解读（基于摘要）" in abstract_only
-    heads = ["#### 摘要翻译", "#### 方法动机", "**驱动力：**", "**现有痛点：**", "**研究假设：**", "#### 方法设计",
-             "#### 方法对比", "#### 实验分析", "#### 实用指南", "#### 总结", "**核心思想：**", "#### 对我的启发",
-             "#### 数据集", "### 关键发现", "### 链接"]
+    heads = [
+        "#### 摘要翻译",
+        "#### 方法动机",
+        "**驱动力：**",
+        "**现有痛点：**",
+        "**研究假设：**",
+        "#### 方法设计",
+        "#### 方法对比",
+        "#### 实验分析",
+        "#### 实用指南",
+        "#### 总结",
+        "**核心思想：**",
+        "#### 对我的启发",
+        "#### 数据集",
+        "### 关键发现",
+        "### 链接",
+    ]
     positions = [full.index(h) for h in heads]
     assert positions == sorted(positions)
     assert "1. 输入图像\n2. 编码特征\n3. 解码输出" in full
@@ -203,8 +300,10 @@ def test_deep_dive_sections_fulltext_and_abstract_only() -> None:
 def test_failed_and_pending_say_what_happened_and_no_error_text() -> None:
     md = render_digest(full_view())
     assert "自动重试" not in md
-    failed = ("> ❌ 分析失败：模型多次未给出合格的回答（已尝试 6 次）。"
-              "重新分析：`digest retry --date 2025-06-02 --paper 2506.00004`")
+    failed = (
+        "> ❌ 分析失败：模型多次未给出合格的回答（已尝试 6 次）。"
+        "重新分析：`digest retry --date 2025-06-02 --paper 2506.00004`"
+    )
     assert _section(md, "2506.00004").count(failed) == 1
     assert "> ❌ 分析失败：服务多次暂时不可用（已尝试 6 次）" in _section(md, "2506.00006")
     pending = _section(md, "2506.00005")
@@ -223,16 +322,22 @@ def test_hostile_title_renders_harmlessly() -> None:
     _check_links(md)
     heading = next(line for line in md.splitlines() if line.startswith("## [Break"))
     assert heading.endswith("](https://arxiv.org/abs/2506.00006)")
-    link_text = heading[len("## ["): -len("](https://arxiv.org/abs/2506.00006)")]
+    link_text = heading[len("## [") : -len("](https://arxiv.org/abs/2506.00006)")]
     assert re.search(r"(?<!\\)[\[\]|*]", link_text) is None
     assert "](#2506.00006)" in md
 
 
 def test_hostile_model_text_cannot_add_headings_or_html() -> None:
-    bad = _analysis().model_copy(update={"contributions": "# 伪标题\n<iframe src=x>\n[x](javascript:alert(1))",
-                                         "code_url": "javascript:alert(1)"})
-    view = full_view(results={"2506.00001": PaperResult(kind="analysis", status="ok", analysis=bad)},
-                     selected=["2506.00001"])
+    bad = _analysis().model_copy(
+        update={
+            "contributions": "# 伪标题\n<iframe src=x>\n[x](javascript:alert(1))",
+            "code_url": "javascript:alert(1)",
+        }
+    )
+    view = full_view(
+        results={"2506.00001": PaperResult(kind="analysis", status="ok", analysis=bad)},
+        selected=["2506.00001"],
+    )
     md = render_digest(view)
     sec = _section(md, "2506.00001")
     assert not re.search(r"^# 伪标题", md, re.M) and "\\# 伪标题" in sec
@@ -243,7 +348,7 @@ def test_hostile_model_text_cannot_add_headings_or_html() -> None:
 
 def test_summary_picks_link_to_anchor_or_abs_and_skip_unknown_ids() -> None:
     md = render_digest(full_view())
-    picks = md[md.index("### 建议精读"): md.index("## 今日精选")]
+    picks = md[md.index("### 建议精读") : md.index("## 今日精选")]
     assert "- [Deep Full Text](#2506.00002)：方法扎实（适合：三维视觉研究者）" in picks
     assert "[Low scored other paper](https://arxiv.org/abs/2506.00007)" in picks
     assert "9999.99999" not in md and "不存在" not in md
@@ -269,12 +374,23 @@ def test_overview_never_subcounts_a_zero_clause() -> None:
     assert overview.startswith("> 今日扫描 6 篇论文（arXiv 6 篇，含交叉列表 1 篇；登上 HF 热榜 1 篇）")
     assert "HuggingFace 0" not in overview and "其中" not in overview
     plain = [e.model_copy(update={"cross_list": False, "on_hf": False}) for e in entries]
-    assert render_digest(full_view(entries=plain)).split("\n")[2].startswith("> 今日扫描 6 篇论文（arXiv 6 篇）；")
+    assert (
+        render_digest(full_view(entries=plain))
+        .split("\n")[2]
+        .startswith("> 今日扫描 6 篇论文（arXiv 6 篇）；")
+    )
 
 
 def test_metadata_only_digest_has_no_operator_hint_and_no_placeholder() -> None:
-    view = full_view(selected=[], results={}, summary=None, summary_status="none", llm_model=None,
-                     llm_off=True, metadata_sections=3)
+    view = full_view(
+        selected=[],
+        results={},
+        summary=None,
+        summary_status="none",
+        llm_model=None,
+        llm_off=True,
+        metadata_sections=3,
+    )
     md = render_digest(view)
     overview = md.split("\n")[2]
     assert "本期未生成 AI 分析" in overview
@@ -282,7 +398,11 @@ def test_metadata_only_digest_has_no_operator_hint_and_no_placeholder() -> None:
     assert "分析尚未完成" not in md and "执行摘要" not in md
     anchors = re.findall(r"<a id='([^']*)'></a>", md)
     assert anchors == ["contents", "2506.00001", "2506.00002", "2506.00003"]  # top 3 by score
-    assert "选文规则：评分最高的 3 篇；按评分排序。未启用 AI 解读" in md and "### 关键发现" in md and "### 摘要" in md
+    assert (
+        "选文规则：评分最高的 3 篇；按评分排序。未启用 AI 解读" in md
+        and "### 关键发现" in md
+        and "### 摘要" in md
+    )
     assert "AI 解读由" not in md
     _check_links(md)
 
@@ -290,13 +410,19 @@ def test_metadata_only_digest_has_no_operator_hint_and_no_placeholder() -> None:
 def test_asked_papers_are_counted_once_and_not_in_the_rule() -> None:
     """An asked-for paper scoring below the others is outside the rule: the rest are the top by score."""
     selected = ["2506.00001", "2506.00002", "2506.00003", "2506.00007"]
-    view = full_view(selected=selected, pick_reasons={"2506.00007": "asked"},
-                     results={**full_view().results, "2506.00007": PaperResult(status="pending")})
+    view = full_view(
+        selected=selected,
+        pick_reasons={"2506.00007": "asked"},
+        results={**full_view().results, "2506.00007": PaperResult(status="pending")},
+    )
     md = render_digest(view)
     assert "选文规则：评分最高的 3 篇；另有 1 篇为按需分析；按评分排序。" in md
     selected = ["2506.00001", "2506.00002", "2506.00004", "2506.00007"]
-    view = full_view(selected=selected, pick_reasons={"2506.00007": "asked"},
-                     results={**full_view().results, "2506.00007": PaperResult(status="pending")})
+    view = full_view(
+        selected=selected,
+        pick_reasons={"2506.00007": "asked"},
+        results={**full_view().results, "2506.00007": PaperResult(status="pending")},
+    )
     assert "先选命中兴趣关键词的论文，再按评分补足，共 3 篇；另有 1 篇为按需分析；" in render_digest(view)
 
 
@@ -367,8 +493,10 @@ def test_commonmark_parse_of_hostile_digest() -> None:
 def test_multiline_deep_dive_field_gets_label_on_its_own_line() -> None:
     dd = _deep_dive("x")
     dd.motivation.driver = "- 第一点\n- 第二点"
-    view = full_view(selected=["2506.00002"],
-                     results={"2506.00002": PaperResult(kind="deep_dive", status="ok", analysis=dd)})
+    view = full_view(
+        selected=["2506.00002"],
+        results={"2506.00002": PaperResult(kind="deep_dive", status="ok", analysis=dd)},
+    )
     sec = _section(render_digest(view), "2506.00002")
     assert "**驱动力：**\n\n- 第一点\n- 第二点" in sec
     assert "**现有痛点：** 痛点内容" in sec

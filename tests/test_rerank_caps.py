@@ -35,8 +35,9 @@ def test_rerank_of_m_papers_uses_ceil_m_over_40_calls_and_survives_bad_ids(tmp_p
         return Reply(text=json.dumps({"items": items}, ensure_ascii=False))
 
     with llm_server(responder=responder) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, scoring__llm_rerank=True,
-                           scoring__rerank_top=70)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, scoring__llm_rerank=True, scoring__rerank_top=70
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         reranks = [r for r in llm.requests if template_of(r.prompt) == "rerank"]
         assert len(reranks) == math.ceil(70 / 40)  # the bad reply is survived without a re-ask
@@ -59,8 +60,9 @@ def test_rerank_reply_missing_most_ids_is_reasked(tmp_path, arxiv):
         return Reply(text=json.dumps({"items": items}, ensure_ascii=False))
 
     with llm_server(responder=responder) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, scoring__llm_rerank=True,
-                           scoring__rerank_top=30)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, scoring__llm_rerank=True, scoring__rerank_top=30
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
         reranks = [r for r in llm.requests if template_of(r.prompt) == "rerank"]
     assert len(reranks) == 2 and "每个编号恰好出现一次" in reranks[1].prompt
@@ -69,8 +71,14 @@ def test_rerank_reply_missing_most_ids_is_reasked(tmp_path, arxiv):
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_max_calls_per_run_stops_and_leaves_the_rest_pending(tmp_path, arxiv, capsys, concurrency):
     with llm_server(latency=0.05) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_calls_per_run=3,
-                           llm__max_concurrency=concurrency, llm__papers_per_call=1)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            llm__max_calls_per_run=3,
+            llm__max_concurrency=concurrency,
+            llm__papers_per_call=1,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.requests == 3
     captured = capsys.readouterr()
@@ -80,8 +88,13 @@ def test_max_calls_per_run_stops_and_leaves_the_rest_pending(tmp_path, arxiv, ca
 
 def test_max_cost_per_day_stops_before_overspending(tmp_path, arxiv, capsys):
     with llm_server() as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_cost_usd_per_day=1e-9,
-                           llm__max_concurrency=1)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            llm__max_cost_usd_per_day=1e-9,
+            llm__max_concurrency=1,
+        )
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.requests == 1  # the first call's tokens reach the cap
     assert "llm.max_cost_usd_per_day" in capsys.readouterr().err

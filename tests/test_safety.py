@@ -102,7 +102,12 @@ def _assert_page_intact(md: str) -> None:
 def _hostile(req):
     kind = template_of(req.prompt)
     data = json.loads(answer_for(req.prompt))
-    hostile = {"contributions": FENCED, "innovations": TILDED, "impact": CONTROL, "one_line": "```一句话总结内容"}
+    hostile = {
+        "contributions": FENCED,
+        "innovations": TILDED,
+        "impact": CONTROL,
+        "one_line": "```一句话总结内容",
+    }
     if kind == "analysis":
         data.update(hostile)
     elif kind == "analysis_pack":
@@ -147,13 +152,19 @@ def test_control_characters_in_an_old_stored_title_do_not_break_the_feed_of_late
 def _view(*papers: Paper):
     from digest.day.state import DayState
 
-    return DayState(date=dt.date.fromisoformat(DAY), entries=[Entry(paper=p) for p in papers],
-                      selected=[p.id for p in papers])
+    return DayState(
+        date=dt.date.fromisoformat(DAY),
+        entries=[Entry(paper=p) for p in papers],
+        selected=[p.id for p in papers],
+    )
 
 
 def test_bidi_and_zero_width_characters_are_stripped_from_titles_and_names():
-    p = Paper(id="2506.00001", title="Safe\u202e txt.exe\u202c Ti\u200btle\u2066x\u2069\ufeff",
-              authors=["Ali\u200dce\u200f", "B\x07ob"])
+    p = Paper(
+        id="2506.00001",
+        title="Safe\u202e txt.exe\u202c Ti\u200btle\u2066x\u2069\ufeff",
+        authors=["Ali\u200dce\u200f", "B\x07ob"],
+    )
     assert p.title == "Safe txt.exe Titlex"
     assert p.authors == ["Alice", "Bob"]
     md = render_digest(_view(p))
@@ -174,9 +185,14 @@ def test_an_empty_title_is_shown_as_the_paper_id():
 def test_answers_loaded_from_an_old_cache_are_made_safe():
     from digest.schemas import ExecutiveSummary
 
-    s = ExecutiveSummary.model_validate({"themes": ["```json\x07"], "highlights": ["亮点\x00一"],
-                                         "directions": ["~~~"], "picks": [{"paper_id": "2506.00001\x1b",
-                                                                           "reason": "理由", "audience": "读者"}]})
+    s = ExecutiveSummary.model_validate(
+        {
+            "themes": ["```json\x07"],
+            "highlights": ["亮点\x00一"],
+            "directions": ["~~~"],
+            "picks": [{"paper_id": "2506.00001\x1b", "reason": "理由", "audience": "读者"}],
+        }
+    )
     assert s.highlights == ["亮点一"] and s.picks[0].paper_id == "2506.00001"
     assert not any(re.search(r"```|~~~|[\x00-\x1f]", t) for t in s.themes + s.directions)
 
@@ -188,26 +204,34 @@ PARTS = ("AIzaSyFirstHalfOfTheKey01", "SecondHalfOfTheKey-2345")
 
 def _everything(tmp_path, out) -> bytes:
     """Every byte the user or the store could see: stdout, stderr, the store and the log file."""
-    files = [p for p in (tmp_path / "output").rglob("*") if p.is_file()] if (tmp_path / "output").exists() else []
+    files = (
+        [p for p in (tmp_path / "output").rglob("*") if p.is_file()] if (tmp_path / "output").exists() else []
+    )
     files += [p for p in tmp_path.glob("*.log")]
     return (out.out + out.err).encode() + b"".join(p.read_bytes() for p in files)
 
 
-def test_a_key_with_a_newline_inside_exits_2_before_any_request_and_never_shows(tmp_path, arxiv, monkeypatch,
-                                                                                  capsys):
+def test_a_key_with_a_newline_inside_exits_2_before_any_request_and_never_shows(
+    tmp_path, arxiv, monkeypatch, capsys
+):
     from tests.e2e_helpers import KEY, KEY_ENV
 
     with llm_server() as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url,
-                           schedule__log_file=str(tmp_path / "digest.log"))
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, schedule__log_file=str(tmp_path / "digest.log")
+        )
         monkeypatch.setenv(KEY_ENV, KEY)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0  # a store exists from a good run
         arxiv.services.log.clear()
         llm.reset()
         monkeypatch.setenv(KEY_ENV, f"{PARTS[0]}\n{PARTS[1]}\n")
         capsys.readouterr()
-        for argv in (["run", "--date", "2025-06-03", "--refresh"], ["retry", "--date", DAY], ["schedule"],
-                     ["run", "--date", DAY, "--verbose"]):
+        for argv in (
+            ["run", "--date", "2025-06-03", "--refresh"],
+            ["retry", "--date", DAY],
+            ["schedule"],
+            ["run", "--date", DAY, "--verbose"],
+        ):
             assert main([*argv, "--config", str(cfg)]) == 2, argv
             out = capsys.readouterr()
             err_lines = out.err.strip().splitlines()
@@ -218,11 +242,17 @@ def test_a_key_with_a_newline_inside_exits_2_before_any_request_and_never_shows(
         assert llm.stats.requests == 0 and not arxiv.services.log
 
 
-@pytest.mark.parametrize("value, problem", [("AIzaSyKey\twith-a-tab-inside", "whitespace"),
-                                            ("AIzaSyKéyWithAccent0123", "non-ASCII"),
-                                            ("AIzaSyKey\x07WithBell0123", "non-printable")])
-def test_a_malformed_key_exits_2_naming_the_variable_not_the_value(tmp_path, arxiv, monkeypatch, capsys, value,
-                                                                    problem):
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("AIzaSyKey\twith-a-tab-inside", "whitespace"),
+        ("AIzaSyKéyWithAccent0123", "non-ASCII"),
+        ("AIzaSyKey\x07WithBell0123", "non-printable"),
+    ],
+)
+def test_a_malformed_key_exits_2_naming_the_variable_not_the_value(
+    tmp_path, arxiv, monkeypatch, capsys, value, problem
+):
     from tests.e2e_helpers import KEY_ENV
 
     monkeypatch.setenv(KEY_ENV, value)
@@ -246,13 +276,17 @@ def test_an_answer_echoing_the_key_is_rejected_and_never_reaches_the_page_or_sto
         data = json.loads(answer_for(req.prompt))
         if template_of(req.prompt) == "analysis_pack" and not echoed:
             echoed.append(req.index)
-            data["analyses"][0]["contributions"] = f"本文方法的关键在于密钥 {KEY} 的使用方式，并在多个基准上验证。"
+            data["analyses"][0]["contributions"] = (
+                f"本文方法的关键在于密钥 {KEY} 的使用方式，并在多个基准上验证。"
+            )
         return Reply(text=json.dumps(data, ensure_ascii=False))
 
     with llm_server(responder=responder) as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
         assert main(["run", "--date", DAY, "--config", str(cfg)]) == 0
-        assert echoed and llm.stats.requests == 6  # 2 packs, 2 deep dives, 1 summary; the echoing paper re-asked
+        assert (
+            echoed and llm.stats.requests == 6
+        )  # 2 packs, 2 deep dives, 1 summary; the echoing paper re-asked
     assert KEY.encode() not in _everything(tmp_path, capsys.readouterr())
 
 

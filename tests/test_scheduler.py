@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from digest.config import load_config
 from digest.commands.pipeline import Pipeline
 from digest.commands.scheduler import Daily, serve
+from digest.config import load_config
 from tests.e2e_helpers import DAY, KEY, KEY_ENV, Reply, libfaketime, llm_server, read_digest, write_config
 from tests.fakes.answers import answer_for, template_of
 
@@ -72,8 +72,16 @@ def test_catch_up_on_start_on_an_injected_clock(tmp_path, arxiv, no_key):
 def test_hourly_retry_finishes_the_digest_on_an_injected_clock(tmp_path, arxiv, key):
     with llm_server() as llm:
         # two LLM requests per run: the morning run leaves work pending, each hourly retry does two more
-        cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, schedule__time="09:30",
-                                       llm__max_calls_per_run=2, llm__max_concurrency=1))
+        cfg = load_config(
+            write_config(
+                tmp_path,
+                arxiv_url=arxiv.url,
+                llm_url=llm.url,
+                schedule__time="09:30",
+                llm__max_calls_per_run=2,
+                llm__max_concurrency=1,
+            )
+        )
         clock = VirtualClock(_at(9, 0), _at(9, 30, 30))
         assert serve(Daily(cfg, Pipeline, clock=clock)) == 0
         assert _runs(tmp_path) == [("run", "partial")] and llm.stats.requests == 2
@@ -94,10 +102,20 @@ def test_hourly_retry_stops_once_a_papers_attempts_for_the_day_are_spent(tmp_pat
         return Reply(text="抱歉，我无法完成这个请求。")
 
     with llm_server(responder=never_valid) as llm:
-        cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, schedule__time="09:30",
-                                       selection__analyze=1, selection__deep_dive=0,
-                                       selection__always_include_hf_top=0, llm__papers_per_call=1,
-                                       llm__max_attempts=2, llm__max_attempts_per_day=3))
+        cfg = load_config(
+            write_config(
+                tmp_path,
+                arxiv_url=arxiv.url,
+                llm_url=llm.url,
+                schedule__time="09:30",
+                selection__analyze=1,
+                selection__deep_dive=0,
+                selection__always_include_hf_top=0,
+                llm__papers_per_call=1,
+                llm__max_attempts=2,
+                llm__max_attempts_per_day=3,
+            )
+        )
         assert serve(Daily(cfg, Pipeline, clock=VirtualClock(_at(9, 29), _at(23, 0)))) == 0
         assert llm.stats.requests <= 4  # the day's 3 attempts (and one re-ask in flight when they ran out)
     # the morning run and one retry spend the budget; no hourly retry follows to re-render an unchanged page
@@ -111,8 +129,16 @@ def test_a_summary_the_model_never_writes_is_not_asked_every_hour(tmp_path, arxi
         return Reply(text=answer_for(req.prompt))
 
     with llm_server(responder=no_summary) as llm:
-        cfg = load_config(write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, schedule__time="09:30",
-                                       llm__max_attempts=2, llm__max_attempts_per_day=3))
+        cfg = load_config(
+            write_config(
+                tmp_path,
+                arxiv_url=arxiv.url,
+                llm_url=llm.url,
+                schedule__time="09:30",
+                llm__max_attempts=2,
+                llm__max_attempts_per_day=3,
+            )
+        )
         assert serve(Daily(cfg, Pipeline, clock=VirtualClock(_at(9, 29), _at(23, 0)))) == 0
         summaries = [r for r in llm.requests if template_of(r.prompt) == "executive_summary"]
     assert len(summaries) <= 4  # its 3 attempts for the day (one re-ask may be in flight when they run out)
@@ -137,11 +163,16 @@ def _wait_requests(llm, n: int, proc: subprocess.Popen, timeout: float = 30) -> 
 
 def test_sigterm_to_run_mid_analysis_writes_the_digest_and_exits_3(tmp_path, arxiv):
     with llm_server(latency=1.0) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1,
-                           llm__papers_per_call=1)
-        proc = subprocess.Popen([sys.executable, "-m", "digest", "run", "--date", DAY, "--config", str(cfg)],
-                                env=_env(**{KEY_ENV: KEY}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        cfg = write_config(
+            tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1, llm__papers_per_call=1
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "digest", "run", "--date", DAY, "--config", str(cfg)],
+            env=_env(**{KEY_ENV: KEY}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         _wait_requests(llm, 1, proc)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)
@@ -157,13 +188,31 @@ def test_sigterm_to_run_mid_analysis_writes_the_digest_and_exits_3(tmp_path, arx
 def test_sigterm_to_schedule_mid_analysis_writes_the_digest_and_exits_0(tmp_path, arxiv):
     log_file = tmp_path / "logs" / "new" / "digest.log"  # the directory does not exist yet
     with llm_server(latency=1.0) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1,
-                           llm__papers_per_call=1, schedule__time="09:30", schedule__log_file=str(log_file))
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            llm__max_concurrency=1,
+            llm__papers_per_call=1,
+            schedule__time="09:30",
+            schedule__log_file=str(log_file),
+        )
         # 11:15 in Shanghai on the recorded Monday: the catch-up run starts at once
-        env = _env(**{KEY_ENV: KEY}, TZ="UTC", FAKETIME="@2025-06-02 03:15:00", FAKETIME_DONT_FAKE_MONOTONIC="1",
-                   LD_PRELOAD=libfaketime())
-        proc = subprocess.Popen([sys.executable, "-m", "digest", "schedule", "--config", str(cfg)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        env = _env(
+            **{KEY_ENV: KEY},
+            TZ="UTC",
+            FAKETIME="@2025-06-02 03:15:00",
+            FAKETIME_DONT_FAKE_MONOTONIC="1",
+            LD_PRELOAD=libfaketime(),
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "digest", "schedule", "--config", str(cfg)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
         _wait_requests(llm, 1, proc)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)

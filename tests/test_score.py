@@ -52,27 +52,33 @@ def texts(s: Scored) -> list[str]:
 SR = cfg(interests={"super-resolution": 10})
 
 
-@pytest.mark.parametrize("title", [
-    "Image Super-Resolution with Transformers",
-    "Image super resolution with transformers",
-    "IMAGE SUPERRESOLUTION WITH TRANSFORMERS",
-    "Blind super-resolutions of faces",
-    "Super\u2010Resolution via diffusion",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Image Super-Resolution with Transformers",
+        "Image super resolution with transformers",
+        "IMAGE SUPERRESOLUTION WITH TRANSFORMERS",
+        "Blind super-resolutions of faces",
+        "Super\u2010Resolution via diffusion",
+    ],
+)
 def test_interest_is_case_hyphen_and_plural_insensitive(title: str) -> None:
     s = score_entry(entry(title), SR, categories=CATS)
     assert points(s, "兴趣: super-resolution (标题)") == 10
 
 
-@pytest.mark.parametrize(("keyword", "text", "hit"), [
-    ("diffusion models", "We train a diffusion model.", True),
-    ("diffusion model", "Diffusion Models beat GANs.", True),
-    ("VLM", "Modern VLMs fail here.", True),
-    ("policy", "learned policies", True),
-    ("segmentation", "we study undersegmentation", False),
-    ("3D", "we render 3DGS scenes", False),
-    ("gan", "an organic texture", False),
-])
+@pytest.mark.parametrize(
+    ("keyword", "text", "hit"),
+    [
+        ("diffusion models", "We train a diffusion model.", True),
+        ("diffusion model", "Diffusion Models beat GANs.", True),
+        ("VLM", "Modern VLMs fail here.", True),
+        ("policy", "learned policies", True),
+        ("segmentation", "we study undersegmentation", False),
+        ("3D", "we render 3DGS scenes", False),
+        ("gan", "an organic texture", False),
+    ],
+)
 def test_interest_matches_whole_words_only(keyword: str, text: str, hit: bool) -> None:
     s = score_entry(entry("Untitled", text), cfg(interests={keyword: 10}), categories=CATS)
     assert (points(s, "兴趣") > 0) is hit
@@ -123,6 +129,7 @@ def test_matcher_is_compiled_once_per_config_content() -> None:
 
 # --- HF upvotes --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("upvotes", "expected"), [(1, 4.0), (3, 8.0), (7, 12.0), (15, 16.0), (1000, 20.0)])
 def test_upvotes_are_log_scaled_and_capped(upvotes: int, expected: float) -> None:
     s = score_entry(entry(hf_upvotes=upvotes), cfg(), categories=CATS)
@@ -139,17 +146,21 @@ def test_upvote_reason_and_zero_upvotes() -> None:
 
 # --- code ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kw", "kind"), [
-    ({"abstract": "Code is available at https://github.com/foo/bar."}, "code"),
-    ({"comment": "CVPR 2025. Code: gitlab.com/foo/bar"}, "code"),
-    ({"github_repo": "https://github.com/foo/bar"}, "code"),
-    ({"comment": "Project page: https://foo.github.io/bar/"}, "page"),
-    ({"comment": r"Project page: \url{http://refedit.vercel.app}"}, "page"),
-    ({"project_page": "https://example.org/p"}, "page"),
-    ({"comment": "For video results, see https://youtu.be/XMNCy7J2tuc"}, None),
-    ({"comment": "12 pages. Our code will be released soon."}, None),
-    ({"abstract": "Data: https://doi.org/10.5281/zenodo.1 and a project we love."}, None),
-])
+
+@pytest.mark.parametrize(
+    ("kw", "kind"),
+    [
+        ({"abstract": "Code is available at https://github.com/foo/bar."}, "code"),
+        ({"comment": "CVPR 2025. Code: gitlab.com/foo/bar"}, "code"),
+        ({"github_repo": "https://github.com/foo/bar"}, "code"),
+        ({"comment": "Project page: https://foo.github.io/bar/"}, "page"),
+        ({"comment": r"Project page: \url{http://refedit.vercel.app}"}, "page"),
+        ({"project_page": "https://example.org/p"}, "page"),
+        ({"comment": "For video results, see https://youtu.be/XMNCy7J2tuc"}, None),
+        ({"comment": "12 pages. Our code will be released soon."}, None),
+        ({"abstract": "Data: https://doi.org/10.5281/zenodo.1 and a project we love."}, None),
+    ],
+)
 def test_code_detection(kw: dict[str, str], kind: str | None) -> None:
     assert code_kind(Paper(id="1", title="t", **kw)) == kind
 
@@ -164,37 +175,47 @@ def test_code_adds_points() -> None:
 
 # --- venues --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("comment", "label"), [
-    ("Accepted to CVPR 2025", "CVPR 2025"),
-    ("11 pages, accepted by CVPR2025", "CVPR 2025"),
-    ("CVPR 2025", "CVPR 2025"),
-    ("ICML 2025 camera ready. Project Page: https://x.github.io", "ICML 2025"),
-    ("To appear in ICCV'25", "ICCV 2025"),
-    ("Published in SIGGRAPH Asia 2024", "SIGGRAPH Asia 2024"),
-    ("presented at the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR) 2025", "CVPR 2025"),
-    ("Accepted by IEEE TPAMI", "TPAMI"),
-    ("Accepted by CVPR", "CVPR"),
-    ("MM2024 poster, with appendix", "ACM MM 2024"),
-    ("CVPRW 2025, 8 pages", "CVPR 2025 Workshop"),
-    ("Accepted at eLVM workshop at CVPR 2025", "CVPR 2025 Workshop"),
-])
+
+@pytest.mark.parametrize(
+    ("comment", "label"),
+    [
+        ("Accepted to CVPR 2025", "CVPR 2025"),
+        ("11 pages, accepted by CVPR2025", "CVPR 2025"),
+        ("CVPR 2025", "CVPR 2025"),
+        ("ICML 2025 camera ready. Project Page: https://x.github.io", "ICML 2025"),
+        ("To appear in ICCV'25", "ICCV 2025"),
+        ("Published in SIGGRAPH Asia 2024", "SIGGRAPH Asia 2024"),
+        (
+            "presented at the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR) 2025",
+            "CVPR 2025",
+        ),
+        ("Accepted by IEEE TPAMI", "TPAMI"),
+        ("Accepted by CVPR", "CVPR"),
+        ("MM2024 poster, with appendix", "ACM MM 2024"),
+        ("CVPRW 2025, 8 pages", "CVPR 2025 Workshop"),
+        ("Accepted at eLVM workshop at CVPR 2025", "CVPR 2025 Workshop"),
+    ],
+)
 def test_venue_accepted(comment: str, label: str) -> None:
     v = find_venue(comment)
     assert v is not None and v.label == label
 
 
-@pytest.mark.parametrize("comment", [
-    "Submitted to CVPR 2025",
-    "Preprint. Submitted to NeurIPS 2025",
-    "Under review at ICCV 2025",
-    "17 pages, 19 figures, TPAMI under review",
-    "Submit to ACM MM2025",
-    "underreview of NIPS2025 D&B track",
-    "Written as per the requirements of CVPR 2025",
-    "This manuscript is the original version submitted to NeurIPS 2024, which was later revised",
-    "Accepted to IEEE ICIP 2025",
-    "12 pages; the tip of the iceberg",
-])
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "Submitted to CVPR 2025",
+        "Preprint. Submitted to NeurIPS 2025",
+        "Under review at ICCV 2025",
+        "17 pages, 19 figures, TPAMI under review",
+        "Submit to ACM MM2025",
+        "underreview of NIPS2025 D&B track",
+        "Written as per the requirements of CVPR 2025",
+        "This manuscript is the original version submitted to NeurIPS 2024, which was later revised",
+        "Accepted to IEEE ICIP 2025",
+        "12 pages; the tip of the iceberg",
+    ],
+)
 def test_venue_not_accepted(comment: str) -> None:
     assert find_venue(comment) is None
 
@@ -212,16 +233,20 @@ def test_venue_points_and_journal_ref() -> None:
 
 # --- category and authors ------------------------------------------------------------------------------
 
+
 def test_primary_category_vs_cross_list() -> None:
     primary = score_entry(entry(categories=["cs.CV", "cs.LG"]), cfg(), categories=CATS)
     cross = score_entry(entry(categories=["cs.LG", "cs.CV"], cross_list=True), cfg(), categories=CATS)
     assert "主类别 cs.CV +5" in texts(primary)
     assert primary.score - cross.score == 5
-    explicit = score_entry(entry(categories=["cs.CV", "eess.IV"], primary_category="eess.IV"), cfg(),
-                           categories=CATS)
+    explicit = score_entry(
+        entry(categories=["cs.CV", "eess.IV"], primary_category="eess.IV"), cfg(), categories=CATS
+    )
     assert points(explicit, "主类别") == 0
-    assert points(score_entry(entry(categories=["eess.IV"]), cfg(), categories=["cs.CV", "eess.IV"]),
-                  "主类别") == 5
+    assert (
+        points(score_entry(entry(categories=["eess.IV"]), cfg(), categories=["cs.CV", "eess.IV"]), "主类别")
+        == 5
+    )
 
 
 def test_watched_author_full_name_case_insensitive() -> None:
@@ -239,18 +264,32 @@ def test_watched_author_full_name_case_insensitive() -> None:
 
 # --- whole days ----------------------------------------------------------------------------------------
 
+
 def load_days() -> list[Entry]:
     out: list[Entry] = []
     for jsonl in sorted(DAYS_DIR.glob("arxiv_cs.CV_*.jsonl")):
         day = jsonl.stem.removeprefix("arxiv_cs.CV_")
-        hf = {i["paper"]["id"]: i["paper"] for i in json.loads((DAYS_DIR / f"hf_daily_papers_{day}.json").read_text())}
+        hf = {
+            i["paper"]["id"]: i["paper"]
+            for i in json.loads((DAYS_DIR / f"hf_daily_papers_{day}.json").read_text())
+        }
         for line in jsonl.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             h = hf.get(row["id"], {})
-            out.append(entry(row["title"], row["abstract"], id=row["id"], authors=row["authors"],
-                             categories=row["categories"], comment=row.get("comment"),
-                             hf_upvotes=h.get("upvotes"), github_repo=h.get("githubRepo"),
-                             project_page=h.get("projectPage"), ai_keywords=h.get("ai_keywords") or []))
+            out.append(
+                entry(
+                    row["title"],
+                    row["abstract"],
+                    id=row["id"],
+                    authors=row["authors"],
+                    categories=row["categories"],
+                    comment=row.get("comment"),
+                    hf_upvotes=h.get("upvotes"),
+                    github_repo=h.get("githubRepo"),
+                    project_page=h.get("projectPage"),
+                    ai_keywords=h.get("ai_keywords") or [],
+                )
+            )
     return out
 
 
@@ -261,8 +300,10 @@ def days() -> list[Entry]:
     return entries
 
 
-BIG = cfg(interests={"diffusion": 30, "video": 30, "3D": 25, "multimodal": 20, "medical": -40, "MRI": -40},
-          authors=["Steven M. Seitz"])
+BIG = cfg(
+    interests={"diffusion": 30, "video": 30, "3D": 25, "multimodal": 20, "medical": -40, "MRI": -40},
+    authors=["Steven M. Seitz"],
+)
 
 
 def test_scores_stay_in_0_100_on_real_days(days: list[Entry]) -> None:
@@ -295,6 +336,7 @@ def test_score_all_is_deterministic_and_sorted(days: list[Entry]) -> None:
 
 # --- rerank --------------------------------------------------------------------------------------------
 
+
 def test_apply_rerank_adds_scaled_points_once() -> None:
     base = score_entry(entry(), cfg(), categories=CATS)
     r = apply_rerank(base, 7, "与超分辨率高度相关", cfg())
@@ -306,8 +348,9 @@ def test_apply_rerank_adds_scaled_points_once() -> None:
     assert apply_rerank(base, 15, "", cfg()).score == base.score + 30  # relevance clipped to 10
 
 
-@pytest.mark.parametrize(("m", "top"), [(0, 80), (1, 80), (40, 80), (41, 80), (80, 80), (81, 80),
-                                        (200, 120), (200, 81), (5, 3)])
+@pytest.mark.parametrize(
+    ("m", "top"), [(0, 80), (1, 80), (40, 80), (41, 80), (80, 80), (81, 80), (200, 120), (200, 81), (5, 3)]
+)
 def test_rerank_batches(m: int, top: int) -> None:
     ids = [f"id{i}" for i in range(m)]
     batches = rerank_batches(ids, top)
@@ -322,6 +365,7 @@ def test_rerank_batches_custom_size() -> None:
 
 
 # --- selection -----------------------------------------------------------------------------------------
+
 
 def sel_fixture() -> tuple[list[Entry], list[Scored]]:
     scores = {"a": 90, "b": 80, "c": 70, "d": 30, "e": 20, "f": 10}
@@ -366,8 +410,9 @@ def test_select_records_why_each_paper_was_picked() -> None:
     scored = [s.model_copy(update={"reasons": [interest]}) if s.id == "c" else s for s in scored]
     picks = select(entries, scored, SelectionConfig(analyze=3, always_include_hf_top=1))
     assert [(p.id, p.reason) for p in picks] == [("a", "score"), ("c", "interest"), ("e", "hf_top")]
-    plain = select(entries, scored, SelectionConfig(analyze=2, always_include_hf_top=0,
-                                                    prefer_interest_matches=False))
+    plain = select(
+        entries, scored, SelectionConfig(analyze=2, always_include_hf_top=0, prefer_interest_matches=False)
+    )
     assert [(p.id, p.reason) for p in plain] == [("a", "score"), ("b", "score")]
 
 
@@ -388,16 +433,32 @@ def test_interest_matches_are_selected_before_hot_off_topic_papers():
     from digest.score.rank import score_all, select
 
     cfg = ScoringConfig(interests={"super-resolution": 2})
-    hot = Entry(paper=Paper(id="2506.00001", title="A hot LLM agent paper", abstract="Code: https://github.com/a/b",
-                            categories=["cs.CV"], primary_category="cs.CV", hf_upvotes=300))
-    match = Entry(paper=Paper(id="2506.00002", title="Video super resolution", abstract="We propose a model.",
-                              categories=["cs.CV"], primary_category="cs.CV"))
+    hot = Entry(
+        paper=Paper(
+            id="2506.00001",
+            title="A hot LLM agent paper",
+            abstract="Code: https://github.com/a/b",
+            categories=["cs.CV"],
+            primary_category="cs.CV",
+            hf_upvotes=300,
+        )
+    )
+    match = Entry(
+        paper=Paper(
+            id="2506.00002",
+            title="Video super resolution",
+            abstract="We propose a model.",
+            categories=["cs.CV"],
+            primary_category="cs.CV",
+        )
+    )
     scored = score_all([hot, match], cfg, categories=["cs.CV"])
     assert scored[0].id == "2506.00001"  # the hot paper scores higher
     no_hf = {"always_include_hf_top": 0}
     assert ids(select([hot, match], scored, SelectionConfig(analyze=1, **no_hf))) == ["2506.00002"]
-    assert ids(select([hot, match], scored, SelectionConfig(analyze=1, prefer_interest_matches=False,
-                                                              **no_hf))) == ["2506.00001"]
+    assert ids(
+        select([hot, match], scored, SelectionConfig(analyze=1, prefer_interest_matches=False, **no_hf))
+    ) == ["2506.00001"]
     assert ids(select([hot, match], scored, SelectionConfig(analyze=2))) == ["2506.00001", "2506.00002"]
     # by default the hot paper, HF's top of the day, keeps one slot whatever the interests
     assert select([hot, match], scored, SelectionConfig(analyze=1)) == [("2506.00001", "hf_top")]
@@ -409,8 +470,16 @@ def test_reasons_are_data_worded_per_language_at_render_time():
     from digest.score.rank import apply_rerank, matches_interest, score_all, select
 
     cfg = ScoringConfig(interests={"super-resolution": 5})
-    e = Entry(paper=Paper(id="2506.00009", title="Fast super-resolution", abstract="We propose X.",
-                          categories=["cs.CV"], primary_category="cs.CV", hf_upvotes=7))
+    e = Entry(
+        paper=Paper(
+            id="2506.00009",
+            title="Fast super-resolution",
+            abstract="We propose X.",
+            categories=["cs.CV"],
+            primary_category="cs.CV",
+            hf_upvotes=7,
+        )
+    )
     s = score_all([e], cfg, categories=["cs.CV"])[0]
     assert all(not r.text for r in s.reasons)  # no pre-formatted text: kind, points and detail only
     interest = next(r for r in s.reasons if r.kind == "interest")
@@ -421,6 +490,8 @@ def test_reasons_are_data_worded_per_language_at_render_time():
     assert "HF 🔥 7 upvotes" in " ".join(reason_text(r, "en") for r in s.reasons)
     assert matches_interest(s) and ids(select([e], [s], SelectionConfig(analyze=1))) == ["2506.00009"]
     reranked = apply_rerank(apply_rerank(s, 8, "close", cfg), 4, "less", cfg)
-    assert [reason_text(r, "en") for r in reranked.reasons if r.kind == "rerank"] == ["LLM relevance 4/10: less +12"]
+    assert [reason_text(r, "en") for r in reranked.reasons if r.kind == "rerank"] == [
+        "LLM relevance 4/10: less +12"
+    ]
     legacy = Reason(points=5, text="关键词 diffusion +5", kind="interest")  # stored before reasons were data
     assert reason_text(legacy, "en") == "关键词 diffusion +5"

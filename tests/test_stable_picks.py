@@ -38,8 +38,9 @@ def _page_counts(tmp_path) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize("indexed", [None, 0], ids=["search-ok", "search-lags"])
-def test_hf_refetch_keeps_the_picks_their_templates_and_the_configured_counts(tmp_path, arxiv, key, capsys,
-                                                                             indexed):
+def test_hf_refetch_keeps_the_picks_their_templates_and_the_configured_counts(
+    tmp_path, arxiv, key, capsys, indexed
+):
     arxiv.services.hf_status = 500
     with llm_server() as llm:
         cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url)
@@ -90,8 +91,13 @@ def test_fresh_picks_fill_only_the_free_slots_hf_top_first():
     held = [("d", "deep_dive", "score"), ("e", "analysis", "score"), ("f", "analysis", "asked")]
     picks, reasons = stable_picks(fresh, held, scored, SEL)
     # d and e keep their slots and templates; two slots are free: HF's top paper, then the best score
-    assert picks == [("a", "deep_dive"), ("d", "deep_dive"), ("e", "analysis"), ("hot", "analysis"),
-                     ("f", "analysis")]
+    assert picks == [
+        ("a", "deep_dive"),
+        ("d", "deep_dive"),
+        ("e", "analysis"),
+        ("hot", "analysis"),
+        ("f", "analysis"),
+    ]
     assert reasons == {"a": "score", "d": "score", "e": "score", "hot": "hf_top", "f": "asked"}
 
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from digest.commands.pipeline import Pipeline
 from digest.config import load_config
 from digest.errors import FetchError
-from digest.commands.pipeline import Pipeline
 from tests.e2e_helpers import DAY, write_config
 
 

@@ -38,8 +38,13 @@ def test_a_corrupt_store_says_which_file_to_move_aside(tmp_path, arxiv, no_key, 
 def _small_place(root: Path, options: str) -> object:
     """A tiny tmpfs when this machine lets us mount one (root), else None."""
     root.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(root)],
-                                           capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(root)], capture_output=True
+        ).returncode
+        != 0
+    ):
         yield None
         return
     try:
@@ -51,14 +56,22 @@ def _small_place(root: Path, options: str) -> object:
 def test_a_full_disk_or_read_only_place_says_what_to_do(tmp_path, arxiv, no_key, capsys):
     with _small_place(tmp_path / "small", "size=96k") as small:
         if small is not None:  # a real full disk: the day's papers do not fit in 96 KiB
-            cfg = write_config(tmp_path, arxiv_url=arxiv.url, output__dir=str(small / "output"),
-                               store__path=str(small / "output" / "digest.db"))
+            cfg = write_config(
+                tmp_path,
+                arxiv_url=arxiv.url,
+                output__dir=str(small / "output"),
+                store__path=str(small / "output" / "digest.db"),
+            )
             assert main(["run", "--date", DAY, "--config", str(cfg)]) == 1
             line = _one_error_line(capsys)
             assert "free space on" in line and str(small / "output") in line
             with _small_place(tmp_path / "ro", "ro,size=96k") as ro:  # and a read-only file system
-                cfg = write_config(tmp_path, arxiv_url=arxiv.url, output__dir=str(ro / "output"),
-                                   store__path=str(ro / "output" / "digest.db"))
+                cfg = write_config(
+                    tmp_path,
+                    arxiv_url=arxiv.url,
+                    output__dir=str(ro / "output"),
+                    store__path=str(ro / "output" / "digest.db"),
+                )
                 assert main(["run", "--date", DAY, "--config", str(cfg)]) == 1
                 line = _one_error_line(capsys)
                 assert "writable" in line and str(ro / "output") in line
@@ -67,8 +80,9 @@ def test_a_full_disk_or_read_only_place_says_what_to_do(tmp_path, arxiv, no_key,
             out.mkdir()
             out.chmod(0o555)
             try:
-                cfg = write_config(tmp_path, arxiv_url=arxiv.url, output__dir=str(out),
-                                   store__path=str(out / "digest.db"))
+                cfg = write_config(
+                    tmp_path, arxiv_url=arxiv.url, output__dir=str(out), store__path=str(out / "digest.db")
+                )
                 assert main(["run", "--date", DAY, "--config", str(cfg)]) == 1
                 line = _one_error_line(capsys)
                 assert "writable" in line and str(out) in line
@@ -96,15 +110,31 @@ def test_stale_temp_files_of_a_killed_render_are_removed_on_the_next_write(tmp_p
 def test_a_waiting_run_says_once_that_it_waits_and_for_how_long(tmp_path, arxiv):
     env = {k: v for k, v in os.environ.items() if k != KEY_ENV} | {KEY_ENV: KEY}
     with llm_server(latency=0.5) as llm:
-        cfg = write_config(tmp_path, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=1,
-                           llm__papers_per_call=1, store__lock_timeout_s=1.5)
-        first = subprocess.Popen([sys.executable, "-m", "digest", "run", "--date", DAY, "--config", str(cfg)],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cfg = write_config(
+            tmp_path,
+            arxiv_url=arxiv.url,
+            llm_url=llm.url,
+            llm__max_concurrency=1,
+            llm__papers_per_call=1,
+            store__lock_timeout_s=1.5,
+        )
+        first = subprocess.Popen(
+            [sys.executable, "-m", "digest", "run", "--date", DAY, "--config", str(cfg)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while llm.stats.requests < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
-        second = subprocess.run([sys.executable, "-m", "digest", "run", "--date", DAY, "--config", str(cfg)],
-                                env=env, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "digest", "run", "--date", DAY, "--config", str(cfg)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         first.terminate()
         first.communicate(timeout=30)
     assert second.returncode == 1
@@ -120,7 +150,9 @@ def test_os_and_sqlite_error_numbers_are_not_confused(tmp_path, arxiv, no_key, c
     from digest.store.lock import storage_error
 
     # errno 13 (EACCES) is also SQLITE_FULL's number, errno 1 (EPERM) SQLITE_ERROR's: each keeps its own advice
-    denied = str(storage_error(tmp_path / "output" / "x.md", PermissionError(errno.EACCES, "Permission denied")))
+    denied = str(
+        storage_error(tmp_path / "output" / "x.md", PermissionError(errno.EACCES, "Permission denied"))
+    )
     assert "writable" in denied and "full" not in denied
     cfg = write_config(tmp_path, arxiv_url=arxiv.url)
     db = tmp_path / "output" / "digest.db"

@@ -38,13 +38,23 @@ def _listed(store: Path) -> list[str]:
 
 
 def _paper(upvotes: int | None, *, version: int = 1, comment: str | None = None) -> Paper:
-    return Paper(id="2506.01921", version=version, title="A title", abstract="An abstract. " * 80,
-                 authors=["A. Author"], categories=["cs.CV"], primary_category="cs.CV", hf_upvotes=upvotes,
-                 comment=comment)
+    return Paper(
+        id="2506.01921",
+        version=version,
+        title="A title",
+        abstract="An abstract. " * 80,
+        authors=["A. Author"],
+        categories=["cs.CV"],
+        primary_category="cs.CV",
+        hf_upvotes=upvotes,
+        comment=comment,
+    )
 
 
 def _day(date: dt.date, paper: Paper) -> DayPapers:
-    return DayPapers(date=date, announcement=None, entries=[Entry(paper=paper, on_hf=paper.hf_upvotes is not None)])
+    return DayPapers(
+        date=date, announcement=None, entries=[Entry(paper=paper, on_hf=paper.hf_upvotes is not None)]
+    )
 
 
 def test_each_date_keeps_its_own_upvotes_and_the_text_is_stored_once(tmp_path):
@@ -64,8 +74,12 @@ def test_each_date_keeps_its_own_upvotes_and_the_text_is_stored_once(tmp_path):
 
 def _old_snapshots(path: Path) -> dict[tuple[str, str], dict]:
     with sqlite3.connect(path) as db:
-        return {(d, pid): json.loads(data) for d, pid, data in db.execute(
-            "SELECT dp.date, dp.paper_id, COALESCE(dp.data, p.data) FROM day_papers dp JOIN papers p ON p.id = dp.paper_id")}
+        return {
+            (d, pid): json.loads(data)
+            for d, pid, data in db.execute(
+                "SELECT dp.date, dp.paper_id, COALESCE(dp.data, p.data) FROM day_papers dp JOIN papers p ON p.id = dp.paper_id"
+            )
+        }
 
 
 def _v4_output(tmp_path: Path) -> tuple[Path, Path]:
@@ -74,8 +88,16 @@ def _v4_output(tmp_path: Path) -> tuple[Path, Path]:
     path.parent.mkdir()
     shutil.copy(FIXTURE_V4, path)
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"output": {"dir": "output"}, "store": {"path": "output/digest.db"},
-                                   "llm": {"api_key_env": "DIGEST_TEST_KEY"}}), encoding="utf-8")
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "output": {"dir": "output"},
+                "store": {"path": "output/digest.db"},
+                "llm": {"api_key_env": "DIGEST_TEST_KEY"},
+            }
+        ),
+        encoding="utf-8",
+    )
     return path, cfg
 
 
@@ -131,7 +153,8 @@ def test_status_of_a_pruned_day_counts_the_papers_it_listed(tmp_path, no_key, ca
     after = status_json(capsys, cfg, D1.isoformat())["papers"]
     assert after["pruned"] is True  # the listing is gone; its counts are what the page and index say
     assert {k: after[k] for k in ("total", "by_source", "cross_lists")} == {
-        k: before[k] for k in ("total", "by_source", "cross_lists")}
+        k: before[k] for k in ("total", "by_source", "cross_lists")
+    }
 
 
 def test_status_of_a_date_with_nothing_stored_has_the_keys_of_any_other(tmp_path, no_key, capsys):
@@ -149,8 +172,11 @@ def test_a_pruned_day_renders_the_counts_it_had_and_says_the_listing_was_pruned(
     page = tmp_path / "output" / f"{D1}.md"
     assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0
     scanned = next(ln for ln in page.read_text(encoding="utf-8").splitlines() if "今日扫描" in ln)
-    index_line = next(ln for ln in (tmp_path / "output" / "index.md").read_text(encoding="utf-8").splitlines()
-                      if D1.isoformat() in ln)
+    index_line = next(
+        ln
+        for ln in (tmp_path / "output" / "index.md").read_text(encoding="utf-8").splitlines()
+        if D1.isoformat() in ln
+    )
     for _ in range(2):  # pruning again keeps the day's own counts
         assert main(["prune", "--before", D2.isoformat(), "--config", str(cfg)]) == 0
         assert main(["render", "--date", D1.isoformat(), "--config", str(cfg)]) == 0

@@ -19,7 +19,8 @@ from tests.e2e_helpers import DAY, KEY, KEY_ENV, llm_server, write_config
 REPO = Path(__file__).resolve().parent.parent
 CLOSING = re.compile(
     r"(?P<papers>\d+) papers · analysed (?P<ok>\d+), failed (?P<failed>\d+), pending (?P<pending>\d+)"
-    r" · (?P<requests>\d+) LLM requests · est\. (?P<cost>\d+\.\d{4}) USD · (?P<secs>\d+\.\d) s$")
+    r" · (?P<requests>\d+) LLM requests · est\. (?P<cost>\d+\.\d{4}) USD · (?P<secs>\d+\.\d) s$"
+)
 
 
 def closing(text: str) -> dict[str, str]:
@@ -63,12 +64,21 @@ def test_without_a_key_stderr_names_the_variable(tmp_path, arxiv, monkeypatch, c
     assert closing(captured.out)["requests"] == "0"
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], *, cols: int = 220, timeout: float = 120) -> tuple[int, str]:
+def run_in_pty(
+    argv: list[str], env: dict[str, str], *, cols: int = 220, timeout: float = 120
+) -> tuple[int, str]:
     """Run `python -m digest` with a pseudo-terminal as stdin/stdout/stderr; everything it drew, and its code."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "digest", *argv], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, cwd=REPO, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=REPO,
+        close_fds=True,
+    )
     os.close(slave)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout

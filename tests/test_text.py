@@ -101,7 +101,9 @@ def test_md_escape_keeps_snake_case_readable_and_entities_literal() -> None:
     assert md_escape("a &lt; b & c") == "a &amp;lt; b & c"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("# Title", "\\# Title"), ("- x", "\\- x"), ("1. x", "1\\. x")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("# Title", "\\# Title"), ("- x", "\\- x"), ("1. x", "1\\. x")]
+)
 def test_md_escape_line_starts(raw: str, expected: str) -> None:
     assert md_escape(raw) == expected
 
@@ -154,7 +156,11 @@ def test_find_code_url() -> None:
 
 def test_split_sentences_respects_abbreviations_and_decimals() -> None:
     text = "We use e.g. ImageNet, i.e. a big set. It beats X et al. By 3.5 points vs. Y. Done."
-    assert split_sentences(text) == ["We use e.g. ImageNet, i.e. a big set.", "It beats X et al. By 3.5 points vs. Y.", "Done."]
+    assert split_sentences(text) == [
+        "We use e.g. ImageNet, i.e. a big set.",
+        "It beats X et al. By 3.5 points vs. Y.",
+        "Done.",
+    ]
 
 
 def test_key_findings_point_moe() -> None:
@@ -173,7 +179,9 @@ def test_key_findings_point_moe() -> None:
 def test_key_findings_garlic_are_verbatim_with_latex_cleaned() -> None:
     found = key_findings(GARLIC)
     assert 1 <= len(found) <= 3
-    assert found[0].startswith("We introduce GARLIC (GAussian Representation LearnIng for spaCe partitioning)")
+    assert found[0].startswith(
+        "We introduce GARLIC (GAussian Representation LearnIng for spaCe partitioning)"
+    )
     assert "N-dimensional" in found[0]
     cleaned = clean_latex(unwrap(GARLIC))
     for sentence in found:

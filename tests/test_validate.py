@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from digest.analysis.validate import links_in, validate
 from digest.errors import InvalidOutput
 from digest.llm.base import Generation
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary, Rerank
-from digest.analysis.validate import links_in, validate
 from tests.fakes.answers import analysis, deep_dive, executive_summary
 from tests.test_language_en import en_analysis
 
@@ -35,14 +35,17 @@ def test_rule_and_evidence_follow_the_digest_language():
     assert (exc.kind, exc.field) == ("filler", "impact") and CJK.search(exc.rule)
 
 
-@pytest.mark.parametrize("value", [
-    "请提供您希望我分析的论文内容，我将为您进行详细解读。",
-    "好的，这是对论文的分析",
-    "计算机视觉。",
-    "图像复原，视频理解",
-    "本文研究的是低照度条件下的图像增强问题以及相关的去噪方法",
-    "",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "请提供您希望我分析的论文内容，我将为您进行详细解读。",
+        "好的，这是对论文的分析",
+        "计算机视觉。",
+        "图像复原，视频理解",
+        "本文研究的是低照度条件下的图像增强问题以及相关的去噪方法",
+        "",
+    ],
+)
 def test_field_has_a_shape(value):
     exc = _reject(dict(analysis(), field=value))
     assert exc.field == "field" and exc.kind in {"refusal", "filler", "shape"}
@@ -54,23 +57,40 @@ def test_short_area_names_pass(value):
 
 
 def test_dataset_name_is_checked_too():
-    bad = dict(deep_dive(), datasets=[{"name": "好的，以下是我对数据集的总结：", "url": None, "purpose": "评测"}])
+    bad = dict(
+        deep_dive(), datasets=[{"name": "好的，以下是我对数据集的总结：", "url": None, "purpose": "评测"}]
+    )
     exc = _reject(bad, DeepDive)
     assert (exc.kind, exc.field) == ("filler", "datasets[0].name")
 
 
 def test_links_not_given_by_the_paper_are_dropped_not_reasked():
-    links = links_in("Code is at https://github.com/foo/FastSR.", "Project: foo.github.io/fastsr",
-                     "https://github.com/Foo/fastsr")
-    answer = dict(deep_dive(), code_url="https://github.com/foo/FastSR/tree/main",
-                  datasets=[{"name": "Set5", "url": "https://example.org/set5", "purpose": "评测"},
-                            {"name": "Page", "url": "http://foo.github.io/fastsr/", "purpose": "演示"}])
+    links = links_in(
+        "Code is at https://github.com/foo/FastSR.",
+        "Project: foo.github.io/fastsr",
+        "https://github.com/Foo/fastsr",
+    )
+    answer = dict(
+        deep_dive(),
+        code_url="https://github.com/foo/FastSR/tree/main",
+        datasets=[
+            {"name": "Set5", "url": "https://example.org/set5", "purpose": "评测"},
+            {"name": "Page", "url": "http://foo.github.io/fastsr/", "purpose": "演示"},
+        ],
+    )
     out = validate(_gen(answer), DeepDive, links=links)
     assert out.code_url == "https://github.com/foo/FastSR/tree/main"
     assert [d.url for d in out.datasets] == [None, "http://foo.github.io/fastsr/"]
-    for invented in ("https://github.com/someone/else", "github.com/foo/FastSR", "请提供代码链接", "https://github.com"):
+    for invented in (
+        "https://github.com/someone/else",
+        "github.com/foo/FastSR",
+        "请提供代码链接",
+        "https://github.com",
+    ):
         assert validate(_gen(dict(analysis(), code_url=invented)), Analysis, links=links).code_url is None
-    assert validate(_gen(dict(analysis(), code_url="https://github.com/foo/FastSR")), Analysis).code_url is None
+    assert (
+        validate(_gen(dict(analysis(), code_url="https://github.com/foo/FastSR")), Analysis).code_url is None
+    )
 
 
 def test_ids_in_any_spelling_are_normalised_not_rejected():
@@ -84,15 +104,26 @@ def test_ids_in_any_spelling_are_normalised_not_rejected():
 def test_every_language_of_the_table_has_validation_words():
     from digest.language import LANGUAGES
 
-    kinds = {"refusal", "filler", "not_json", "schema", "language", "truncated"}  # `shape` quotes its leaf's rule
+    kinds = {
+        "refusal",
+        "filler",
+        "not_json",
+        "schema",
+        "language",
+        "truncated",
+    }  # `shape` quotes its leaf's rule
     for row in LANGUAGES.values():
         rules = row.validation["rules"]
         assert kinds <= set(rules) and {"figure", "field", "name", "empty", "ids"} <= set(rules)
 
 
 def test_the_message_of_a_wrong_language_says_which_language_was_wanted():
-    zh = _reject(dict(analysis(), contributions="This paper proposes a fast method that works on benchmarks."))
+    zh = _reject(
+        dict(analysis(), contributions="This paper proposes a fast method that works on benchmarks.")
+    )
     assert zh.kind == "language" and "English (not Chinese)" in str(zh)
     assert "Write every field in English" not in str(zh)  # what an English digest asks, not this one
-    en = _reject(dict(en_analysis(), contributions="本文提出了一种高效的方法，在多个基准上表现良好。"), language="en")
+    en = _reject(
+        dict(en_analysis(), contributions="本文提出了一种高效的方法，在多个基准上表现良好。"), language="en"
+    )
     assert en.kind == "language" and "in Chinese" in str(en)

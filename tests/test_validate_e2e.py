@@ -26,11 +26,17 @@ def test_chatty_field_is_reasked_with_its_rule_and_never_reaches_the_page(tmp_pa
             return Reply(text=answer_for(req.prompt))
         if kind == "analysis_pack":
             packed = json.loads(answer_for(req.prompt))
-            return Reply(text=json.dumps({"analyses": [dict(a, field=CHATTY) for a in packed["analyses"]]},
-                                         ensure_ascii=False))
+            return Reply(
+                text=json.dumps(
+                    {"analyses": [dict(a, field=CHATTY) for a in packed["analyses"]]}, ensure_ascii=False
+                )
+            )
         if kind in ("analysis", "deep_dive"):
-            return Reply(text=json.dumps(dict(analysis() if kind == "analysis" else deep_dive(), field=CHATTY),
-                                         ensure_ascii=False))
+            return Reply(
+                text=json.dumps(
+                    dict(analysis() if kind == "analysis" else deep_dive(), field=CHATTY), ensure_ascii=False
+                )
+            )
         return Reply(text=answer_for(req.prompt))
 
     with llm_server(responder=responder) as llm:
@@ -54,8 +60,11 @@ def test_prose_full_of_the_tricky_words_costs_one_request_per_job(tmp_path, arxi
         kind = template_of(req.prompt)
         if kind == "analysis_pack":
             packed = json.loads(answer_for(req.prompt))
-            return Reply(text=json.dumps({"analyses": [dict(a, **TRICKY) for a in packed["analyses"]]},
-                                         ensure_ascii=False))
+            return Reply(
+                text=json.dumps(
+                    {"analyses": [dict(a, **TRICKY) for a in packed["analyses"]]}, ensure_ascii=False
+                )
+            )
         if kind == "deep_dive":
             d = deep_dive()
             d["motivation"]["pain_points"] = TRICKY["applications"]

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from digest.analysis.build import summary_job
+from digest.analysis.prompts import prompts_dir
+from digest.analysis.validate import validate
 from digest.config import Config
 from digest.errors import InvalidOutput
-from digest.analysis.build import summary_job
 from digest.llm.base import Generation
 from digest.models import Paper
-from digest.analysis.prompts import prompts_dir
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary
-from digest.analysis.validate import validate
 from tests.fakes.answers import analysis, deep_dive, executive_summary
 from tests.test_language_en import en_analysis, en_deep_dive
 
@@ -45,8 +45,15 @@ def _placements(language: str, text: str) -> dict[str, tuple[type, dict]]:
         "field": (Analysis, dict(a(), field=text)),
         "datasets[0].name": (DeepDive, dict(d(), datasets=[{"name": text, "url": None, "purpose": ""}])),
         "summary.core_idea": (DeepDive, dict(d(), summary=dict(d()["summary"], core_idea=text))),
-        "picks[0].audience": (ExecutiveSummary, dict(_summary(language), picks=[
-            {"paper_id": "2506.00001", "reason": _summary(language)["themes"][0], "audience": text}])),
+        "picks[0].audience": (
+            ExecutiveSummary,
+            dict(
+                _summary(language),
+                picks=[
+                    {"paper_id": "2506.00001", "reason": _summary(language)["themes"][0], "audience": text}
+                ],
+            ),
+        ),
     }
 
 
@@ -54,8 +61,12 @@ def _summary(language: str) -> dict:
     if language == "zh":
         return executive_summary(["2506.00001"])
     line = "Generative models keep moving into restoration."
-    return {"themes": [line], "highlights": [line], "directions": [line],
-            "picks": [{"paper_id": "2506.00001", "reason": line, "audience": "restoration researchers"}]}
+    return {
+        "themes": [line],
+        "highlights": [line],
+        "directions": [line],
+        "picks": [{"paper_id": "2506.00001", "reason": line, "audience": "restoration researchers"}],
+    }
 
 
 def test_the_corpus_is_big_enough():
@@ -86,8 +97,10 @@ def test_meta_talk_in_a_link_or_an_id_never_reaches_the_page(language):
     for text in META["zh"] + META["en"]:
         out = validate(_gen(dict(analysis(), code_url=text)), Analysis, links={"github.com/foo/bar"})
         assert out.code_url is None
-        picks = [{"paper_id": text, "reason": "方法新颖。", "audience": "研究者"},
-                 {"paper_id": "2506.00001", "reason": "方法新颖。", "audience": "研究者"}]
+        picks = [
+            {"paper_id": text, "reason": "方法新颖。", "audience": "研究者"},
+            {"paper_id": "2506.00001", "reason": "方法新颖。", "audience": "研究者"},
+        ]
         summary = validate(_gen(dict(executive_summary([]), picks=picks)), ExecutiveSummary)
         job.check(summary)
         assert [p.paper_id for p in summary.picks] == ["2506.00001"]
@@ -106,8 +119,6 @@ def test_legitimate_prose_with_the_tricky_words_passes(language):
     assert rejected == []
 
 
-
-
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_meta_talk_after_a_content_sentence_is_caught_and_paragraphs_of_content_pass(language):
     analysis_of = BASE[language][0]
@@ -124,4 +135,6 @@ def test_meta_talk_after_a_content_sentence_is_caught_and_paragraphs_of_content_
     content = CONTENT[language]
     joiner = "" if language == "zh" else " "
     for i in range(0, len(content), 4):  # paragraphs of four legitimate sentences
-        validate(_gen(dict(analysis_of(), impact=joiner.join(content[i:i + 4]))), Analysis, language=language)
+        validate(
+            _gen(dict(analysis_of(), impact=joiner.join(content[i : i + 4]))), Analysis, language=language
+        )

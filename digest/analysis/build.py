@@ -8,13 +8,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from digest.analysis.job import Job, Pack
+from digest.analysis.prompts import render_prompt
+from digest.analysis.validate import invalid, links_in
 from digest.config import Config
 from digest.ids import try_normalise_id
 from digest.language import labels
 from digest.llm.base import Attachment
 from digest.models import Entry, Paper
-from digest.analysis.job import Job, Pack
-from digest.analysis.prompts import render_prompt
 from digest.schemas import (
     SUMMARY_TEMPLATE,
     Analysis,
@@ -24,7 +25,6 @@ from digest.schemas import (
     Rerank,
     summary_key,
 )
-from digest.analysis.validate import invalid, links_in
 
 DROPPED_PICK = "dropped_pick: "
 log = logging.getLogger("digest.analysis.build")
@@ -58,8 +58,14 @@ def analysis_job(entry: Entry, cfg: Config, prompts: Path) -> Job:
     """Abstract-based analysis of one paper."""
     ctx = _paper_context(entry.paper, cfg.language)
     prompt = render_prompt("analysis", directory=prompts, interests=interests_text(cfg), **ctx)
-    return Job(key=entry.paper.id, template="analysis", prompt=prompt, schema=Analysis,
-               verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}", links=paper_links(entry.paper))
+    return Job(
+        key=entry.paper.id,
+        template="analysis",
+        prompt=prompt,
+        schema=Analysis,
+        verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}",
+        links=paper_links(entry.paper),
+    )
 
 
 def analysis_pack(entries: list[Entry], cfg: Config, prompts: Path) -> Pack:
@@ -68,23 +74,30 @@ def analysis_pack(entries: list[Entry], cfg: Config, prompts: Path) -> Pack:
     interests = interests_text(cfg)
 
     def render(members: list[Job]) -> str:
-        return render_prompt("analysis_pack", directory=prompts, interests=interests,
-                             papers=[contexts[m.key] for m in members])
+        return render_prompt(
+            "analysis_pack", directory=prompts, interests=interests, papers=[contexts[m.key] for m in members]
+        )
 
     return Pack(members=[analysis_job(e, cfg, prompts) for e in entries], render=render, schema=AnalysisPack)
 
 
-def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
-                  load_pdf: Callable[[str], bytes | None] | None) -> Job:
+def deep_dive_job(
+    entry: Entry, cfg: Config, prompts: Path, load_pdf: Callable[[str], bytes | None] | None
+) -> Job:
     """Full-text deep dive; falls back to the abstract (labelled) when the PDF cannot be had."""
     p = entry.paper
     ctx = _paper_context(p, cfg.language)
     interests = interests_text(cfg)
     fallback = Job(
-        key=p.id, template="deep_dive", schema=DeepDive, meta={"fulltext": False},
-        prompt=render_prompt("deep_dive", directory=prompts, interests=interests, fulltext=False,
-                             fulltext_text="", **ctx),
-        verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}", links=paper_links(p),
+        key=p.id,
+        template="deep_dive",
+        schema=DeepDive,
+        meta={"fulltext": False},
+        prompt=render_prompt(
+            "deep_dive", directory=prompts, interests=interests, fulltext=False, fulltext_text="", **ctx
+        ),
+        verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}",
+        links=paper_links(p),
     )
     if load_pdf is None:
         return fallback
@@ -95,10 +108,17 @@ def deep_dive_job(entry: Entry, cfg: Config, prompts: Path,
         return [Attachment(mime_type="application/pdf", data=data, name=name)] if data else None
 
     return Job(
-        key=p.id, template="deep_dive", schema=DeepDive, meta={"fulltext": True},
-        prompt=render_prompt("deep_dive", directory=prompts, interests=interests, fulltext=True,
-                             fulltext_text="", **ctx),
-        attachment_tag=name, load_attachments=load, fallback=fallback, links=paper_links(p),
+        key=p.id,
+        template="deep_dive",
+        schema=DeepDive,
+        meta={"fulltext": True},
+        prompt=render_prompt(
+            "deep_dive", directory=prompts, interests=interests, fulltext=True, fulltext_text="", **ctx
+        ),
+        attachment_tag=name,
+        load_attachments=load,
+        fallback=fallback,
+        links=paper_links(p),
     )
 
 
@@ -114,9 +134,12 @@ def summary_digest_line(result: BaseModel, language: str = "zh") -> str:
 def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, prompts: Path) -> Job:
     """One executive summary over all analysed papers."""
     ids = {p.id for p, _ in papers}
-    items = [{"id": p.id, "title": p.title, "summary": summary_digest_line(r, cfg.language)} for p, r in papers]
-    prompt = render_prompt("executive_summary", directory=prompts, date=date, papers=items,
-                           interests=interests_text(cfg))
+    items = [
+        {"id": p.id, "title": p.title, "summary": summary_digest_line(r, cfg.language)} for p, r in papers
+    ]
+    prompt = render_prompt(
+        "executive_summary", directory=prompts, date=date, papers=items, interests=interests_text(cfg)
+    )
 
     def check(result: BaseModel) -> list[str]:
         # Picks are compared as ids (arXiv:ID, IDv2 name a listed paper) and stored normalised; a pick
@@ -130,20 +153,23 @@ def summary_job(date: str, papers: list[tuple[Paper, BaseModel]], cfg: Config, p
             elif pid not in {k.paper_id for k in kept}:  # the same paper twice adds nothing
                 kept.append(pick.model_copy(update={"paper_id": pid}))
         if not kept:  # nothing left to recommend: the section would be empty, so ask again
-            raise invalid("schema", language=cfg.language, field="picks", rule="ids", evidence=", ".join(dropped))
+            raise invalid(
+                "schema", language=cfg.language, field="picks", rule="ids", evidence=", ".join(dropped)
+            )
         result.picks = kept
         for pid in dropped:
             log.warning("executive summary of %s: dropped a pick naming no listed paper: %s", date, pid)
         return [f"{DROPPED_PICK}{pid}" for pid in dropped]
 
-    return Job(key=summary_key(date), template=SUMMARY_TEMPLATE, prompt=prompt, schema=ExecutiveSummary, check=check)
+    return Job(
+        key=summary_key(date), template=SUMMARY_TEMPLATE, prompt=prompt, schema=ExecutiveSummary, check=check
+    )
 
 
 def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> Job:
     """One batched relevance judgement over up to 40 papers."""
     ids = [p.id for p in papers]
-    items = [{"id": p.id, "title": p.title, "snippet": _first_sentences(p.abstract, 2)}
-             for p in papers]
+    items = [{"id": p.id, "title": p.title, "snippet": _first_sentences(p.abstract, 2)} for p in papers]
     prompt = render_prompt("rerank", directory=prompts, papers=items, interests=interests_text(cfg))
 
     def check(result: BaseModel) -> None:
@@ -152,8 +178,9 @@ def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> J
         assert isinstance(result, Rerank)
         missing = sorted(set(ids) - {it.id for it in result.items})
         if len(missing) > len(ids) // 2:
-            raise invalid("schema", language=cfg.language, field="items", rule="ids",
-                          evidence=", ".join(missing[:10]))  # the ids the answer left out
+            raise invalid(
+                "schema", language=cfg.language, field="items", rule="ids", evidence=", ".join(missing[:10])
+            )  # the ids the answer left out
 
     return Job(key=f"rerank:{index}", template="rerank", prompt=prompt, schema=Rerank, check=check)
 
@@ -163,7 +190,7 @@ def _first_sentences(text: str, n: int) -> str:
     out, start = [], 0
     for i, ch in enumerate(flat):
         if ch == "." and (i + 1 == len(flat) or flat[i + 1] == " ") and i - start > 20:
-            out.append(flat[start:i + 1].strip())
+            out.append(flat[start : i + 1].strip())
             start = i + 1
             if len(out) == n:
                 break

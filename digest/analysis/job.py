@@ -80,7 +80,7 @@ def pack_items(data: object, keys: set[str]) -> dict[str, dict[str, Any]]:
 def _pack_entries(data: object) -> list[tuple[str, dict[str, Any]]]:
     """(key it was filed under, analysis) of every object in a pack answer."""
     if isinstance(data, dict) and len(data) == 1 and "analyses" not in data:
-        (key, inner), = data.items()
+        ((key, inner),) = data.items()
         if isinstance(inner, dict) and try_normalise_id(key) is None:  # {"response": {"analyses": ...}}
             data = inner
     if isinstance(data, dict):

@@ -40,12 +40,12 @@ def plain_reason(kind: str, *, language: str, evidence: str | None, papers: int 
     said = f": {evidence}" if evidence else ""
     text = {
         "language": f"the model answers in {_wrong_language(language)} while "
-                    f"`language: {language}` (use a model that writes {language}, or change `language`)",
+        f"`language: {language}` (use a model that writes {language}, or change `language`)",
         "refusal": f"the model refuses{said}",
         "filler": f"the model opens its answers with filler instead of the analysis{said}",
         "not_json": f"the model does not answer with valid JSON{said}",
         "truncated": "the model's answers are cut off (MAX_TOKENS); raise llm.max_output_tokens or lower "
-                     "llm.papers_per_call",
+        "llm.papers_per_call",
         "schema": f"the model's answers miss the expected JSON fields{said}",
         "shape": f"the model's short fields (field, links, ids) are malformed{said}",
     }.get(kind, f"every answer fails with {kind}{said}")

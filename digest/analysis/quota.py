@@ -24,7 +24,9 @@ def next_reset(now: dt.datetime, tz: str) -> dt.datetime:
     return last_reset(now, tz) + dt.timedelta(days=1)  # wall-clock arithmetic: midnight across a DST change
 
 
-def plan_day(picks: list[tuple[str, str]], *, budget: int | None, per_call: int) -> tuple[list[tuple[str, str]], int]:
+def plan_day(
+    picks: list[tuple[str, str]], *, budget: int | None, per_call: int
+) -> tuple[list[tuple[str, str]], int]:
     """Picks and abstracts per request fitted to `budget` requests: more papers per request first, then
     deep dives (the lowest ranked first) become abstract analyses; the summary keeps its request."""
     if budget is None:

@@ -13,6 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from digest.analysis.job import Job, Outcome, Pack, Prior, pack_items
+from digest.analysis.patterns import FailureStreak, plain_reason
+from digest.analysis.prompts import prompt_sha, render_prompt
+from digest.analysis.quota import DailyQuota
+from digest.analysis.validate import invalid, parse_json, unverified_figures, validate
 from digest.config import Config, estimate_cost
 from digest.errors import AuthError, InvalidOutput, LLMError, QuotaExhausted, RateLimited
 from digest.language import labels
@@ -20,13 +25,8 @@ from digest.llm.base import Attachment, Generation, Provider
 from digest.llm.policy import call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
 from digest.models import PaperWarning
-from digest.analysis.job import Job, Outcome, Pack, Prior, pack_items
-from digest.analysis.patterns import FailureStreak, plain_reason
-from digest.analysis.prompts import prompt_sha, render_prompt
-from digest.analysis.quota import DailyQuota
 from digest.schemas import SUMMARY_TEMPLATE
 from digest.store import Store, Task
-from digest.analysis.validate import invalid, parse_json, unverified_figures, validate
 
 log = logging.getLogger("digest.analysis.session")
 PAPER_TEMPLATES = ("analysis", "deep_dive")
@@ -42,8 +42,17 @@ class Stopped(Exception):
 class Session:
     """The LLM side of one run: provider, shared limiter, caps, the stop switch and the call log."""
 
-    def __init__(self, cfg: Config, *, provider: Provider, store: Store, date: dt.date, prompts: Path,
-                 limiter: Limiter | None = None, on_progress: Callable[[Outcome], None] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        provider: Provider,
+        store: Store,
+        date: dt.date,
+        prompts: Path,
+        limiter: Limiter | None = None,
+        on_progress: Callable[[Outcome], None] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.provider = provider
         self.store = store
@@ -58,7 +67,9 @@ class Session:
         self.calls = 0  # requests sent (every retry counts)
         self.reserved = 0  # requests about to be sent, counted against llm.max_calls_per_run
         self.stop_reason: str | None = None
-        self.stop_kind: str | None = None  # the failure kind of a pattern stop, kept on each task it leaves pending
+        self.stop_kind: str | None = (
+            None  # the failure kind of a pattern stop, kept on each task it leaves pending
+        )
         self.unfinished = 0  # analyses/summary asked for in this run that did not get an answer
         self.auth_error: AuthError | None = None
         self._streak = FailureStreak()
@@ -90,7 +101,9 @@ class Session:
                 raise Stopped(self.stop_reason)
             if llm.max_calls_per_run is not None and self.reserved >= llm.max_calls_per_run:
                 # No new request; the ones already reserved still go (on_call stops the limiter after them).
-                self.stop_reason = self.stop_reason or f"llm.max_calls_per_run ({llm.max_calls_per_run}) reached"
+                self.stop_reason = (
+                    self.stop_reason or f"llm.max_calls_per_run ({llm.max_calls_per_run}) reached"
+                )
                 raise Stopped(self.stop_reason)
             if self._rpd_spent(summary=summary):
                 self.held = f"llm.rpd ({llm.rpd}) requests per day: today's are used up"
@@ -101,7 +114,9 @@ class Session:
             midnight = dt.datetime.combine(dt.datetime.now(self.cfg.tz).date(), dt.time(), tzinfo=self.cfg.tz)
             spent = estimate_cost(self.store.call_stats_since(midnight), self.cfg)
             if spent >= llm.max_cost_usd_per_day:
-                self.stop(f"llm.max_cost_usd_per_day ({llm.max_cost_usd_per_day:g} USD) reached: {spent:.4f} USD")
+                self.stop(
+                    f"llm.max_cost_usd_per_day ({llm.max_cost_usd_per_day:g} USD) reached: {spent:.4f} USD"
+                )
                 raise Stopped(self.stop_reason)
 
     def _may_retry(self, *, summary: bool = False) -> bool:
@@ -117,8 +132,16 @@ class Session:
         left = self.requests_left()
         return left is not None and left <= (0 if summary else 1)  # the summary keeps the last request
 
-    def _logger(self, *, key: str, template: str, sha: str, tasks: list[Task], calls: list[int],
-                papers: list[str] | None = None) -> Callable[[Any], None]:
+    def _logger(
+        self,
+        *,
+        key: str,
+        template: str,
+        sha: str,
+        tasks: list[Task],
+        calls: list[int],
+        papers: list[str] | None = None,
+    ) -> Callable[[Any], None]:
         def on_call(rec: Any) -> None:
             for task in tasks:
                 task.attempts += 1  # every request counts against llm.max_attempts of each paper it carried
@@ -130,12 +153,24 @@ class Session:
                 if self.quota.left(self.calls) == 0:  # llm.rpd used up: nothing more until the reset
                     self.quota.exhausted()
                     self.stop(self.quota.reason(self.cfg.tz))
-            calls.append(self.store.log_call(
-                date=self.date, key=key, template=template, prompt_sha=sha, model=self.model,
-                outcome=rec.outcome, http_status=rec.status, error_kind=rec.error_kind, latency_s=rec.latency_s,
-                tokens_in=rec.tokens_in, tokens_out=rec.tokens_out, tokens_thinking=rec.tokens_thinking,
-                error=rec.error, papers=papers,
-            ))
+            calls.append(
+                self.store.log_call(
+                    date=self.date,
+                    key=key,
+                    template=template,
+                    prompt_sha=sha,
+                    model=self.model,
+                    outcome=rec.outcome,
+                    http_status=rec.status,
+                    error_kind=rec.error_kind,
+                    latency_s=rec.latency_s,
+                    tokens_in=rec.tokens_in,
+                    tokens_out=rec.tokens_out,
+                    tokens_thinking=rec.tokens_thinking,
+                    error=rec.error,
+                    papers=papers,
+                )
+            )
 
         return on_call
 
@@ -157,19 +192,27 @@ class Session:
             alone = pool.map(lambda jp: self.run_one(jp[0], prior=jp[1]), left)
             done = dict(zip([j.key for j, _ in left], alone, strict=True))
         done.update({k: o for outcomes, _ in firsts for k, o in outcomes.items()})
-        return [done[k] for it in items for k in ([m.key for m in it.members] if isinstance(it, Pack) else [it.key])]
+        return [
+            done[k]
+            for it in items
+            for k in ([m.key for m in it.members] if isinstance(it, Pack) else [it.key])
+        ]
 
     def _first_pass(self, item: Job | Pack) -> tuple[dict[str, Outcome], list[tuple[Job, Prior | None]]]:
         """A job's outcome; or one request for a pack's members missing from the cache: their outcomes and the
         members left to ask alone (at once when no daily quota is shared, else after every pack)."""
         if not isinstance(item, Pack):
             return {item.key: self.run_one(item)}, []
-        outcomes = {job.key: hit for job in item.members if not job.force and (hit := self._cached(job)) is not None}
+        outcomes = {
+            job.key: hit for job in item.members if not job.force and (hit := self._cached(job)) is not None
+        }
         todo = [job for job in item.members if job.key not in outcomes]
         priors: dict[str, Prior] = {}
         if len(todo) > 1:
-            tasks = {j.key: Task(date=self.date.isoformat(), key=j.key, template=j.template, status="pending")
-                     for j in todo}
+            tasks = {
+                j.key: Task(date=self.date.isoformat(), key=j.key, template=j.template, status="pending")
+                for j in todo
+            }
             try:
                 priors, unusable = self._ask_pack(item, todo, tasks, outcomes)
                 if unusable is not None:  # no answer to judge paper by paper (not JSON, cut off): once more
@@ -182,21 +225,44 @@ class Session:
             return {**outcomes, **{job.key: self.run_one(job, prior=prior) for job, prior in rest}}, []
         return outcomes, rest
 
-    def _ask_pack(self, pack: Pack, todo: list[Job], tasks: dict[str, Task], outcomes: dict[str, Outcome],
-                  problem: InvalidOutput | None = None) -> tuple[dict[str, Prior], InvalidOutput | None]:
+    def _ask_pack(
+        self,
+        pack: Pack,
+        todo: list[Job],
+        tasks: dict[str, Task],
+        outcomes: dict[str, Outcome],
+        problem: InvalidOutput | None = None,
+    ) -> tuple[dict[str, Prior], InvalidOutput | None]:
         """One request for several papers; the answered ones are stored, the rest get what to re-ask (and
         the whole answer's problem when none could be read)."""
         prompt = pack.render(todo)
         if problem is not None:
-            prompt = render_prompt("reask", directory=self.prompts, prompt=prompt, field=problem.field,
-                                   rule=problem.rule, evidence=problem.evidence)
+            prompt = render_prompt(
+                "reask",
+                directory=self.prompts,
+                prompt=prompt,
+                field=problem.field,
+                rule=problem.rule,
+                evidence=problem.evidence,
+            )
         sha = prompt_sha(pack.template, prompt, pack.schema)
         self._check_caps()
         calls: list[int] = []
-        on_call = self._logger(key=todo[0].key, template=pack.template, sha=sha, tasks=list(tasks.values()),
-                               calls=calls, papers=[j.key for j in todo])
-        gen = self._call(prompt, schema=pack.schema, attachments=None, max_attempts=self.cfg.llm.max_attempts,
-                         on_call=on_call)
+        on_call = self._logger(
+            key=todo[0].key,
+            template=pack.template,
+            sha=sha,
+            tasks=list(tasks.values()),
+            calls=calls,
+            papers=[j.key for j in todo],
+        )
+        gen = self._call(
+            prompt,
+            schema=pack.schema,
+            attachments=None,
+            max_attempts=self.cfg.llm.max_attempts,
+            on_call=on_call,
+        )
         try:
             data = parse_json(gen, language=self.cfg.language)
         except InvalidOutput as exc:
@@ -210,7 +276,9 @@ class Session:
             if job.key not in by_id:
                 priors[job.key] = Prior(task.attempts)  # left out: asked alone, with nothing to correct
                 continue
-            one = Generation(text=json.dumps(by_id[job.key], ensure_ascii=False), finish_reason=gen.finish_reason)
+            one = Generation(
+                text=json.dumps(by_id[job.key], ensure_ascii=False), finish_reason=gen.finish_reason
+            )
             try:
                 result, warnings = self._validate(job, one)
             except InvalidOutput as exc:
@@ -219,12 +287,19 @@ class Session:
                 continue
             figures = unverified_figures(result, job.verify_against) if job.verify_against is not None else []
             if figures:
-                priors[job.key] = Prior(task.attempts, self._figures_problem(figures), one.text, figures_asked=True)
+                priors[job.key] = Prior(
+                    task.attempts, self._figures_problem(figures), one.text, figures_asked=True
+                )
                 continue
-            self.store.cache_put(job.key, job.template, self._sha(job), self.model,
-                                 result=result.model_dump(mode="json"),
-                                 meta=dict(job.meta, warnings=warnings, attempts=task.attempts, packed=len(todo)),
-                                 task=task)
+            self.store.cache_put(
+                job.key,
+                job.template,
+                self._sha(job),
+                self.model,
+                result=result.model_dump(mode="json"),
+                meta=dict(job.meta, warnings=warnings, attempts=task.attempts, packed=len(todo)),
+                task=task,
+            )
             outcomes[job.key] = self._done(Outcome(job, "ok", result))
         if first_error is not None:
             self._rejected(calls, first_error)
@@ -236,8 +311,9 @@ class Session:
             return None
         task = Task(date=self.date.isoformat(), key=job.key, template=job.template, status="ok")
         result = job.schema.model_validate(hit[0])
-        self.store.cache_put(job.key, job.template, self._sha(job), self.model, result=hit[0], meta=hit[1],
-                             task=task)
+        self.store.cache_put(
+            job.key, job.template, self._sha(job), self.model, result=hit[0], meta=hit[1], task=task
+        )
         return self._done(Outcome(job, "ok", result, cached=True))
 
     @staticmethod
@@ -249,14 +325,22 @@ class Session:
 
         `prior`: a pack request already carried this paper (its attempt counts, its rejection is re-asked)."""
         sha = self._sha(job)
-        task = Task(date=self.date.isoformat(), key=job.key, template=job.template, status="pending",
-                    attempts=prior.attempts if prior else 0)
+        task = Task(
+            date=self.date.isoformat(),
+            key=job.key,
+            template=job.template,
+            status="pending",
+            attempts=prior.attempts if prior else 0,
+        )
         if not job.force and prior is None:
             hit = self._cached(job)
             if hit is not None:
                 return hit
             fb = job.fallback
-            if fb is not None and self.store.cache_get(fb.key, fb.template, self._sha(fb), self.model) is not None:
+            if (
+                fb is not None
+                and self.store.cache_get(fb.key, fb.template, self._sha(fb), self.model) is not None
+            ):
                 return self.run_one(fb)  # an earlier run fell back to the abstract: keep that answer
         try:
             if job.load_attachments is not None and not self.stop_reason:
@@ -270,11 +354,20 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - one paper's surprise must not cost the whole digest
             log.warning("%s %s failed unexpectedly: %s", job.template, job.key, short_error(str(exc)))
             log.debug("traceback", exc_info=True)
-            return self._unfinished(job, task, _Failed("error", short_error(f"{type(exc).__name__}: {exc}"), None))
+            return self._unfinished(
+                job, task, _Failed("error", short_error(f"{type(exc).__name__}: {exc}"), None)
+            )
         task.attempts = attempts
         meta = dict(job.meta, warnings=warnings, attempts=attempts)
-        self.store.cache_put(job.key, job.template, sha, self.model, result=result.model_dump(mode="json"),
-                             meta=meta, task=task)
+        self.store.cache_put(
+            job.key,
+            job.template,
+            sha,
+            self.model,
+            result=result.model_dump(mode="json"),
+            meta=meta,
+            task=task,
+        )
         return self._done(Outcome(job, "ok", result))
 
     def _unfinished(self, job: Job, task: Task, exc: Stopped | _Failed) -> Outcome:
@@ -282,7 +375,9 @@ class Session:
         if isinstance(exc, Stopped):
             task.error_kind = self.stop_kind  # why it waits, for the page (None: quota, cap, signal)
             self._keep_or_set(task)  # pending, attempts so far kept
-            return self._done(Outcome(job, "pending", error_kind="stopped", error=self.stop_reason or self.held))
+            return self._done(
+                Outcome(job, "pending", error_kind="stopped", error=self.stop_reason or self.held)
+            )
         task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
         self._keep_or_set(task)
         return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))
@@ -306,19 +401,37 @@ class Session:
             elif outcome.status == "failed" and self._streak.failure(job.key, outcome.error_kind or "error"):
                 if self.stop_reason is None:
                     self.stop_kind = outcome.error_kind or "error"
-                self.stop(plain_reason(outcome.error_kind or "error", language=self.cfg.language,
-                                       evidence=outcome.error))
+                self.stop(
+                    plain_reason(
+                        outcome.error_kind or "error", language=self.cfg.language, evidence=outcome.error
+                    )
+                )
         if self.on_progress:
             self.on_progress(outcome)
         return outcome
 
-    def _call(self, prompt: str, *, schema: type[BaseModel], attachments: list[Attachment] | None,
-              max_attempts: int, on_call: Callable[[Any], None], summary: bool = False) -> Generation:
+    def _call(
+        self,
+        prompt: str,
+        *,
+        schema: type[BaseModel],
+        attachments: list[Attachment] | None,
+        max_attempts: int,
+        on_call: Callable[[Any], None],
+        summary: bool = False,
+    ) -> Generation:
         """One logical request under the retry policy; the provider's errors become Stopped or _Failed."""
         try:
-            return call_with_policy(self.provider, prompt, schema=schema, attachments=attachments,
-                                    limiter=self.limiter, max_attempts=max_attempts, on_call=on_call,
-                                    may_retry=lambda: self._may_retry(summary=summary))
+            return call_with_policy(
+                self.provider,
+                prompt,
+                schema=schema,
+                attachments=attachments,
+                limiter=self.limiter,
+                max_attempts=max_attempts,
+                on_call=on_call,
+                may_retry=lambda: self._may_retry(summary=summary),
+            )
         except QuotaExhausted as exc:
             log.info("quota exhausted: %s", short_error(str(exc)))
             self.quota.exhausted()
@@ -354,19 +467,37 @@ class Session:
 
     def _ask(self, job: Job, sha: str, task: Task, prior: Prior) -> tuple[BaseModel, list[str], int]:
         max_attempts = self.cfg.llm.max_attempts
-        problem, last_raw = prior.problem, prior.raw  # what the previous answer got wrong, quoted by the re-ask
+        problem, last_raw = (
+            prior.problem,
+            prior.raw,
+        )  # what the previous answer got wrong, quoted by the re-ask
         figures_reasked = prior.figures_asked
         same = 1 if problem is not None else 0  # the same kind rejected this many times in a row
         while task.attempts < max_attempts and same < SAME_KIND_REJECTIONS:
             summary = job.template == SUMMARY_TEMPLATE
             self._check_caps(summary=summary)
-            prompt = job.prompt if problem is None else render_prompt(
-                "reask", directory=self.prompts, prompt=job.prompt, field=problem.field, rule=problem.rule,
-                evidence=problem.evidence)
+            prompt = (
+                job.prompt
+                if problem is None
+                else render_prompt(
+                    "reask",
+                    directory=self.prompts,
+                    prompt=job.prompt,
+                    field=problem.field,
+                    rule=problem.rule,
+                    evidence=problem.evidence,
+                )
+            )
             calls: list[int] = []
             on_call = self._logger(key=job.key, template=job.template, sha=sha, tasks=[task], calls=calls)
-            gen = self._call(prompt, schema=job.schema, attachments=job.attachments or None,
-                             max_attempts=max_attempts - task.attempts, on_call=on_call, summary=summary)
+            gen = self._call(
+                prompt,
+                schema=job.schema,
+                attachments=job.attachments or None,
+                max_attempts=max_attempts - task.attempts,
+                on_call=on_call,
+                summary=summary,
+            )
             try:
                 result, warnings = self._validate(job, gen)
             except InvalidOutput as exc:

@@ -26,8 +26,11 @@ _SNIPPET = 60
 _LINE_LEAD = re.compile(r"^(?:\s|[>#*_`\-+•·“”\"'「『【]|\d{1,2}[.)、])*")
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])\s*|(?<=\.)\s+")
 # URLs in a paper's texts: any http(s) URL, and the scheme-less code hosts and project pages abstracts use.
-_URL = re.compile(r"https?://[^\s<>()\[\]{}\"'“”]+|(?<![\w./])(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|"
-                  r"[\w-]+\.github\.io)/?[^\s<>()\[\]{}\"'“”]*", re.I)
+_URL = re.compile(
+    r"https?://[^\s<>()\[\]{}\"'“”]+|(?<![\w./])(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|"
+    r"[\w-]+\.github\.io)/?[^\s<>()\[\]{}\"'“”]*",
+    re.I,
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
@@ -58,19 +61,30 @@ def _leaf(path: str) -> str:
     return re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
 
 
-def invalid(kind: str, *, language: str, field: str = "", evidence: str = "", rule: str | None = None,
-            raw: str | None = None) -> InvalidOutput:
+def invalid(
+    kind: str,
+    *,
+    language: str,
+    field: str = "",
+    evidence: str = "",
+    rule: str | None = None,
+    raw: str | None = None,
+) -> InvalidOutput:
     """An InvalidOutput whose rule is quoted from the language table (rule name defaults to the kind)."""
     name = rule or kind
     evidence = _snip(evidence)
     # Messages quote the English rules, but the English language rule asks for English: say what the answer is in.
-    said = (f"the answer is in {_language(language).wrong_language}" if name == "language"
-            else LANGUAGES["en"].validation["rules"][name])  # type: ignore[index]
+    said = (
+        f"the answer is in {_language(language).wrong_language}"
+        if name == "language"
+        else LANGUAGES["en"].validation["rules"][name]
+    )  # type: ignore[index]
     message = f"{kind} in {field or 'the answer'}: {said}"
     if evidence:
         message += f" (found: {evidence})"
-    return InvalidOutput(message, kind=kind, field=field, rule=_table(language)["rules"][name],
-                         evidence=evidence, raw=raw)
+    return InvalidOutput(
+        message, kind=kind, field=field, rule=_table(language)["rules"][name], evidence=evidence, raw=raw
+    )
 
 
 def parse_json(gen: Generation, *, language: str = "zh") -> object:
@@ -118,14 +132,19 @@ def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOut
     # Every language's patterns apply: an English refusal in a Chinese digest is a refusal, not just English.
     tables = [_compiled(language)] + [_compiled(other) for other in LANGUAGES if other != language]
     # Openings are looked for at every sentence: filler hidden after a first content sentence is still filler.
-    lines = [_LINE_LEAD.sub("", part) for line in text.splitlines() for part in _SENTENCE_END.split(line)] or [""]
-    for kind, key, anchored in (("refusal", "refusal", False), ("filler", "filler_opening", True),
-                                ("filler", "filler_anywhere", False)):
+    lines = [
+        _LINE_LEAD.sub("", part) for line in text.splitlines() for part in _SENTENCE_END.split(line)
+    ] or [""]
+    for kind, key, anchored in (
+        ("refusal", "refusal", False),
+        ("filler", "filler_opening", True),
+        ("filler", "filler_anywhere", False),
+    ):
         for pattern in (p for table in tables for p in table[key]):
             for line in lines:
                 m = pattern.match(line) if anchored else pattern.search(line)
                 if m:
-                    return invalid(kind, language=language, field=field, evidence=line[m.start():])
+                    return invalid(kind, language=language, field=field, evidence=line[m.start() :])
     return None
 
 
@@ -161,8 +180,13 @@ def links_in(*texts: str | None) -> set[str]:
     return {_link_key(m.group(0)) for t in texts if t for m in _URL.finditer(t)}
 
 
-def validate(gen: Generation, schema: type[BaseModel], *, language: str = "zh",
-             links: set[str] | frozenset[str] = frozenset()) -> BaseModel:
+def validate(
+    gen: Generation,
+    schema: type[BaseModel],
+    *,
+    language: str = "zh",
+    links: set[str] | frozenset[str] = frozenset(),
+) -> BaseModel:
     """Parse, schema-check and content-check one answer; ids normalised, links not in `links` dropped."""
     if contains_secret(gen.text):  # an echoed key must not reach the page; the raw answer is kept redacted
         raise invalid("secret", language=language, raw=redact(gen.text))
@@ -213,8 +237,10 @@ def _table(code: str) -> dict[str, Any]:
 @lru_cache(maxsize=4)
 def _compiled(language: str) -> dict[str, tuple[re.Pattern[str], ...]]:
     table = _table(language)
-    return {key: tuple(re.compile(p, re.I) for p in table[key])
-            for key in ("refusal", "filler_opening", "filler_anywhere")}
+    return {
+        key: tuple(re.compile(p, re.I) for p in table[key])
+        for key in ("refusal", "filler_opening", "filler_anywhere")
+    }
 
 
 def _snip(text: str) -> str:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 
+from digest.analysis.prompts import prompts_dir, render_prompt
 from digest.config import Config
 from digest.errors import AuthError, ConfigError, DigestError, QuotaExhausted, RateLimited
-from digest.store.migrations import MIGRATIONS
-from digest.analysis.prompts import prompts_dir, render_prompt
 from digest.fetch.http import USER_AGENT, one_line, public_url
+from digest.store.migrations import MIGRATIONS
 
 MIN_FREE_BYTES = 200_000_000  # a year of digests and their store, with room to spare
 PROBE_ID = "2501.00001"  # any real id: the export API answers one entry (or none) quickly
@@ -42,8 +42,11 @@ def run_checks(cfg: Config) -> list[Check]:
         time.sleep(arxiv.min_interval_s)  # arXiv asks for one request every few seconds, RSS included
         checks.append(_reach("arxiv rss", http, f"{arxiv.rss_url.rstrip('/')}/{arxiv.categories[0]}", {}))
         hf = cfg.sources.huggingface
-        checks.append(_reach("huggingface", http, hf.api_url, {"date": time.strftime("%Y-%m-%d")})
-                      if hf.enabled else Check("huggingface", "ok", "disabled (sources.huggingface.enabled)"))
+        checks.append(
+            _reach("huggingface", http, hf.api_url, {"date": time.strftime("%Y-%m-%d")})
+            if hf.enabled
+            else Check("huggingface", "ok", "disabled (sources.huggingface.enabled)")
+        )
     checks += [_store(cfg), _disk(cfg)]
     return checks
 
@@ -102,7 +105,9 @@ def _key(cfg: Config) -> Check:
         return Check("key", "FAIL", str(exc))
     from digest.llm import build_provider
 
-    where = f"{cfg.llm.provider} {cfg.llm.model}" + (f" at {public_url(cfg.llm.base_url)}" if cfg.llm.base_url else "")
+    where = f"{cfg.llm.provider} {cfg.llm.model}" + (
+        f" at {public_url(cfg.llm.base_url)}" if cfg.llm.base_url else ""
+    )
     prompt = render_prompt("doctor", directory=prompts_dir(None, language=cfg.language))
     try:
         build_provider(cfg.llm, cfg.api_key() or None).generate(prompt)
@@ -139,14 +144,18 @@ def _store(cfg: Config) -> Check:
             version = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
             days = db.execute("SELECT COUNT(*) FROM days").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        return Check("store", "FAIL", f"{path}: not a readable digest store ({exc}); move it aside to start anew")
+        return Check(
+            "store", "FAIL", f"{path}: not a readable digest store ({exc}); move it aside to start anew"
+        )
     if result != "ok":
         return Check("store", "FAIL", f"{path}: quick_check found damage: {result}")
     if version > len(MIGRATIONS):
         return Check("store", "FAIL", f"{path}: schema v{version} is newer than this digest; upgrade digest")
     size = path.stat().st_size / 1e6
     later = " (migrated on the next run)" if version < len(MIGRATIONS) else ""
-    return Check("store", "ok", f"{path}: quick_check ok, schema v{version}{later}, {days} day(s), {size:.1f} MB")
+    return Check(
+        "store", "ok", f"{path}: quick_check ok, schema v{version}{later}, {days} day(s), {size:.1f} MB"
+    )
 
 
 def _disk(cfg: Config) -> Check:

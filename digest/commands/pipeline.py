@@ -10,29 +10,36 @@ from contextlib import contextmanager
 
 import httpx
 
-from digest.page import publish
+from digest.analysis.build import (
+    SUMMARY_TEMPLATE,
+    analysis_pack,
+    deep_dive_job,
+    rerank_job,
+    summary_job,
+    summary_key,
+)
+from digest.analysis.prompts import prompts_dir
+from digest.analysis.quota import plan_day
 from digest.analysis.session import Outcome, Session
-from digest.fetch.calendar import announcement_for
 from digest.config import Config
+from digest.day.load import load_day_state, stored_answer
+from digest.day.named import resolve_ids, with_asked
+from digest.day.report import RunReport, nothing_stored, written
 from digest.errors import AuthError, ConfigError, DigestError, FetchError
+from digest.fetch.arxiv import ArxivClient
+from digest.fetch.calendar import announcement_for
 from digest.fetch.collect import SearchLagging, add_hf, collect_day
 from digest.fetch.fulltext import PdfFetcher
+from digest.fetch.http import USER_AGENT
 from digest.ids import id_sort_key
-from digest.analysis.build import SUMMARY_TEMPLATE, analysis_pack, deep_dive_job, rerank_job, summary_job, summary_key
 from digest.llm import build_provider
 from digest.llm.base import Provider
 from digest.llm.policy import short_error
 from digest.models import DayPapers, Scored
-from digest.day.named import resolve_ids, with_asked
-from digest.analysis.prompts import prompts_dir
-from digest.analysis.quota import plan_day
-from digest.day.report import RunReport, nothing_stored, written
+from digest.page import publish
 from digest.score.rank import apply_rerank, rerank_batches, score_all, select, stable_picks
-from digest.fetch.arxiv import ArxivClient
-from digest.fetch.http import USER_AGENT
-from digest.day.load import load_day_state, stored_answer
-from digest.store.lock import store_lock
 from digest.store import Store, Task
+from digest.store.lock import store_lock
 
 log = logging.getLogger("digest.commands.pipeline")
 
@@ -40,9 +47,15 @@ log = logging.getLogger("digest.commands.pipeline")
 class Pipeline:
     """The stages wired to a config; tests inject http, provider and a progress callback."""
 
-    def __init__(self, cfg: Config, *, http: httpx.Client | None = None, provider: Provider | None = None,
-                 on_progress: Callable[[Outcome], None] | None = None,
-                 on_stage: Callable[[str, int | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        http: httpx.Client | None = None,
+        provider: Provider | None = None,
+        on_progress: Callable[[Outcome], None] | None = None,
+        on_stage: Callable[[str, int | None], None] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.http = http or httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=True)
         self._provider = provider
@@ -59,8 +72,11 @@ class Pipeline:
 
     def run(self, date: dt.date, *, refresh: bool = False, refresh_analyses: bool = False) -> RunReport:
         """Fetch (or reuse), score, select, analyse what is missing, render."""
-        return self._recorded(date, "run", lambda store: self._run(
-            store, date, refresh=refresh, refresh_analyses=refresh_analyses))
+        return self._recorded(
+            date,
+            "run",
+            lambda store: self._run(store, date, refresh=refresh, refresh_analyses=refresh_analyses),
+        )
 
     def retry(self, date: dt.date, paper_ids: list[str] | None = None, *, by_hand: bool = False) -> RunReport:
         """Re-run failed/pending analyses (or exactly the named papers), then re-render. No fetching.
@@ -68,11 +84,15 @@ class Pipeline:
         `by_hand` (the CLI, not the scheduler): a summary whose daily attempts are spent is asked again,
         as its page says `digest retry --date D` does; the scheduler's hourly retry leaves it.
         """
-        return self._recorded(date, "retry", lambda store: self._retry(store, date, paper_ids, by_hand=by_hand))
+        return self._recorded(
+            date, "retry", lambda store: self._retry(store, date, paper_ids, by_hand=by_hand)
+        )
 
     def analyze(self, date: dt.date, paper_ids: list[str]) -> RunReport:
         """Analyse papers listed on a date (any, not only the picks), update the summary, re-render."""
-        return self._recorded(date, "analyze", lambda store: self._named(store, date, paper_ids, rerun_picks=False))
+        return self._recorded(
+            date, "analyze", lambda store: self._named(store, date, paper_ids, rerun_picks=False)
+        )
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -89,8 +109,10 @@ class Pipeline:
     def _pause(self, seconds: float) -> None:
         """Wait between arXiv/HF requests (politeness, backoff); a stop during the fetch ends it instead."""
         if self._fetch_stopped.wait(seconds):
-            raise FetchError(f"{self._stop_requested} while waiting for arXiv or HuggingFace; nothing new was "
-                             "stored (the next run fetches again)")
+            raise FetchError(
+                f"{self._stop_requested} while waiting for arXiv or HuggingFace; nothing new was "
+                "stored (the next run fetches again)"
+            )
 
     # -- stages ----------------------------------------------------------------------------------
 
@@ -120,8 +142,9 @@ class Pipeline:
                 if report is None:
                     store.finish_run(run_id, status="failed", exit_code=code, message=message)
                 else:
-                    store.finish_run(run_id, status=report.status, exit_code=report.exit_code,
-                                     message=report.message)
+                    store.finish_run(
+                        run_id, status=report.status, exit_code=report.exit_code, message=report.message
+                    )
 
     def _run(self, store: Store, date: dt.date, *, refresh: bool, refresh_analyses: bool) -> RunReport:
         stored = store.load_day(date)
@@ -147,14 +170,25 @@ class Pipeline:
         held = self._held(store, day, answered=not refresh_analyses)
         fresh = select(day.entries, scored, self.cfg.selection, done=store.listed_before(date, analysed=True))
         picks, reasons = stable_picks(fresh, held, scored, self.cfg.selection)
-        if session is not None:  # within the key's daily quota (llm.rpd): deep dives not yet made may become analyses
+        if (
+            session is not None
+        ):  # within the key's daily quota (llm.rpd): deep dives not yet made may become analyses
             made = {pid for pid, _, why in held if why != "asked"}
-            planned = dict(plan_day([p for p in picks if p[0] not in made], budget=session.requests_left(),
-                                    per_call=self.cfg.llm.papers_per_call)[0])
+            planned = dict(
+                plan_day(
+                    [p for p in picks if p[0] not in made],
+                    budget=session.requests_left(),
+                    per_call=self.cfg.llm.papers_per_call,
+                )[0]
+            )
             picks = [(pid, planned.get(pid, tpl)) for pid, tpl in picks]
         store.save_selection(date, picks, reasons)
-        store.delete_tasks(date, {(pid, tpl) for pid, tpl in picks} | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
-                           | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"})
+        store.delete_tasks(
+            date,
+            {(pid, tpl) for pid, tpl in picks}
+            | {(summary_key(date.isoformat()), SUMMARY_TEMPLATE)}
+            | {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"},
+        )
         if session is not None:
             self._analyse(session, day, picks, force=refresh_analyses)
         return self._render(store, date)
@@ -167,7 +201,9 @@ class Pipeline:
             return nothing_stored(date)
         session = self._session(store, date)
         if session is None:
-            raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to retry analyses")
+            raise AuthError(
+                f"no API key: set the environment variable {self.cfg.llm.api_key_env} to retry analyses"
+            )
         self._analyse(session, day, store.load_selection(date), force=False, summary_by_hand=by_hand)
         return self._render(store, date)
 
@@ -181,12 +217,21 @@ class Pipeline:
         before = store.load_selection(date)
         session = self._session(store, date)
         if session is None:
-            raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to analyse papers")
+            raise AuthError(
+                f"no API key: set the environment variable {self.cfg.llm.api_key_env} to analyse papers"
+            )
         picks, reasons = with_asked(before, store.selection_reasons(date), ids)
         store.save_selection(date, picks, reasons)
         forced = {pid for pid, _ in before} & set(ids) if rerun_picks else set()
-        self._analyse(session, day, [(pid, tpl) for pid, tpl in picks if pid in ids], force=False, forced=forced,
-                      all_picks=picks, summary_by_hand=True)
+        self._analyse(
+            session,
+            day,
+            [(pid, tpl) for pid, tpl in picks if pid in ids],
+            force=False,
+            forced=forced,
+            all_picks=picks,
+            summary_by_hand=True,
+        )
         return self._render(store, date)
 
     def _refetch_for_hf(self, store: Store, date: dt.date, stored: DayPapers) -> DayPapers:
@@ -211,15 +256,20 @@ class Pipeline:
     def _fetch(self, date: dt.date, *, stored: DayPapers | None = None) -> DayPapers:
         self._stage("fetch")
         ann = announcement_for(date, self.cfg)
-        if ann is None:  # no digest on such a date: nothing is asked (its HF list goes into the next digest's)
+        if (
+            ann is None
+        ):  # no digest on such a date: nothing is asked (its HF list goes into the next digest's)
             raise NotYetAnnounced(_no_announcement(date, self.cfg), none=True)
         if ann.released > dt.datetime.now(dt.UTC):
             raise NotYetAnnounced(
                 f"the arXiv announcement for {date} is released at {ann.released:%Y-%m-%d %H:%M %Z} "
-                f"({ann.released.astimezone(self.cfg.tz):%Y-%m-%d %H:%M} {self.cfg.timezone}); run after that")
+                f"({ann.released.astimezone(self.cfg.tz):%Y-%m-%d %H:%M} {self.cfg.timezone}); run after that"
+            )
         day = collect_day(self.cfg, date, ann, arxiv=self.arxiv, http=self.http, stored=stored)
         if day.hf_status == "unavailable":
-            log.warning("HuggingFace daily papers unavailable (%s); the digest has arXiv papers only", day.hf_error)
+            log.warning(
+                "HuggingFace daily papers unavailable (%s); the digest has arXiv papers only", day.hf_error
+            )
         elif day.hf_error:
             log.warning("HuggingFace: %s", day.hf_error)
         return day
@@ -232,9 +282,14 @@ class Pipeline:
                 return None
             self.cfg.check_api_key()  # never send a key that cannot be a header (the CLI checks it first)
             provider = build_provider(self.cfg.llm, key or None)
-        self.session = Session(self.cfg, provider=provider, store=store, date=date,
-                               prompts=prompts_dir(self.cfg.llm.prompts_dir, language=self.cfg.language),
-                               on_progress=self.on_progress)
+        self.session = Session(
+            self.cfg,
+            provider=provider,
+            store=store,
+            date=date,
+            prompts=prompts_dir(self.cfg.llm.prompts_dir, language=self.cfg.language),
+            on_progress=self.on_progress,
+        )
         if self._stop_requested:
             self.session.stop(self._stop_requested)
         return self.session
@@ -247,19 +302,25 @@ class Pipeline:
             return scored
         by_id = {e.paper.id: e.paper for e in day.entries}
         batches = rerank_batches([s.id for s in scored], self.cfg.scoring.rerank_top)
-        jobs = [rerank_job(i, [by_id[pid] for pid in batch], self.cfg, session.prompts)
-                for i, batch in enumerate(batches)]
+        jobs = [
+            rerank_job(i, [by_id[pid] for pid in batch], self.cfg, session.prompts)
+            for i, batch in enumerate(batches)
+        ]
         self._stage("score", len(jobs))
         merged = {s.id: s for s in scored}
         for out in session.run(jobs):
             if out.status != "ok":
-                log.warning("rerank batch %s %s: %s; keeping the cheap score", out.job.key, out.status, out.error)
+                log.warning(
+                    "rerank batch %s %s: %s; keeping the cheap score", out.job.key, out.status, out.error
+                )
                 continue
             judged: set[str] = set()
             for item in out.result.items:
                 if item.id in merged and item.id not in judged:  # unknown ids and repeats are ignored
                     judged.add(item.id)
-                    merged[item.id] = apply_rerank(merged[item.id], item.relevance, item.reason, self.cfg.scoring)
+                    merged[item.id] = apply_rerank(
+                        merged[item.id], item.relevance, item.reason, self.cfg.scoring
+                    )
         return sorted(merged.values(), key=lambda s: (-s.score, s.id))
 
     @staticmethod
@@ -268,22 +329,41 @@ class Pipeline:
         is off, every one with an answer for the date (an answer is never redone in the other template)."""
         listed = {e.paper.id for e in day.entries}
         why = store.selection_reasons(day.date)
-        return [(pid, tpl, why.get(pid)) for pid, tpl in store.load_selection(day.date) if pid in listed
-                and (why.get(pid) == "asked" or answered and stored_answer(store, day.date, pid, tpl) is not None)]
+        return [
+            (pid, tpl, why.get(pid))
+            for pid, tpl in store.load_selection(day.date)
+            if pid in listed
+            and (why.get(pid) == "asked" or answered and stored_answer(store, day.date, pid, tpl) is not None)
+        ]
 
-    def _analyse(self, session: Session, day: DayPapers, picks: list[tuple[str, str]], *, force: bool,
-                 forced: Collection[str] = (), all_picks: list[tuple[str, str]] | None = None,
-                 summary_by_hand: bool = False) -> None:
+    def _analyse(
+        self,
+        session: Session,
+        day: DayPapers,
+        picks: list[tuple[str, str]],
+        *,
+        force: bool,
+        forced: Collection[str] = (),
+        all_picks: list[tuple[str, str]] | None = None,
+        summary_by_hand: bool = False,
+    ) -> None:
         all_picks = all_picks or picks
-        picks = self._within_budget(session.store, session.date, picks,
-                                    exempt={pid for pid, _ in picks} if force else set(forced))
+        picks = self._within_budget(
+            session.store, session.date, picks, exempt={pid for pid, _ in picks} if force else set(forced)
+        )
         by_id = {e.paper.id: e for e in day.entries}
         prompts = session.prompts
         pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
-        deep = [deep_dive_job(by_id[pid], self.cfg, prompts, pdfs.fetch) for pid, tpl in picks if tpl == "deep_dive"]
+        deep = [
+            deep_dive_job(by_id[pid], self.cfg, prompts, pdfs.fetch)
+            for pid, tpl in picks
+            if tpl == "deep_dive"
+        ]
         abstracts = [by_id[pid] for pid, tpl in picks if tpl != "deep_dive"]
         _, size = plan_day(picks, budget=session.requests_left(), per_call=self.cfg.llm.papers_per_call)
-        packs = [analysis_pack(abstracts[i:i + size], self.cfg, prompts) for i in range(0, len(abstracts), size)]
+        packs = [
+            analysis_pack(abstracts[i : i + size], self.cfg, prompts) for i in range(0, len(abstracts), size)
+        ]
         for job in [*deep, *(j for p in packs for j in p.members)]:
             job.force = force or job.key in forced
             if job.fallback is not None:
@@ -304,18 +384,25 @@ class Pipeline:
         if force or summary_by_hand or not self._summary_spent(session.store, session.date):
             session.run([job])
         else:  # a command a person runs (retry, analyze) or --refresh-analyses tries again; the scheduler does not
-            log.info("the executive summary of %s failed its %d attempts for the day; not asked again",
-                     session.date, self.cfg.attempts_per_day())
+            log.info(
+                "the executive summary of %s failed its %d attempts for the day; not asked again",
+                session.date,
+                self.cfg.attempts_per_day(),
+            )
 
     def _summary_spent(self, store: Store, date: dt.date) -> bool:
         """The summary failed and its llm.max_attempts_per_day are spent (its successes do not count)."""
         key = summary_key(date.isoformat())
         task = store.get_task(date, key, SUMMARY_TEMPLATE)
-        return task is not None and task.status == "failed" and \
-            store.attempts_by_paper(date)[key] >= self.cfg.attempts_per_day()
+        return (
+            task is not None
+            and task.status == "failed"
+            and store.attempts_by_paper(date)[key] >= self.cfg.attempts_per_day()
+        )
 
-    def _within_budget(self, store: Store, date: dt.date, picks: list[tuple[str, str]], *,
-                       exempt: Collection[str]) -> list[tuple[str, str]]:
+    def _within_budget(
+        self, store: Store, date: dt.date, picks: list[tuple[str, str]], *, exempt: Collection[str]
+    ) -> list[tuple[str, str]]:
         """The picks still worth asking: a paper without an answer whose llm.max_attempts_per_day is spent
         stays failed (only a named retry or --refresh-analyses asks it again)."""
         budget, used = self.cfg.attempts_per_day(), store.attempts_by_paper(date)
@@ -327,9 +414,15 @@ class Pipeline:
             log.info("%s %s: its %d attempts for %s are spent; not asked again", tpl, pid, used[pid], date)
             task = store.get_task(date, pid, tpl)
             if task is None or task.status != "failed":
-                task = Task(date=date.isoformat(), key=pid, template=tpl, status="failed", error_kind="budget",
-                            last_error=f"llm.max_attempts_per_day ({budget}) spent; "
-                                       f"`digest retry --date {date} --paper {pid}` tries again")
+                task = Task(
+                    date=date.isoformat(),
+                    key=pid,
+                    template=tpl,
+                    status="failed",
+                    error_kind="budget",
+                    last_error=f"llm.max_attempts_per_day ({budget}) spent; "
+                    f"`digest retry --date {date} --paper {pid}` tries again",
+                )
             task.attempts = used[pid]  # the status shows the whole day's attempts, not the last run's
             store.set_task(task)
         return keep
@@ -343,8 +436,14 @@ class Pipeline:
         stop = (self.session.stop_reason or self.session.held) if self.session else None
         if self.session is not None and self.session.auth_error is not None:
             raise self.session.auth_error
-        return written(self.cfg, state, path, calls=store.call_stats_after(self._calls_before), stop=stop,
-                       unfinished=self.session.unfinished if self.session else 0)
+        return written(
+            self.cfg,
+            state,
+            path,
+            calls=store.call_stats_after(self._calls_before),
+            stop=stop,
+            unfinished=self.session.unfinished if self.session else 0,
+        )
 
 
 class NotYetAnnounced(Exception):

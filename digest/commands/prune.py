@@ -7,8 +7,8 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.day.state import Listing
-from digest.store.lock import store_lock
 from digest.store import Store
+from digest.store.lock import store_lock
 
 
 def prune(cfg: Config, before: dt.date) -> tuple[int, int, int]:

@@ -12,12 +12,12 @@ from typing import Any, Protocol, TypeVar
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest.fetch.calendar import due_at
-from digest.config import Config
-from digest.errors import DigestError
 from digest.analysis.patterns import SETTLED_BY_CONFIG
-from digest.schemas import summary_key
+from digest.config import Config
 from digest.day.load import digest_path, load_day_state
+from digest.errors import DigestError
+from digest.fetch.calendar import due_at
+from digest.schemas import summary_key
 from digest.store import Store
 
 log = logging.getLogger("digest.commands.scheduler")
@@ -57,7 +57,9 @@ class Runner(Protocol):
 class Daily:
     """The scheduler's jobs; one pipeline at a time (max_instances=1, one worker)."""
 
-    def __init__(self, cfg: Config, runner: Callable[[Config], Runner], *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, cfg: Config, runner: Callable[[Config], Runner], *, clock: Clock | None = None
+    ) -> None:
         self.cfg = cfg
         self.runner = runner
         self.clock = clock or WallClock()
@@ -90,19 +92,31 @@ class Daily:
     def _unfinished(self, day: dt.date) -> bool:
         """The digest of `day` is written and a retry could change it: something pending, or failed with
         attempts left (a paper whose llm.max_attempts_per_day is spent waits for `digest retry --paper`)."""
-        state, used = self._read(lambda store: (load_day_state(self.cfg, store, day), store.attempts_by_paper(day)),
-                                 (None, None))
+        state, used = self._read(
+            lambda store: (load_day_state(self.cfg, store, day), store.attempts_by_paper(day)), (None, None)
+        )
         if state is None or not state.written or state.complete:
             return False
         budget = self.cfg.attempts_per_day()
         summary = used[summary_key(day.isoformat())]
-        left = [r.error_kind for pid, r in state.results.items()
-                if r.status == "pending" or (r.status == "failed" and used[pid] < budget)]
+        left = [
+            r.error_kind
+            for pid, r in state.results.items()
+            if r.status == "pending" or (r.status == "failed" and used[pid] < budget)
+        ]
         if left and all(kind in SETTLED_BY_CONFIG for kind in left):
-            log.info("retry %s: not retried: the model keeps answering in another language than `language: %s`; "
-                     "change the model or `language`, then restart the scheduler", day, self.cfg.language)
+            log.info(
+                "retry %s: not retried: the model keeps answering in another language than `language: %s`; "
+                "change the model or `language`, then restart the scheduler",
+                day,
+                self.cfg.language,
+            )
             return False
-        return state.summary_status == "pending" or (state.summary_status == "failed" and summary < budget) or bool(left)
+        return (
+            state.summary_status == "pending"
+            or (state.summary_status == "failed" and summary < budget)
+            or bool(left)
+        )
 
     def run_needed(self) -> bool:
         """Today's digest is due, not written, and no run found there was nothing to write."""
@@ -126,7 +140,7 @@ class Daily:
             self._guarded(lambda p, d: p.retry(d), action, "retry")
 
     def retry_action(self) -> str | dt.date | None:
-        """"run" (today's run failed: run again), the date whose analyses to retry, or None (nothing to do)."""
+        """ "run" (today's run failed: run again), the date whose analyses to retry, or None (nothing to do)."""
         if self.run_needed():  # the morning run failed (arXiv unreachable, say): try again
             return "run"
         day = self.last_date or self.now().date()
@@ -136,7 +150,11 @@ class Daily:
             return None
         resets = self.quota_resets_at()
         if resets is not None:  # a per-day 429 or llm.rpd: probing before the reset only wastes requests
-            log.info("retry %s: waiting for the daily LLM quota to reset at %s", day, resets.astimezone(self.cfg.tz))
+            log.info(
+                "retry %s: waiting for the daily LLM quota to reset at %s",
+                day,
+                resets.astimezone(self.cfg.tz),
+            )
             return None
         return day
 
@@ -180,8 +198,12 @@ def serve(daily: Daily) -> int:
     start = daily.now()
     jobs: list[tuple[CronTrigger | IntervalTrigger, Callable[[], None]]] = [
         (CronTrigger(hour=at.hour, minute=at.minute, timezone=cfg.tz), daily.daily),
-        (IntervalTrigger(minutes=cfg.schedule.retry_every_minutes, start_date=start + every, timezone=cfg.tz),
-         daily.retry),
+        (
+            IntervalTrigger(
+                minutes=cfg.schedule.retry_every_minutes, start_date=start + every, timezone=cfg.tz
+            ),
+            daily.retry,
+        ),
     ]
     fires = [trigger.get_next_fire_time(None, start) for trigger, _ in jobs]
     log.info("scheduled daily at %s %s; next run %s", f"{at:%H:%M}", cfg.timezone, fires[0])
@@ -199,6 +221,8 @@ def serve(daily: Daily) -> int:
         else:
             log.warning("skipped the %s job due at %s: woke up too late", jobs[i][1].__name__, fires[i])
         # fires missed while a job ran are not replayed one by one (the retry job catches up)
-        fires[i] = jobs[i][0].get_next_fire_time(None, max(daily.now(), fires[i] + dt.timedelta(microseconds=1)))
+        fires[i] = jobs[i][0].get_next_fire_time(
+            None, max(daily.now(), fires[i] + dt.timedelta(microseconds=1))
+        )
     log.info("scheduler stopped")
     return 0

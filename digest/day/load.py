@@ -18,8 +18,9 @@ def digest_path(cfg: Config, date: dt.date) -> Path:
     return Path(cfg.output.dir) / f"{date.isoformat()}.md"
 
 
-def stored_answer(store: Store, date: dt.date, key: str, template: str,
-                  task: Task | None = None) -> tuple[Any, dict] | None:
+def stored_answer(
+    store: Store, date: dt.date, key: str, template: str, task: Task | None = None
+) -> tuple[Any, dict] | None:
     """The validated answer of a task of `date` that ended ok, with its meta; None otherwise."""
     task = task if task is not None else store.get_task(date, key, template)
     cached = store.cache_latest(key, template) if task is not None and task.status == "ok" else None
@@ -36,13 +37,28 @@ def _result(store: Store, date: dt.date, pid: str, template: str, task: Task | N
     answer = stored_answer(store, date, pid, template, task)
     if answer is not None:
         analysis, meta = answer
-        return PaperResult(kind=kind, status="ok", analysis=analysis, attempts=task.attempts if task else 0,
-                           fulltext=bool(meta.get("fulltext", template == "deep_dive")), warnings=_warnings(meta))
+        return PaperResult(
+            kind=kind,
+            status="ok",
+            analysis=analysis,
+            attempts=task.attempts if task else 0,
+            fulltext=bool(meta.get("fulltext", template == "deep_dive")),
+            warnings=_warnings(meta),
+        )
     if task is not None and task.status == "failed":
-        return PaperResult(kind=kind, status="failed", error_kind=task.error_kind, last_error=task.last_error,
-                           attempts=task.attempts)
-    return PaperResult(kind=kind, status="pending", attempts=task.attempts if task else 0,
-                       error_kind=task.error_kind if task else None)
+        return PaperResult(
+            kind=kind,
+            status="failed",
+            error_kind=task.error_kind,
+            last_error=task.last_error,
+            attempts=task.attempts,
+        )
+    return PaperResult(
+        kind=kind,
+        status="pending",
+        attempts=task.attempts if task else 0,
+        error_kind=task.error_kind if task else None,
+    )
 
 
 def _neighbours(cfg: Config, dates: list[dt.date], date: dt.date) -> tuple[dt.date | None, dt.date | None]:
@@ -60,7 +76,9 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
     picks = store.load_selection(date)
     tasks = {(t.key, t.template): t for t in store.tasks(date)}
     llm_off = not tasks and not cfg.llm_configured()
-    results = {} if llm_off else {pid: _result(store, date, pid, tpl, tasks.get((pid, tpl))) for pid, tpl in picks}
+    results = (
+        {} if llm_off else {pid: _result(store, date, pid, tpl, tasks.get((pid, tpl))) for pid, tpl in picks}
+    )
     summary, summary_status, summary_kind, summary_warnings = None, "none", None, []
     task = tasks.get((summary_key(date.isoformat()), SUMMARY_TEMPLATE))
     if task is not None:
@@ -74,16 +92,34 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
     path = digest_path(cfg, date)
     runs = store.runs(date)
     return DayState(
-        date=date, announcement=day.announcement, entries=day.entries, scores=store.load_scores(date),
-        pruned_listing=Listing.model_validate_json(kept) if (kept := store.value(f"listing.{date}")) else None,
-        selected=[pid for pid, _ in picks], pick_reasons=store.selection_reasons(date), results=results,
-        summary=summary, summary_status=summary_status, summary_error_kind=summary_kind,
+        date=date,
+        announcement=day.announcement,
+        entries=day.entries,
+        scores=store.load_scores(date),
+        pruned_listing=Listing.model_validate_json(kept)
+        if (kept := store.value(f"listing.{date}"))
+        else None,
+        selected=[pid for pid, _ in picks],
+        pick_reasons=store.selection_reasons(date),
+        results=results,
+        summary=summary,
+        summary_status=summary_status,
+        summary_error_kind=summary_kind,
         summary_warnings=summary_warnings,
-        hf_status=day.hf_status, hf_error=day.hf_error, llm_model=None if llm_off else cfg.llm.model,
-        llm_off=llm_off, language=cfg.language,
-        pdf_url=cfg.sources.arxiv.pdf_url, selection=cfg.selection, seen_on=store.listed_before(date),
+        hf_status=day.hf_status,
+        hf_error=day.hf_error,
+        llm_model=None if llm_off else cfg.llm.model,
+        llm_off=llm_off,
+        language=cfg.language,
+        pdf_url=cfg.sources.arxiv.pdf_url,
+        selection=cfg.selection,
+        seen_on=store.listed_before(date),
         analysed_on=store.listed_before(date, analysed=True),
-        prev_date=prev_date, next_date=next_date,
-        digest_path=path, written=path.exists(), last_run=runs[-1] if runs else None,
-        quota_resets_at=store.quota_resets_at(), timezone=cfg.timezone,
+        prev_date=prev_date,
+        next_date=next_date,
+        digest_path=path,
+        written=path.exists(),
+        last_run=runs[-1] if runs else None,
+        quota_resets_at=store.quota_resets_at(),
+        timezone=cfg.timezone,
     )

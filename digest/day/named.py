@@ -18,7 +18,9 @@ def resolve_ids(store: Store, day: DayPapers, texts: list[str]) -> list[str]:
         try:
             pid = parse_id(text)[0]
         except ValueError as exc:
-            raise ConfigError(f"{exc} (use e.g. 2506.30017, arXiv:2506.30017 or an arxiv.org/abs URL)") from None
+            raise ConfigError(
+                f"{exc} (use e.g. 2506.30017, arXiv:2506.30017 or an arxiv.org/abs URL)"
+            ) from None
         if pid not in listed:
             raise ConfigError(_not_listed(store, day.date, pid))
         if pid not in ids:
@@ -30,13 +32,16 @@ def _not_listed(store: Store, date: dt.date, pid: str) -> str:
     elsewhere = [d for d in store.paper_dates(pid) if d != date]
     if elsewhere:
         when = ", ".join(d.isoformat() for d in elsewhere)
-        return (f"{pid} is not listed on {date}; it was listed on {when} "
-                f"(try `digest analyze --date {elsewhere[-1]} {pid}`)")
+        return (
+            f"{pid} is not listed on {date}; it was listed on {when} "
+            f"(try `digest analyze --date {elsewhere[-1]} {pid}`)"
+        )
     return f"{pid} is not listed on {date}, nor on any date in the store (see `digest status --date {date}`)"
 
 
-def with_asked(picks: list[tuple[str, str]], reasons: dict[str, str | None],
-               ids: list[str]) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
+def with_asked(
+    picks: list[tuple[str, str]], reasons: dict[str, str | None], ids: list[str]
+) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
     """The selection with the named papers added after the picks, marked as asked for."""
     picked = {pid for pid, _ in picks}
     added = [pid for pid in ids if pid not in picked]

@@ -36,8 +36,15 @@ def nothing_stored(date: dt.date) -> RunReport:
     return RunReport(date, "nothing", f"nothing stored for {date}; run `digest run --date {date}` first")
 
 
-def written(cfg: Config, state: DayState, path: Path, *, calls: dict[str, Any], stop: str | None = None,
-            unfinished: int = 0) -> RunReport:
+def written(
+    cfg: Config,
+    state: DayState,
+    path: Path,
+    *,
+    calls: dict[str, Any],
+    stop: str | None = None,
+    unfinished: int = 0,
+) -> RunReport:
     """The report of a command that wrote the digest of state.date; `calls` are its LLM requests' stats."""
     complete, counts = state.analyses_done, state.counts()
     # Complete means the digest is whole and nothing asked for in this run was left undone (a forced
@@ -52,15 +59,27 @@ def written(cfg: Config, state: DayState, path: Path, *, calls: dict[str, Any], 
         msg = f"wrote {path} ({counts['failed']} failed, {counts['pending']} pending{summary}"
     if status == "partial":
         msg += (f": {stop}" if stop else "") + f"; {_retry_hint(cfg, state, counts)})"
-    return RunReport(state.date, status, msg, digest_path=path, stop_reason=stop, counts=counts,
-                     papers=state.listing().total, requests=calls["calls"], cost_usd=estimate_cost(calls, cfg))
+    return RunReport(
+        state.date,
+        status,
+        msg,
+        digest_path=path,
+        stop_reason=stop,
+        counts=counts,
+        papers=state.listing().total,
+        requests=calls["calls"],
+        cost_usd=estimate_cost(calls, cfg),
+    )
 
 
 def _retry_hint(cfg: Config, state: DayState, counts: dict[str, int]) -> str:
     """What to run for the rest: a plain retry, unless what is left is papers whose day's attempts are spent
     (a plain retry no longer asks those: only naming them does)."""
-    spent = sorted(pid for pid, r in state.results.items()
-                   if r.status == "failed" and r.attempts >= cfg.attempts_per_day())
+    spent = sorted(
+        pid
+        for pid, r in state.results.items()
+        if r.status == "failed" and r.attempts >= cfg.attempts_per_day()
+    )
     plain = f"run `digest retry --date {state.date}` later"
     if not spent:
         return plain

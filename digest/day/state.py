@@ -35,7 +35,9 @@ class PaperResult(BaseModel):
     analysis: Analysis | DeepDive | None = None
     fulltext: bool = True  # False: the deep dive only saw the abstract
     warnings: list[PaperWarning] = Field(default_factory=list)
-    error_kind: str | None = None  # why it failed (errors.*.kind); pending: the failure pattern that stopped the run
+    error_kind: str | None = (
+        None  # why it failed (errors.*.kind); pending: the failure pattern that stopped the run
+    )
     last_error: str | None = None  # the last error, for `status` (never on the page)
     attempts: int = 0
 
@@ -71,8 +73,12 @@ class Listing(BaseModel):
         """The counts of a listing (a paper listed twice counts once, as on the page)."""
         unique = unique_entries(entries)
         arxiv = [e for e in unique if e.source == "arxiv"]
-        return cls(arxiv=len(arxiv), cross=sum(e.cross_list for e in arxiv), hf_only=len(unique) - len(arxiv),
-                   on_hf=sum(e.on_hf or e.source == "huggingface" for e in unique))
+        return cls(
+            arxiv=len(arxiv),
+            cross=sum(e.cross_list for e in arxiv),
+            hf_only=len(unique) - len(arxiv),
+            on_hf=sum(e.on_hf or e.source == "huggingface" for e in unique),
+        )
 
 
 class DayState(BaseModel):
@@ -123,8 +129,9 @@ class DayState(BaseModel):
     def analyses_done(self) -> bool:
         """Nothing failed or pending: every selected paper and the summary are analysed (or none was asked)."""
         counts = self.counts()
-        return self.llm_off or (counts["failed"] == 0 and counts["pending"] == 0
-                                and self.summary_status in ("ok", "none"))
+        return self.llm_off or (
+            counts["failed"] == 0 and counts["pending"] == 0 and self.summary_status in ("ok", "none")
+        )
 
     @property
     def complete(self) -> bool:

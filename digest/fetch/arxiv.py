@@ -23,8 +23,6 @@ import requests
 
 from digest.config import ArxivConfig
 from digest.errors import FetchError, ParseError
-from digest.ids import parse_id
-from digest.models import Paper
 from digest.fetch.http import (
     TRANSIENT_EXCEPTIONS,
     Gate,
@@ -33,6 +31,8 @@ from digest.fetch.http import (
     public_url,
     raise_if_transient,
 )
+from digest.ids import parse_id
+from digest.models import Paper
 
 log = logging.getLogger("digest.fetch.arxiv")
 ID_BATCH = 100  # ids per id_list request: keeps the URL short
@@ -117,8 +117,9 @@ def check_answer(text: str | bytes, *, start: int = 0) -> bytes:
     except ET.ParseError as exc:
         raise ParseError(f"arXiv export API returned malformed Atom: {exc}") from exc
     if root.tag != f"{_ATOM}feed":
-        raise ParseError(f"arXiv export API returned malformed Atom: root element is <{root.tag}>, "
-                         "expected an Atom <feed>")
+        raise ParseError(
+            f"arXiv export API returned malformed Atom: root element is <{root.tag}>, expected an Atom <feed>"
+        )
     entries = root.findall(f"{_ATOM}entry")
     total = (root.findtext(f"{_OPENSEARCH}totalResults") or "").strip()
     if not entries and total.isdigit() and start < int(total):
@@ -131,7 +132,9 @@ def check_answer(text: str | bytes, *, start: int = 0) -> bytes:
         problem = _entry_problem(entry)
         if problem:
             title = clean_title(entry.findtext(f"{_ATOM}title") or "") or "(no title)"
-            log.warning("arXiv export API entry %d %r has %s: skipped, the rest is kept", position, title, problem)
+            log.warning(
+                "arXiv export API entry %d %r has %s: skipped, the rest is kept", position, title, problem
+            )
             broken.append(entry)
     if not broken:
         return raw
@@ -194,12 +197,16 @@ class _GatedSession(requests.Session):
             except _NETWORK_FAILURES as exc:
                 raise Transient.of(exc) from exc
             except requests.RequestException as exc:
-                raise FetchError(f"arXiv export API {public_url(str(url))} failed: {one_line(exc)}; "
-                                 "check sources.arxiv.api_url") from exc
+                raise FetchError(
+                    f"arXiv export API {public_url(str(url))} failed: {one_line(exc)}; "
+                    "check sources.arxiv.api_url"
+                ) from exc
         raise_if_transient(response.status_code, response.headers.get("Retry-After"))
         if response.status_code != 200:
-            raise FetchError(f"arXiv export API {public_url(str(url))} answered HTTP {response.status_code}"
-                             f"{_error_detail(response.text)}; the request was refused, check sources.arxiv")
+            raise FetchError(
+                f"arXiv export API {public_url(str(url))} answered HTTP {response.status_code}"
+                f"{_error_detail(response.text)}; the request was refused, check sources.arxiv"
+            )
         start = parse_qs(urlsplit(str(url)).query).get("start", ["0"])[0]
         # the package reads response.content: hand it the page without the entries it cannot read
         response._content = check_answer(response.content, start=int(start) if start.isdigit() else 0)
@@ -209,8 +216,14 @@ class _GatedSession(requests.Session):
 class ArxivClient:
     """Polite arXiv client: the export API (via `arxiv`) and RSS, one request at a time, min_interval_s apart."""
 
-    def __init__(self, cfg: ArxivConfig, http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        cfg: ArxivConfig,
+        http: httpx.Client,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.cfg = cfg
         self.http = http
         self.sleep = sleep
@@ -254,22 +267,29 @@ class ArxivClient:
             with self.gate.lock:  # backoff holds the gate too: nothing else goes to arXiv meanwhile
                 self.gate.retry_policy(attempts)(pages)
         except Transient as exc:
-            raise FetchError(f"arXiv export API {public_url(self.cfg.api_url)} failed after {attempts} attempt(s) "
-                             f"(last: {exc}); arXiv may be down or rate-limiting, try again later") from exc
+            raise FetchError(
+                f"arXiv export API {public_url(self.cfg.api_url)} failed after {attempts} attempt(s) "
+                f"(last: {exc}); arXiv may be down or rate-limiting, try again later"
+            ) from exc
         return list(papers.values())
 
     def search_window(self, category: str, start: dt.datetime, end: dt.datetime) -> list[Paper]:
         """Every paper in `category` submitted between start and end, oldest first, all pages."""
-        return self._collect(arxiv.Search(query=window_query(category, start, end), max_results=None,
-                                          sort_by=arxiv.SortCriterion.SubmittedDate,
-                                          sort_order=arxiv.SortOrder.Ascending))
+        return self._collect(
+            arxiv.Search(
+                query=window_query(category, start, end),
+                max_results=None,
+                sort_by=arxiv.SortCriterion.SubmittedDate,
+                sort_order=arxiv.SortOrder.Ascending,
+            )
+        )
 
     def by_ids(self, ids: Iterable[str]) -> list[Paper]:
         """The latest version of each paper id (unknown ids are left out), ID_BATCH ids per request."""
         unique = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
         papers: list[Paper] = []
         for i in range(0, len(unique), ID_BATCH):
-            papers += self._collect(arxiv.Search(id_list=unique[i:i + ID_BATCH], max_results=None))
+            papers += self._collect(arxiv.Search(id_list=unique[i : i + ID_BATCH], max_results=None))
         return papers
 
     def rss(self, category: str) -> str | None:

@@ -78,10 +78,13 @@ def announcement_on(release_day: dt.date, cal: CalendarConfig) -> Announcement |
 def check_date(day: dt.date, *, today: dt.date) -> None:
     """Refuse a digest date arXiv cannot have (before FIRST_DATE) or more than a day after `today`."""
     if day < FIRST_DATE:
-        raise ConfigError(f"date {day} is before {FIRST_DATE}, when arXiv's current paper ids begin; "
-                          "pick a later date")
+        raise ConfigError(
+            f"date {day} is before {FIRST_DATE}, when arXiv's current paper ids begin; pick a later date"
+        )
     if day > today + dt.timedelta(days=1):
-        raise ConfigError(f"date {day} is more than a day after today ({today}); pick today or an earlier date")
+        raise ConfigError(
+            f"date {day} is more than a day after today ({today}); pick today or an earlier date"
+        )
 
 
 def due_at(day: dt.date, cfg: Config) -> dt.datetime:
@@ -108,8 +111,9 @@ def announcement_for(day: dt.date, cfg: Config) -> Announcement | None:
         release_day += dt.timedelta(days=1)
     if len(found) <= 1:
         return found[0] if found else None
-    return Announcement(released=found[-1].released, window_start=found[0].window_start,
-                        window_end=found[-1].window_end)
+    return Announcement(
+        released=found[-1].released, window_start=found[0].window_start, window_end=found[-1].window_end
+    )
 
 
 def hf_dates(day: dt.date, cfg: Config) -> list[dt.date]:

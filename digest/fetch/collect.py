@@ -7,15 +7,15 @@ import time
 
 import httpx
 
-from digest.fetch.calendar import hf_dates
 from digest.config import Config
 from digest.errors import FetchError, ParseError
-from digest.ids import id_sort_key
-from digest.models import Announcement, DayPapers, Entry, Paper
 from digest.fetch.arxiv import ArxivClient
+from digest.fetch.calendar import hf_dates
 from digest.fetch.hf import HFPaper, fetch_hf, parse_hf
 from digest.fetch.http import one_line
 from digest.fetch.rss import RssItem, parse_rss
+from digest.ids import id_sort_key
+from digest.models import Announcement, DayPapers, Entry, Paper
 
 RSS_TYPES = ("new", "cross")  # replacements are old papers: never part of a day's digest
 # A search finding less than this share of what the RSS feed or a stored copy lists is still being
@@ -57,8 +57,9 @@ def _rss_items(arxiv: ArxivClient, category: str, listing_date: dt.date) -> list
     return [i for i in feed.items if i.announce_type in RSS_TYPES]
 
 
-def _announced(cfg: Config, day: dt.date, announcement: Announcement, arxiv: ArxivClient, *, stored: int
-               ) -> tuple[dict[str, Entry], bool]:
+def _announced(
+    cfg: Config, day: dt.date, announcement: Announcement, arxiv: ArxivClient, *, stored: int
+) -> tuple[dict[str, Entry], bool]:
     """The announcement's entries by id (export API, completed from RSS) and whether RSS was used.
 
     Raises SearchLagging when the search finds nothing or far fewer papers than the feed or the stored copy.
@@ -100,20 +101,31 @@ def _announced(cfg: Config, day: dt.date, announcement: Announcement, arxiv: Arx
 def _check_indexed(digest_date: dt.date, searched: int, *, rss: int | None, stored: int) -> None:
     """Raise SearchLagging unless the search found at least INDEXED_SHARE of what the feed or store list."""
     if searched == 0 and rss != 0:  # an empty feed for the listing date is a day without announcement
-        raise SearchLagging(f"arXiv's search returned 0 papers for the announcement of {digest_date}; "
-                            "its index may lag; try again later")
-    others = [(n, what) for n, what in ((rss or 0, "arXiv's RSS feed lists"),
-                                        (stored, f"the stored copy of {digest_date} lists")) if n]
+        raise SearchLagging(
+            f"arXiv's search returned 0 papers for the announcement of {digest_date}; "
+            "its index may lag; try again later"
+        )
+    others = [
+        (n, what)
+        for n, what in (
+            (rss or 0, "arXiv's RSS feed lists"),
+            (stored, f"the stored copy of {digest_date} lists"),
+        )
+        if n
+    ]
     if not others:
         return
     expected, what = max(others)
     if searched < INDEXED_SHARE * expected:
-        raise SearchLagging(f"arXiv's search returned {searched} papers for the announcement of {digest_date} "
-                            f"but {what} {expected}; its index may lag; try again later")
+        raise SearchLagging(
+            f"arXiv's search returned {searched} papers for the announcement of {digest_date} "
+            f"but {what} {expected}; its index may lag; try again later"
+        )
 
 
-def _hf_list(cfg: Config, day: dt.date, http: httpx.Client, arxiv: ArxivClient
-             ) -> tuple[list[HFPaper], str, str | None]:
+def _hf_list(
+    cfg: Config, day: dt.date, http: httpx.Client, arxiv: ArxivClient
+) -> tuple[list[HFPaper], str, str | None]:
     """(papers, hf_status, hf_error) for the HF lists of `day` (calendar.hf_dates), one entry per paper.
 
     All or nothing: a list that cannot be read makes the day "unavailable", so a later run fetches them again.
@@ -138,8 +150,15 @@ def _matches(paper: Paper, wanted: list[str]) -> bool:
     return not wanted or any(c in wanted for c in paper.categories)
 
 
-def collect_day(cfg: Config, day: dt.date, announcement: Announcement | None, *, arxiv: ArxivClient,
-                http: httpx.Client, stored: DayPapers | None = None) -> DayPapers:
+def collect_day(
+    cfg: Config,
+    day: dt.date,
+    announcement: Announcement | None,
+    *,
+    arxiv: ArxivClient,
+    http: httpx.Client,
+    stored: DayPapers | None = None,
+) -> DayPapers:
     """Every paper of digest date `day`: announced arXiv papers, then HuggingFace-only ones.
 
     A stored copy of the day is only ever added to: its papers stay, and a search that finds far
@@ -160,8 +179,9 @@ def collect_day(cfg: Config, day: dt.date, announcement: Announcement | None, *,
 def add_hf(cfg: Config, stored: DayPapers, *, arxiv: ArxivClient, http: httpx.Client) -> DayPapers:
     """The stored day with HuggingFace's list merged in (upvotes, links, HF-only papers); arXiv not searched."""
     entries = {e.paper.id: e.model_copy(deep=True) for e in stored.entries if e.source == "arxiv"}
-    merged = _with_hf(cfg, stored.date, stored.announcement, entries, arxiv=arxiv, http=http,
-                      rss_used=stored.rss_used)
+    merged = _with_hf(
+        cfg, stored.date, stored.announcement, entries, arxiv=arxiv, http=http, rss_used=stored.rss_used
+    )
     return add_entries(merged, stored.entries)
 
 
@@ -172,8 +192,16 @@ def add_entries(day: DayPapers, extra: list[Entry]) -> DayPapers:
     return day.model_copy(update={"entries": entries})
 
 
-def _with_hf(cfg: Config, day: dt.date, announcement: Announcement | None, entries: dict[str, Entry], *,
-             arxiv: ArxivClient, http: httpx.Client, rss_used: bool) -> DayPapers:
+def _with_hf(
+    cfg: Config,
+    day: dt.date,
+    announcement: Announcement | None,
+    entries: dict[str, Entry],
+    *,
+    arxiv: ArxivClient,
+    http: httpx.Client,
+    rss_used: bool,
+) -> DayPapers:
     """The day's announced entries enriched by HuggingFace's list, plus HF-only papers, in digest order."""
     hf_papers, hf_status, hf_error = _hf_list(cfg, day, http, arxiv)
     outsiders: list[HFPaper] = []
@@ -194,15 +222,25 @@ def _with_hf(cfg: Config, day: dt.date, announcement: Announcement | None, entri
     for hf in outsiders:
         base = found.get(hf.id)
         paper = base.model_copy(update=hf.extras()) if base is not None else hf.to_paper()
-        if _matches(paper, wanted):  # unknown categories (lookup failed) pass only when any category is wanted
+        if _matches(
+            paper, wanted
+        ):  # unknown categories (lookup failed) pass only when any category is wanted
             hf_only.append(_entry(paper, cats, source="huggingface", on_hf=True))
-    return DayPapers(date=day, announcement=announcement, entries=_ordered([*entries.values(), *hf_only]),
-                     hf_status=hf_status, hf_error=hf_error, rss_used=rss_used)
+    return DayPapers(
+        date=day,
+        announcement=announcement,
+        entries=_ordered([*entries.values(), *hf_only]),
+        hf_status=hf_status,
+        hf_error=hf_error,
+        rss_used=rss_used,
+    )
 
 
 def _ordered(entries: list[Entry]) -> list[Entry]:
     """New submissions in id order, then cross-lists, then HF-only papers by upvotes."""
     announced = sorted((e for e in entries if e.source == "arxiv"), key=lambda e: id_sort_key(e.paper.id))
-    hf_only = sorted((e for e in entries if e.source != "arxiv"),
-                     key=lambda e: (-(e.paper.hf_upvotes or 0), id_sort_key(e.paper.id)))
+    hf_only = sorted(
+        (e for e in entries if e.source != "arxiv"),
+        key=lambda e: (-(e.paper.hf_upvotes or 0), id_sort_key(e.paper.id)),
+    )
     return [e for e in announced if not e.cross_list] + [e for e in announced if e.cross_list] + hf_only

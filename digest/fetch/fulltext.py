@@ -35,7 +35,9 @@ class PdfFetcher:
             try:
                 return self.gate.retry_policy(2)(attempt)
             except Exception as exc:  # noqa: BLE001 - any unusable PDF means: use the abstract
-                log.warning("full text of %s unavailable (%s); the deep dive uses the abstract", paper_id, exc)
+                log.warning(
+                    "full text of %s unavailable (%s); the deep dive uses the abstract", paper_id, exc
+                )
                 return None
 
     def _download(self, url: str) -> bytes:
@@ -76,6 +78,5 @@ def page_count(data: bytes) -> int:
 
     try:
         return len(PdfReader(io.BytesIO(data)).pages)
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
-            OSError):
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError):
         return 0

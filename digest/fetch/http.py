@@ -38,7 +38,9 @@ def raise_if_transient(status: int, retry_after: str | None) -> None:
         raise Transient(f"HTTP {status}", retry_after=retry_after_header(retry_after))
 
 
-def retrying(*, attempts: int, base_s: float, sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:
+def retrying(
+    *, attempts: int, base_s: float, sleep: Callable[[float], None] = time.sleep
+) -> tenacity.Retrying:
     """Up to `attempts` tries on Transient; waits double from base_s, or follow the server's longer hint."""
     backoff = tenacity.wait_exponential(multiplier=base_s, max=MAX_HINT_S)
 
@@ -47,8 +49,13 @@ def retrying(*, attempts: int, base_s: float, sleep: Callable[[float], None] = t
         hint = getattr(failure, "retry_after", None) or 0.0
         return max(backoff(state), min(hint, MAX_HINT_S))
 
-    return tenacity.Retrying(stop=tenacity.stop_after_attempt(max(1, attempts)), wait=wait,
-                             retry=tenacity.retry_if_exception_type(Transient), sleep=sleep, reraise=True)
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(max(1, attempts)),
+        wait=wait,
+        retry=tenacity.retry_if_exception_type(Transient),
+        sleep=sleep,
+        reraise=True,
+    )
 
 
 def public_url(url: str | httpx.URL) -> str:
@@ -69,8 +76,13 @@ def one_line(exc: BaseException) -> str:
 class Gate:
     """At most one request per `interval` seconds, one at a time, on an injectable clock."""
 
-    def __init__(self, interval: float, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval: float,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval = interval
         self.sleep = sleep
         self.clock = clock

@@ -10,9 +10,9 @@ from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 from digest.errors import ParseError
+from digest.fetch.arxiv import arxiv_categories, clean_abstract, clean_title
 from digest.ids import parse_id
 from digest.models import Paper
-from digest.fetch.arxiv import arxiv_categories, clean_abstract, clean_title
 
 ET_ZONE = ZoneInfo("America/New_York")  # arXiv's clock: RSS dates are listing days in US Eastern
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z-]+)")
@@ -53,9 +53,15 @@ class RssItem:
 
     def to_paper(self) -> Paper:
         """A Paper from the feed's own fields (no comment, dates or journal ref)."""
-        return Paper(id=self.id, version=self.version, title=self.title, authors=list(self.authors),
-                     abstract=self.abstract, categories=list(self.categories),
-                     primary_category=self.primary_category)
+        return Paper(
+            id=self.id,
+            version=self.version,
+            title=self.title,
+            authors=list(self.authors),
+            abstract=self.abstract,
+            categories=list(self.categories),
+            primary_category=self.primary_category,
+        )
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,8 @@ def parse_rss(text: str) -> RssFeed:
         raise ParseError(f"arXiv RSS feed is malformed XML: {exc}") from exc
     channel = root if _local(root.tag) == "channel" else next(iter(_children(root, "channel")), None)
     if channel is None:
-        raise ParseError(f"arXiv RSS feed has no <channel> (root <{_local(root.tag)}>); the feed format changed")
+        raise ParseError(
+            f"arXiv RSS feed has no <channel> (root <{_local(root.tag)}>); the feed format changed"
+        )
     items = [_rss_item(i) for i in _children(channel, "item")]
     return RssFeed(date=_rss_date(channel), items=[i for i in items if i is not None])

@@ -30,9 +30,17 @@ class Language:
 
 
 def _row(code: str, *, prompts: str, cjk: bool, wrong_language: str) -> Language:
-    return Language(code=code, labels=LABELS[code], reasons=REASONS[code], where=WHERE[code],
-                    failures=FAILURES[code], validation=LEXICON[code], prompts=prompts, cjk=cjk,
-                    wrong_language=wrong_language)
+    return Language(
+        code=code,
+        labels=LABELS[code],
+        reasons=REASONS[code],
+        where=WHERE[code],
+        failures=FAILURES[code],
+        validation=LEXICON[code],
+        prompts=prompts,
+        cjk=cjk,
+        wrong_language=wrong_language,
+    )
 
 
 LANGUAGES: dict[str, Language] = {

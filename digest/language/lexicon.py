@@ -11,8 +11,10 @@ the assistant announcing itself it is filler.
 from __future__ import annotations
 
 _ZH_SAY = "分析|解读|解析|总结|概述|介绍|评估|阐述|回答|摘要|梳理|说明|提供|重点|关注|聚焦"
-_EN_SAY = (r"analy[sz]|summar|review|break (?:it )?down|walk (?:you )?through|explain|provide|present|go through|"
-           r"assess|evaluate|outline|overview")
+_EN_SAY = (
+    r"analy[sz]|summar|review|break (?:it )?down|walk (?:you )?through|explain|provide|present|go through|"
+    r"assess|evaluate|outline|overview"
+)
 
 LEXICON: dict[str, dict[str, object]] = {
     "zh": {
@@ -113,17 +115,17 @@ LEXICON: dict[str, dict[str, object]] = {
         "rules": {
             "refusal": "Analyse the paper you were given; do not ask for material or say that you cannot read it.",
             "filler": "State the paper's content directly: no greeting, no role, no addressing the reader, "
-                      "no announcing what follows.",
+            "no announcing what follows.",
             "not_json": "Send one JSON object and nothing else.",
             "schema": "The JSON must have every required field, each of the right type.",
             "language": "Write every field in English, apart from proper names.",
             "truncated": "The answer was cut off; send the complete JSON more concisely.",
             "empty": "This field must not be empty; fill it from the paper.",
             "field": "`field` is a short research-area name (at most about 40 letters), not a sentence, "
-                     "with no sentence punctuation.",
+            "with no sentence punctuation.",
             "name": "A dataset name is the name only, not a sentence.",
             "figure": "Use only figures that appear in the paper's abstract; remove the others or replace them "
-                      "with the abstract's own figures.",
+            "with the abstract's own figures.",
             "ids": "Use only the paper ids given in the list, each exactly once.",
             "secret": "Never repeat the API key or any credential; write about the paper only.",
         },

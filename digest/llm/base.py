@@ -41,8 +41,13 @@ class Provider(Protocol):
 
     name: str
 
-    def generate(self, prompt: str, *, schema: type[BaseModel] | None = None,
-                 attachments: list[Attachment] | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        schema: type[BaseModel] | None = None,
+        attachments: list[Attachment] | None = None,
+    ) -> Generation:
         """Send one request and return the model's raw answer."""
         ...
 

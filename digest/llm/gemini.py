@@ -95,19 +95,27 @@ class GeminiProvider:
         parts.append(types.Part.from_text(text=prompt))
         return [types.Content(role="user", parts=parts)]
 
-    def generate(self, prompt: str, *, schema: type[BaseModel] | None = None,
-                 attachments: list[Attachment] | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        schema: type[BaseModel] | None = None,
+        attachments: list[Attachment] | None = None,
+    ) -> Generation:
         """One generateContent request; raises RateLimited/QuotaExhausted/AuthError/TransientError/BadRequest."""
         from google.genai import errors as genai_errors
 
         timeouts, transport = _http_errors()
         try:
             response = self._client.models.generate_content(
-                model=self.model, contents=self._contents(prompt, attachments), config=self._config(schema))
+                model=self.model, contents=self._contents(prompt, attachments), config=self._config(schema)
+            )
         except genai_errors.APIError as exc:
             raise map_api_error(exc, api_key_env=self.cfg.api_key_env) from None
         except timeouts as exc:
-            raise TransientError(f"gemini: timed out after {self.cfg.timeout_s:g} s ({type(exc).__name__})") from None
+            raise TransientError(
+                f"gemini: timed out after {self.cfg.timeout_s:g} s ({type(exc).__name__})"
+            ) from None
         except (*transport, OSError) as exc:
             raise TransientError(f"gemini: connection failed ({type(exc).__name__}: {exc})") from None
         except (ValueError, json.JSONDecodeError) as exc:
@@ -117,9 +125,11 @@ class GeminiProvider:
 
 def _to_generation(response: Any, model: str) -> Generation:
     meta = response.usage_metadata
-    usage = Usage(tokens_in=int(getattr(meta, "prompt_token_count", 0) or 0),
-                  tokens_out=int(getattr(meta, "candidates_token_count", 0) or 0),
-                  tokens_thinking=int(getattr(meta, "thoughts_token_count", 0) or 0))
+    usage = Usage(
+        tokens_in=int(getattr(meta, "prompt_token_count", 0) or 0),
+        tokens_out=int(getattr(meta, "candidates_token_count", 0) or 0),
+        tokens_thinking=int(getattr(meta, "thoughts_token_count", 0) or 0),
+    )
     used = response.model_version or model
     candidates = response.candidates or []
     if not candidates:
@@ -166,16 +176,29 @@ def map_api_error(exc: Any, *, api_key_env: str) -> LLMError:
     if code == 429:
         retry = max_hint(_retry_info(details), retry_hint_from_message(message), _header_hint(exc))
         if _is_daily(details, message):
-            return QuotaExhausted(f"gemini: quota exhausted for today (429 {status}): {short}",
-                                  status=code, retry_after=retry, raw=raw)
-        return RateLimited(f"gemini: rate limited (429 {status}), retry in {retry or 0:.1f} s",
-                           status=code, retry_after=retry, raw=raw)
+            return QuotaExhausted(
+                f"gemini: quota exhausted for today (429 {status}): {short}",
+                status=code,
+                retry_after=retry,
+                raw=raw,
+            )
+        return RateLimited(
+            f"gemini: rate limited (429 {status}), retry in {retry or 0:.1f} s",
+            status=code,
+            retry_after=retry,
+            raw=raw,
+        )
     if code in (401, 403) or any(r.startswith("API_KEY_") for r in reasons):
-        return AuthError(f"gemini: API key rejected (HTTP {code} {status}); check ${api_key_env}",
-                         status=code, raw=raw)
+        return AuthError(
+            f"gemini: API key rejected (HTTP {code} {status}); check ${api_key_env}", status=code, raw=raw
+        )
     if code == 408 or code >= 500:
-        return TransientError(f"gemini: server error {code} {status}: {short}", status=code,
-                              retry_after=_header_hint(exc), raw=raw)
+        return TransientError(
+            f"gemini: server error {code} {status}: {short}",
+            status=code,
+            retry_after=_header_hint(exc),
+            raw=raw,
+        )
     return BadRequest(f"gemini: request refused {code} {status}: {short}", status=code, raw=raw)
 
 

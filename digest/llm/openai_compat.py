@@ -36,8 +36,17 @@ def pdf_text(data: bytes, *, max_chars: int) -> str:
             size += len(text) + 1
             if size >= max_chars:
                 break
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError,
-            IndexError, RecursionError) as exc:
+    except (
+        PdfReadError,
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        OSError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+    ) as exc:
         raise BadRequest(f"could not read the PDF ({type(exc).__name__}: {exc})") from None
     return "\n".join(chunks)[:max_chars].strip()
 
@@ -65,30 +74,50 @@ class OpenAICompatProvider:
 
     name = "openai"
 
-    def __init__(self, cfg: LLMConfig, api_key: str | None, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, cfg: LLMConfig, api_key: str | None, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.cfg = cfg
         self.model = cfg.model
         self.url = (cfg.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
         headers = {"Content-Type": "application/json"}
         if api_key:  # local servers may need none
             headers["Authorization"] = f"Bearer {api_key}"
-        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(cfg.timeout_s, connect=min(30.0, cfg.timeout_s)),
-                                    transport=transport)
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(cfg.timeout_s, connect=min(30.0, cfg.timeout_s)),
+            transport=transport,
+        )
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self._client.close()
 
-    def request_body(self, prompt: str, *, schema: type[BaseModel] | None = None,
-                     attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    def request_body(
+        self,
+        prompt: str,
+        *,
+        schema: type[BaseModel] | None = None,
+        attachments: list[Attachment] | None = None,
+    ) -> dict[str, Any]:
         """The JSON body generate() posts."""
         content = inline_attachments(prompt, attachments, max_chars=self.cfg.pdf_text_chars)
-        body: dict[str, Any] = {"model": self.model, "temperature": self.cfg.temperature,
-                                "max_tokens": self.cfg.max_output_tokens or 8192, "stream": False}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "temperature": self.cfg.temperature,
+            "max_tokens": self.cfg.max_output_tokens or 8192,
+            "stream": False,
+        }
         if schema is not None:
             if self.cfg.json_mode == "schema":  # None/"object": json_object, which every server knows
-                body["response_format"] = {"type": "json_schema", "json_schema": {
-                    "name": schema.__name__, "schema": schema.model_json_schema(), "strict": False}}
+                body["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": schema.__name__,
+                        "schema": schema.model_json_schema(),
+                        "strict": False,
+                    },
+                }
             else:
                 body["response_format"] = {"type": "json_object"}
                 if "json" not in content.lower():
@@ -97,14 +126,21 @@ class OpenAICompatProvider:
         body["messages"] = [{"role": "user", "content": content}]
         return body
 
-    def generate(self, prompt: str, *, schema: type[BaseModel] | None = None,
-                 attachments: list[Attachment] | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        schema: type[BaseModel] | None = None,
+        attachments: list[Attachment] | None = None,
+    ) -> Generation:
         """One chat-completions request; raises RateLimited/QuotaExhausted/AuthError/TransientError/BadRequest."""
         body = self.request_body(prompt, schema=schema, attachments=attachments)
         try:
             response = self._client.post(self.url, json=body)
         except httpx.TimeoutException as exc:
-            raise TransientError(f"openai: timed out after {self.cfg.timeout_s:g} s ({type(exc).__name__})") from None
+            raise TransientError(
+                f"openai: timed out after {self.cfg.timeout_s:g} s ({type(exc).__name__})"
+            ) from None
         except httpx.TransportError as exc:
             raise TransientError(f"openai: connection failed ({type(exc).__name__}: {exc})") from None
         if response.status_code != 200:
@@ -112,8 +148,9 @@ class OpenAICompatProvider:
         try:
             data = response.json()
         except ValueError:
-            raise TransientError("openai: response is not JSON", status=200,
-                                 raw=response.text[:_RAW_LIMIT]) from None
+            raise TransientError(
+                "openai: response is not JSON", status=200, raw=response.text[:_RAW_LIMIT]
+            ) from None
         return _to_generation(data, self.model)
 
 
@@ -121,14 +158,20 @@ def _to_generation(data: Any, model: str) -> Generation:
     try:
         return _parse_generation(data, model)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
-        raise TransientError(f"openai: malformed response ({type(exc).__name__})", status=200,
-                             raw=json.dumps(data, ensure_ascii=False)[:_RAW_LIMIT]) from exc
+        raise TransientError(
+            f"openai: malformed response ({type(exc).__name__})",
+            status=200,
+            raw=json.dumps(data, ensure_ascii=False)[:_RAW_LIMIT],
+        ) from exc
 
 
 def _parse_generation(data: Any, model: str) -> Generation:
     if not isinstance(data, dict) or not data.get("choices"):
-        raise TransientError("openai: response has no choices", status=200,
-                             raw=json.dumps(data, ensure_ascii=False)[:_RAW_LIMIT])
+        raise TransientError(
+            "openai: response has no choices",
+            status=200,
+            raw=json.dumps(data, ensure_ascii=False)[:_RAW_LIMIT],
+        )
     choice = data["choices"][0] or {}
     message = choice.get("message") or {}
     text = message.get("content") or ""
@@ -139,8 +182,10 @@ def _parse_generation(data: Any, model: str) -> Generation:
     if message.get("refusal") and not text:
         finish = "safety"
     usage_raw = data.get("usage") or {}
-    usage = Usage(tokens_in=int(usage_raw.get("prompt_tokens") or 0),
-                  tokens_out=int(usage_raw.get("completion_tokens") or 0))
+    usage = Usage(
+        tokens_in=int(usage_raw.get("prompt_tokens") or 0),
+        tokens_out=int(usage_raw.get("completion_tokens") or 0),
+    )
     return Generation(text=text, finish_reason=finish, usage=usage, model=str(data.get("model") or model))
 
 
@@ -164,19 +209,28 @@ def map_http_error(response: httpx.Response, *, api_key_env: str) -> LLMError:
     message, err_code, err_type = _error_fields(response)
     raw = response.text[:_RAW_LIMIT]
     short = message.split("\n", 1)[0][:300]
-    header = max_hint(retry_after_header(response.headers.get("retry-after")),
-                      _ms(response.headers.get("retry-after-ms")))
+    header = max_hint(
+        retry_after_header(response.headers.get("retry-after")), _ms(response.headers.get("retry-after-ms"))
+    )
     if code == 402 or (code == 429 and "insufficient_quota" in (err_code, err_type)):
-        return QuotaExhausted(f"openai: quota or balance exhausted (HTTP {code}): {short}", status=code, raw=raw)
+        return QuotaExhausted(
+            f"openai: quota or balance exhausted (HTTP {code}): {short}", status=code, raw=raw
+        )
     if code == 429:
         retry = max_hint(header, retry_hint_from_message(message))
-        return RateLimited(f"openai: rate limited (429), retry in {retry or 0:.1f} s", status=code,
-                           retry_after=retry, raw=raw)
+        return RateLimited(
+            f"openai: rate limited (429), retry in {retry or 0:.1f} s",
+            status=code,
+            retry_after=retry,
+            raw=raw,
+        )
     if code in (401, 403):
         # The server's message may echo part of the key: keep it out of ours.
         return AuthError(f"openai: API key rejected (HTTP {code}); check ${api_key_env}", status=code)
     if code == 408 or code >= 500:
-        return TransientError(f"openai: server error {code}: {short}", status=code, retry_after=header, raw=raw)
+        return TransientError(
+            f"openai: server error {code}: {short}", status=code, retry_after=header, raw=raw
+        )
     return BadRequest(f"openai: request refused {code}: {short}", status=code, raw=raw)
 
 

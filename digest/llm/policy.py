@@ -53,8 +53,9 @@ def short_error(message: str, *, limit: int = 300) -> str:
     return redact(" ".join(str(message).split()))[:limit]
 
 
-def backoff_delay(attempt: int, rand: Callable[[], float], *, base: float = BACKOFF_BASE_S,
-                  cap: float = BACKOFF_CAP_S) -> float:
+def backoff_delay(
+    attempt: int, rand: Callable[[], float], *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S
+) -> float:
     """Exponential backoff with jitter: base * 2^(attempt-1), capped, scaled by 0.5-1.0."""
     raw = min(cap, base * 2 ** max(0, attempt - 1))
     return raw * (0.5 + 0.5 * rand())
@@ -85,15 +86,28 @@ class _ServerHintWait(wait_base):
 
 def _worth_retrying(max_wait_s: float) -> retry_if_exception:
     # A 429 asking for more than max_wait_s is a spent quota for our purposes: raise it at once.
-    return retry_if_exception(lambda exc: isinstance(exc, TransientError) or (
-        isinstance(exc, RateLimited) and (exc.retry_after or 0.0) <= max_wait_s))
+    return retry_if_exception(
+        lambda exc: (
+            isinstance(exc, TransientError)
+            or (isinstance(exc, RateLimited) and (exc.retry_after or 0.0) <= max_wait_s)
+        )
+    )
 
 
-def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel] | None = None,
-                     attachments: list[Attachment] | None = None, limiter: Limiter, max_attempts: int,
-                     on_call: OnCall | None = None, sleep: Callable[[float], None] | None = None,
-                     rand: Callable[[], float] = random.random, max_wait_s: float = MAX_WAIT_S,
-                     may_retry: Callable[[], bool] | None = None) -> Generation:
+def call_with_policy(
+    provider: Provider,
+    prompt: str,
+    *,
+    schema: type[BaseModel] | None = None,
+    attachments: list[Attachment] | None = None,
+    limiter: Limiter,
+    max_attempts: int,
+    on_call: OnCall | None = None,
+    sleep: Callable[[float], None] | None = None,
+    rand: Callable[[], float] = random.random,
+    max_wait_s: float = MAX_WAIT_S,
+    may_retry: Callable[[], bool] | None = None,
+) -> Generation:
     """Send the request, retrying 429s and transient failures; raise the last error with `.attempts` set.
 
     QuotaExhausted and AuthError stop the limiter (no worker should spend another call) and raise at
@@ -103,18 +117,37 @@ def call_with_policy(provider: Provider, prompt: str, *, schema: type[BaseModel]
     stop = stop_after_attempt(max(1, max_attempts))
     if may_retry is not None:
         stop = stop | (lambda _state: not may_retry())
-    retrying = Retrying(stop=stop, wait=_ServerHintWait(rand),
-                        retry=_worth_retrying(max_wait_s), sleep=sleep or limiter.pause, reraise=True)
+    retrying = Retrying(
+        stop=stop,
+        wait=_ServerHintWait(rand),
+        retry=_worth_retrying(max_wait_s),
+        sleep=sleep or limiter.pause,
+        reraise=True,
+    )
     for attempt in retrying:
         with attempt:
-            return _attempt(provider, prompt, schema=schema, attachments=attachments, limiter=limiter,
-                            on_call=on_call, number=attempt.retry_state.attempt_number)
+            return _attempt(
+                provider,
+                prompt,
+                schema=schema,
+                attachments=attachments,
+                limiter=limiter,
+                on_call=on_call,
+                number=attempt.retry_state.attempt_number,
+            )
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
 
-def _attempt(provider: Provider, prompt: str, *, schema: type[BaseModel] | None,
-             attachments: list[Attachment] | None, limiter: Limiter, on_call: OnCall | None,
-             number: int) -> Generation:
+def _attempt(
+    provider: Provider,
+    prompt: str,
+    *,
+    schema: type[BaseModel] | None,
+    attachments: list[Attachment] | None,
+    limiter: Limiter,
+    on_call: OnCall | None,
+    number: int,
+) -> Generation:
     """One request through the limiter, reported to on_call however it ends."""
     model = getattr(provider, "model", "")
     try:
@@ -133,23 +166,56 @@ def _attempt(provider: Provider, prompt: str, *, schema: type[BaseModel] | None,
         elif isinstance(exc, AuthError):
             limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
         limiter.release(slot, "rate_limited" if isinstance(exc, (RateLimited, QuotaExhausted)) else "error")
-        _report(on_call, CallRecord(started_at=started_at, latency_s=latency, status=exc.status,
-                                    outcome=exc.kind, attempt=number, provider=provider.name, model=model,
-                                    retry_after=exc.retry_after, error=short_error(str(exc))))
+        _report(
+            on_call,
+            CallRecord(
+                started_at=started_at,
+                latency_s=latency,
+                status=exc.status,
+                outcome=exc.kind,
+                attempt=number,
+                provider=provider.name,
+                model=model,
+                retry_after=exc.retry_after,
+                error=short_error(str(exc)),
+            ),
+        )
         exc.attempts = number  # type: ignore[attr-defined]
         raise
     except BaseException as exc:
         limiter.release(slot, "error")
-        _report(on_call, CallRecord(started_at=started_at, latency_s=time.perf_counter() - t0, status=None,
-                                    outcome="error", attempt=number, provider=provider.name, model=model,
-                                    error=short_error(f"{type(exc).__name__}: {exc}")))
+        _report(
+            on_call,
+            CallRecord(
+                started_at=started_at,
+                latency_s=time.perf_counter() - t0,
+                status=None,
+                outcome="error",
+                attempt=number,
+                provider=provider.name,
+                model=model,
+                error=short_error(f"{type(exc).__name__}: {exc}"),
+            ),
+        )
         raise
     latency = time.perf_counter() - t0
     limiter.release(slot, "ok", latency_s=latency)
-    _report(on_call, CallRecord(started_at=started_at, latency_s=latency, status=gen.status,
-                                outcome="ok", attempt=number, provider=provider.name, model=gen.model or model,
-                                tokens_in=gen.usage.tokens_in, tokens_out=gen.usage.tokens_out,
-                                tokens_thinking=gen.usage.tokens_thinking, finish_reason=gen.finish_reason))
+    _report(
+        on_call,
+        CallRecord(
+            started_at=started_at,
+            latency_s=latency,
+            status=gen.status,
+            outcome="ok",
+            attempt=number,
+            provider=provider.name,
+            model=gen.model or model,
+            tokens_in=gen.usage.tokens_in,
+            tokens_out=gen.usage.tokens_out,
+            tokens_thinking=gen.usage.tokens_thinking,
+            finish_reason=gen.finish_reason,
+        ),
+    )
     return gen
 
 

@@ -57,9 +57,16 @@ class Limiter:
     fake `clock` and a `sleep` that advances it.
     """
 
-    def __init__(self, rpm: float, max_concurrency: int, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] | None = None, window_s: float = WINDOW_S,
-                 margin: float = MARGIN) -> None:
+    def __init__(
+        self,
+        rpm: float,
+        max_concurrency: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+        window_s: float = WINDOW_S,
+        margin: float = MARGIN,
+    ) -> None:
         if rpm <= 0 or max_concurrency < 1 or window_s <= 0:
             raise ValueError("rpm and window_s must be > 0 and max_concurrency >= 1")
         self.window_s = float(window_s)  # 60 s in production; benchmarks may shrink time
@@ -105,7 +112,9 @@ class Limiter:
         running = self._clock() - self._flying[0].started if self._flying else 0.0
         if not self._opened and running < self._open_after():
             return 1
-        if self._opened and not self._latencies:  # successes reported without a latency: only the cap is known
+        if (
+            self._opened and not self._latencies
+        ):  # successes reported without a latency: only the cap is known
             return self.max_concurrency
         need = math.ceil(self._rate() * max([running, *self._latencies]) / self.window_s) + 1
         return max(1, min(self.max_concurrency, need))
@@ -206,13 +215,19 @@ class Limiter:
                 self._prune(now)
                 # Admitted: every start in the window the server did not refuse, answered or still in
                 # flight (with slow answers most admitted requests are still running at this moment).
-                admitted = float(sum(1 for s in self._starts
-                                     if s.outcome != "rate_limited" and s.started > now - self.window_s))
+                admitted = float(
+                    sum(
+                        1
+                        for s in self._starts
+                        if s.outcome != "rate_limited" and s.started > now - self.window_s
+                    )
+                )
                 # Nothing admitted yet says nothing about the quota: the server's retry hint (which the
                 # policy waits) is all we know, so the pace is left alone.
                 if admitted >= 1:
-                    self._lowered_rpm = admitted if self._lowered_rpm is None else min(self._lowered_rpm,
-                                                                                       admitted)
+                    self._lowered_rpm = (
+                        admitted if self._lowered_rpm is None else min(self._lowered_rpm, admitted)
+                    )
             self._cond.notify_all()
 
     def stop(self, reason: str = "stopped", *, cause: BaseException | None = None) -> None:
@@ -237,4 +252,3 @@ class Limiter:
                 if left <= 0:
                     return
                 self._cond.wait(timeout=left)
-

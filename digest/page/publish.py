@@ -14,15 +14,15 @@ from typing import Any
 from urllib.parse import quote
 
 from digest.config import Config
+from digest.day.load import digest_path, load_day_state
+from digest.day.report import RunReport, nothing_stored, written
 from digest.day.state import DayState
-from digest.store.files import atomic_write
 from digest.ids import try_normalise_id
 from digest.language import labels
 from digest.page.render import page_plan, render_digest
-from digest.day.report import RunReport, nothing_stored, written
-from digest.day.load import digest_path, load_day_state
-from digest.store.lock import store_lock
 from digest.store import Store
+from digest.store.files import atomic_write
+from digest.store.lock import store_lock
 from digest.text import clean_latex, collapse, md_escape
 
 FEED_ENTRIES = 60
@@ -58,7 +58,9 @@ def render_date(cfg: Config, date: dt.date) -> RunReport:
             state = load_day_state(cfg, store, date)
             if state is None:
                 return nothing_stored(date)
-            return written(cfg, state, write_all(cfg, store, state), calls=store.call_stats_after(calls_before))
+            return written(
+                cfg, state, write_all(cfg, store, state), calls=store.call_stats_after(calls_before)
+            )
         finally:
             store.close()
 
@@ -69,13 +71,17 @@ def digest_record(state: DayState) -> dict[str, Any]:
     papers = {e.paper.id: e.paper for e in ranked}  # each paper once, as the page shows it
 
     def title(pid: str) -> str:
-        return (collapse(clean_latex(papers[pid].title)) or pid) if pid in papers else ""  # an empty title: its id
+        return (
+            (collapse(clean_latex(papers[pid].title)) or pid) if pid in papers else ""
+        )  # an empty title: its id
 
     def one_line(pid: str) -> str:
         res = state.results.get(pid)
         return collapse(res.one_line) if res is not None and res.status == "ok" else ""
 
-    picks = [{"id": pid, "title": title(pid), "anchor": anchors[pid], "one_line": one_line(pid)} for pid in chosen]
+    picks = [
+        {"id": pid, "title": title(pid), "anchor": anchors[pid], "one_line": one_line(pid)} for pid in chosen
+    ]
     top = [{k: p[k] for k in ("id", "title", "anchor")} for p in picks[:TOP]]
     summary = state.summary.model_dump(mode="json") if state.summary is not None else None
     if summary is not None:
@@ -108,8 +114,14 @@ def write_archive(cfg: Config, store: Store) -> None:
     """Regenerate output/index.md and output/feed.xml from the digest records."""
     days = _records(cfg, store)
     L = labels(cfg.language)
-    lines = [f"# {L['archive_title']}", "", L["archive_intro"].format(len(days)), "",
-             L["archive_header"], "|---|---|---|"]
+    lines = [
+        f"# {L['archive_title']}",
+        "",
+        L["archive_intro"].format(len(days)),
+        "",
+        L["archive_header"],
+        "|---|---|---|",
+    ]
     for d, data, _ in days:
         name = f"{d.isoformat()}.md"
         top = "<br>".join(f"[{md_escape(t['title'])}]({name}#{t['anchor']})" for t in data["top"])
@@ -143,27 +155,37 @@ def _entry_html(d: dt.date, data: dict[str, Any], L: dict[str, str], site_url: s
         for pk in summary["picks"]:
             if not pk.get("title"):
                 continue  # an id the model made up
-            target = _url(site_url, f"{name}#{pk['anchor']}") if pk.get("anchor") else \
-                f"https://arxiv.org/abs/{quote(pk['paper_id'])}"
+            target = (
+                _url(site_url, f"{name}#{pk['anchor']}")
+                if pk.get("anchor")
+                else f"https://arxiv.org/abs/{quote(pk['paper_id'])}"
+            )
             audience = L["audience"].format(e(collapse(pk["audience"]))) if collapse(pk["audience"]) else ""
-            picks.append(f'<li><a href="{e(target)}">{e(pk["title"])}</a>{e(L["colon_sp"])}'
-                         f"{e(collapse(pk['reason']))}{audience}</li>")
+            picks.append(
+                f'<li><a href="{e(target)}">{e(pk["title"])}</a>{e(L["colon_sp"])}'
+                f"{e(collapse(pk['reason']))}{audience}</li>"
+            )
         if picks:
             parts.append(f"<h3>{e(L['picks'])}</h3><ul>{''.join(picks)}</ul>")
     # Every pick of the page with its one-line summary; a record written before picks were kept has the top ones.
     listed = data.get("picks") or data["top"]
     if listed:
-        items = "".join(f'<li><a href="{e(_url(site_url, name + "#" + t["anchor"]))}">{e(t["title"])}</a>'
-                        + (f'{e(L["colon_sp"])}{e(t["one_line"])}' if t.get("one_line") else "") + "</li>"
-                        for t in listed)
+        items = "".join(
+            f'<li><a href="{e(_url(site_url, name + "#" + t["anchor"]))}">{e(t["title"])}</a>'
+            + (f"{e(L['colon_sp'])}{e(t['one_line'])}" if t.get("one_line") else "")
+            + "</li>"
+            for t in listed
+        )
         heading = L["picks_heading"] if data.get("picks") else L["feed_top"]
         parts.append(f"<h3>{e(heading)}</h3><ol>{items}</ol>")
     return "".join(parts)
 
 
-def build_feed(days: list[tuple[dt.date, dict[str, Any], str]], *, language: str = "zh",
-               site_url: str | None = None) -> str:
+def build_feed(
+    days: list[tuple[dt.date, dict[str, Any], str]], *, language: str = "zh", site_url: str | None = None
+) -> str:
     """The Atom feed of the newest digests (well-formed whatever the text: built with ElementTree)."""
+
     def stamp(written_at: str) -> str:
         return dt.datetime.fromisoformat(written_at).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -192,4 +214,5 @@ def build_feed(days: list[tuple[dt.date, dict[str, Any], str]], *, language: str
         sub(entry, "link", rel="alternate", href=_url(site_url, f"{d.isoformat()}.md"))
         sub(entry, "content", _entry_html(d, data, L, site_url), type="html")
     return ET.tostring(feed, encoding="unicode", xml_declaration=False).join(
-        ['<?xml version="1.0" encoding="utf-8"?>\n', "\n"])
+        ['<?xml version="1.0" encoding="utf-8"?>\n', "\n"]
+    )

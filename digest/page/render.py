@@ -100,7 +100,11 @@ def _anchor(pid: str, used: set[str]) -> str:
 
 
 def _authors(names: list[str], L: dict[str, str], limit: int = MAX_AUTHORS) -> str:
-    names = [n for n in names[: limit + 1] if n.strip()] if limit < MAX_AUTHORS else [n for n in names if n.strip()]
+    names = (
+        [n for n in names[: limit + 1] if n.strip()]
+        if limit < MAX_AUTHORS
+        else [n for n in names if n.strip()]
+    )
     if not names:
         return L["unknown_authors"]
     shown = tx.md_escape(", ".join(names[:limit]))  # one escape for the joined names: 10,000 rows add up
@@ -112,16 +116,26 @@ def _authors(names: list[str], L: dict[str, str], limit: int = MAX_AUTHORS) -> s
 def _categories(entry: Entry, L: dict[str, str]) -> str:
     p = entry.paper
     cats = list(dict.fromkeys(([p.primary_category] if p.primary_category else []) + p.categories))
-    return (", ".join(tx.md_escape(c) for c in cats) or "—") + (L["cross_list_note"] if entry.cross_list else "")
+    return (", ".join(tx.md_escape(c) for c in cats) or "—") + (
+        L["cross_list_note"] if entry.cross_list else ""
+    )
 
 
 def _source(state: DayState, entry: Entry, L: dict[str, str]) -> str:
     hf = "HuggingFace" + (L["upvotes"].format(up) if (up := entry.paper.hf_upvotes) else "")
-    where = L["hf_only_note"].format(hf) if entry.source == "huggingface" else f"arXiv · {hf}" if entry.on_hf else "arXiv"
+    where = (
+        L["hf_only_note"].format(hf)
+        if entry.source == "huggingface"
+        else f"arXiv · {hf}"
+        if entry.on_hf
+        else "arXiv"
+    )
     return " · ".join(x for x in (where, _seen(state, entry.paper.id, L)) if x)
 
 
-def _seen(state: DayState, pid: str, L: dict[str, str]) -> str:  # "已见于 MM-DD", linked to the analysis if any
+def _seen(
+    state: DayState, pid: str, L: dict[str, str]
+) -> str:  # "已见于 MM-DD", linked to the analysis if any
     day = state.analysed_on.get(pid) or state.seen_on.get(pid)
     where = f"#{_anchor(pid, set())}" if pid in state.analysed_on else ""  # a pick's anchor is its id's
     return L["seen_on"].format(_day_link(day, f"{day:%m-%d}", where)) if day else ""
@@ -129,27 +143,39 @@ def _seen(state: DayState, pid: str, L: dict[str, str]) -> str:  # "已见于 MM
 
 def _code(entry: Entry, analysis: Analysis | DeepDive | None) -> str | None:
     p = entry.paper
-    return (tx.safe_url(p.github_repo) or tx.safe_url(analysis.code_url if analysis else None)
-            or tx.safe_url(tx.find_code_url(p.comment, p.abstract)))
+    return (
+        tx.safe_url(p.github_repo)
+        or tx.safe_url(analysis.code_url if analysis else None)
+        or tx.safe_url(tx.find_code_url(p.comment, p.abstract))
+    )
 
 
 def _why_pending(state: DayState, L: dict[str, str], stop_kind: str | None = None) -> str:
     """Why something is still pending: the failure pattern that stopped the run, or the quota and its reset."""
     if stop_kind:
-        return L["stop_language"] if stop_kind == "language" else \
-            L["stop_pattern"].format(failure_text(stop_kind, state.language))
+        return (
+            L["stop_language"]
+            if stop_kind == "language"
+            else L["stop_pattern"].format(failure_text(stop_kind, state.language))
+        )
     resets = state.quota_resets_at
-    return L["pending_quota"].format(f"{resets.astimezone(ZoneInfo(state.timezone)):%Y-%m-%d %H:%M %Z}") \
-        if resets else L["pending_stopped"]
+    return (
+        L["pending_quota"].format(f"{resets.astimezone(ZoneInfo(state.timezone)):%Y-%m-%d %H:%M %Z}")
+        if resets
+        else L["pending_stopped"]
+    )
 
 
 def _missing_note(state: DayState, pid: str, res: PaperResult | None) -> str:
     """Pending: when it will be tried again. Failed: why, and the command that re-runs it."""
     L = labels(state.language)
     if res is not None and res.status == "failed":
-        return L["failed_note"].format(failure_text(res.error_kind, state.language), res.attempts,
-                                       state.date.isoformat(), pid)
-    return L["pending_note"].format(_why_pending(state, L, res.error_kind if res else None), state.date.isoformat())
+        return L["failed_note"].format(
+            failure_text(res.error_kind, state.language), res.attempts, state.date.isoformat(), pid
+        )
+    return L["pending_note"].format(
+        _why_pending(state, L, res.error_kind if res else None), state.date.isoformat()
+    )
 
 
 # ---------------------------------------------------------------- building blocks
@@ -174,7 +200,9 @@ def _section(state: DayState, entry: Entry, anchor: str, selected: bool) -> _Sec
     meta += [(L["categories"], _categories(entry, L)), (L["source"], _source(state, entry, L))]
     if score is not None:
         reasons = " · ".join(tx.md_escape(reason_text(r, state.language)) for r in score.reasons)
-        meta.append((L["score"], f"{_num(score.score)}/100" + (L["paren"].format(reasons) if reasons else "")))
+        meta.append(
+            (L["score"], f"{_num(score.score)}/100" + (L["paren"].format(reasons) if reasons else ""))
+        )
     if analysis is not None and tx.collapse(analysis.field):
         meta.append((L["field"], tx.md_line(analysis.field)))
     if analysis is not None and res.unverified:
@@ -194,12 +222,21 @@ def _section(state: DayState, entry: Entry, anchor: str, selected: bool) -> _Sec
         links.append((L["project"], project))
     links = [(label, u) for label, url in links if (u := tx.safe_url(url))]
     return _Section(
-        entry=entry, anchor=anchor, title=_title(p), abs_url=tx.safe_url(p.abs_url) or "",
-        score=_num(score.score) if score else "—", badge=badge, mode=mode,
+        entry=entry,
+        anchor=anchor,
+        title=_title(p),
+        abs_url=tx.safe_url(p.abs_url) or "",
+        score=_num(score.score) if score else "—",
+        badge=badge,
+        mode=mode,
         note=_missing_note(state, p.id, res) if mode == "missing" else "",
-        kind="deep_dive" if isinstance(analysis, DeepDive) else "analysis", analysis=analysis,
-        analysis_heading=heading, meta=meta, abstract=tx.clean_latex(tx.unwrap(p.abstract)),
-        findings=tx.key_findings(p.abstract), links=links,
+        kind="deep_dive" if isinstance(analysis, DeepDive) else "analysis",
+        analysis=analysis,
+        analysis_heading=heading,
+        meta=meta,
+        abstract=tx.clean_latex(tx.unwrap(p.abstract)),
+        findings=tx.key_findings(p.abstract),
+        links=links,
     )
 
 
@@ -208,35 +245,67 @@ def _badges(state: DayState, section: _Section) -> str:
     L = labels(state.language)
     p = section.entry.paper
     score = state.scores.get(p.id)
-    venues = [r.detail["venue"] for r in score.reasons if r.kind == "venue" and "venue" in r.detail] if score else []
+    venues = (
+        [r.detail["venue"] for r in score.reasons if r.kind == "venue" and "venue" in r.detail]
+        if score
+        else []
+    )
     pick = {"hf_top": L["pick_hf_top"], "asked": L["pick_asked"]}.get(state.pick_reasons.get(p.id) or "", "")
-    items = [f"HF 🔥 {p.hf_upvotes}" if p.hf_upvotes else "", f"⭐ {p.github_stars}" if p.github_stars else "",
-             *(tx.md_escape(v) for v in venues), pick, _seen(state, p.id, L), section.badge]
+    items = [
+        f"HF 🔥 {p.hf_upvotes}" if p.hf_upvotes else "",
+        f"⭐ {p.github_stars}" if p.github_stars else "",
+        *(tx.md_escape(v) for v in venues),
+        pick,
+        _seen(state, p.id, L),
+        section.badge,
+    ]
     return " · ".join(i for i in items if i)
 
 
 def _pick(state: DayState, section: _Section) -> _Pick:
     score = state.scores.get(section.entry.paper.id)
-    telling = sorted((r for r in score.reasons if r.kind != "base" and r.points > 0), key=lambda r: -r.points) \
-        if score else []
+    telling = (
+        sorted((r for r in score.reasons if r.kind != "base" and r.points > 0), key=lambda r: -r.points)
+        if score
+        else []
+    )
     reasons = " · ".join(tx.md_escape(reason_text(r, state.language)) for r in telling[:TOP_REASONS])
     res = state.results.get(section.entry.paper.id)
-    return _Pick(anchor=section.anchor, title=section.title, score=section.score, badges=_badges(state, section),
-                 one_line=res.one_line if res is not None and section.mode == "ok" else "",
-                 note=section.note.removeprefix("> "), reasons=reasons)
+    return _Pick(
+        anchor=section.anchor,
+        title=section.title,
+        score=section.score,
+        badges=_badges(state, section),
+        one_line=res.one_line if res is not None and section.mode == "ok" else "",
+        note=section.note.removeprefix("> "),
+        reasons=reasons,
+    )
 
 
 def _row(state: DayState, entry: Entry, L: dict[str, str]) -> _Row:
     p = entry.paper
     score = state.scores.get(p.id)
-    reasons = [reason_text(r, state.language, short=True) for r in score.reasons if r.kind != "base"] if score else []
-    flags = [L["flag_cross"] if entry.cross_list else "", L["flag_hf_only"] if entry.source == "huggingface" else ""]
+    reasons = (
+        [reason_text(r, state.language, short=True) for r in score.reasons if r.kind != "base"]
+        if score
+        else []
+    )
+    flags = [
+        L["flag_cross"] if entry.cross_list else "",
+        L["flag_hf_only"] if entry.source == "huggingface" else "",
+    ]
     code = tx.safe_url(p.github_repo) or tx.safe_url(tx.find_code_url(p.comment))
-    return _Row(title=_title(p), url=tx.safe_url(p.abs_url) or "",
-                score=_num(score.score) if score else "—", authors=_authors(p.authors, L, TABLE_AUTHORS),
-                code=f"[{L['code']}]({code})" if code else "—",
-                reasons=" · ".join(x for x in (tx.md_escape(" · ".join(x for x in reasons + flags if x)),
-                                               _seen(state, p.id, L)) if x) or "—")
+    return _Row(
+        title=_title(p),
+        url=tx.safe_url(p.abs_url) or "",
+        score=_num(score.score) if score else "—",
+        authors=_authors(p.authors, L, TABLE_AUTHORS),
+        code=f"[{L['code']}]({code})" if code else "—",
+        reasons=" · ".join(
+            x for x in (tx.md_escape(" · ".join(x for x in reasons + flags if x)), _seen(state, p.id, L)) if x
+        )
+        or "—",
+    )
 
 
 def _summary(state: DayState, entries: dict[str, Entry], anchors: dict[str, str]) -> _Summary | None:
@@ -250,8 +319,9 @@ def _summary(state: DayState, entries: dict[str, Entry], anchors: dict[str, str]
         if entry is None:  # an id the model made up: a link would point at some other paper
             continue
         target = f"#{anchors[pid]}" if pid in anchors else tx.safe_url(entry.paper.abs_url) or ""
-        picks.append({"title": _title(entry.paper), "target": target,
-                      "reason": pick.reason, "audience": pick.audience})
+        picks.append(
+            {"title": _title(entry.paper), "target": target, "reason": pick.reason, "audience": pick.audience}
+        )
     return _Summary(themes=s.themes, highlights=s.highlights, directions=s.directions, picks=picks)
 
 
@@ -259,10 +329,13 @@ def _summary_note(state: DayState, L: dict[str, str]) -> str | None:
     if state.summary is not None or state.llm_off:
         return None
     if state.summary_status == "pending":
-        return L["summary_pending"].format(_why_pending(state, L, state.summary_error_kind), state.date.isoformat())
+        return L["summary_pending"].format(
+            _why_pending(state, L, state.summary_error_kind), state.date.isoformat()
+        )
     if state.summary_status == "failed":
-        return L["summary_failed"].format(failure_text(state.summary_error_kind, state.language),
-                                          state.date.isoformat())
+        return L["summary_failed"].format(
+            failure_text(state.summary_error_kind, state.language), state.date.isoformat()
+        )
     return None
 
 
@@ -297,37 +370,53 @@ def _overview(state: DayState, sections: list[_Section]) -> str:
     L = labels(state.language)
     n = state.listing()
     # Each clause is a count of its own: none is a sub-count of a clause that may read 0.
-    parts = [L["ov_arxiv"].format(n.arxiv) + (L["ov_cross"].format(n.cross) if n.cross else "") if n.arxiv else "",
-             L["ov_hf_only"].format(n.hf_only) if n.hf_only else "", L["ov_on_hf"].format(n.on_hf) if n.on_hf else ""]
+    parts = [
+        L["ov_arxiv"].format(n.arxiv) + (L["ov_cross"].format(n.cross) if n.cross else "") if n.arxiv else "",
+        L["ov_hf_only"].format(n.hf_only) if n.hf_only else "",
+        L["ov_on_hf"].format(n.on_hf) if n.on_hf else "",
+    ]
     parts = [p for p in parts if p]
     out = [L["ov_scanned"].format(n.total) + (L["ov_parts"].format(L["ov_sep"].join(parts)) if parts else "")]
     if n.pruned:  # only the analysed papers are left of the listing
         out.append(L["ov_pruned"])
     if state.llm_off:
-        out.append(L["ov_skipped"])  # how to turn analyses on is the operator's business: the CLI says it on stderr
+        out.append(
+            L["ov_skipped"]
+        )  # how to turn analyses on is the operator's business: the CLI says it on stderr
     else:
         ok = sum(1 for s in sections if s.mode == "ok")
         deep = sum(1 for s in sections if isinstance(s.analysis, DeepDive))
         failed = sum(1 for s in sections if s.mode == "missing" and s.badge == L["badge_failed"])
         pending = len(sections) - ok - failed
         line = L["ov_analysed"].format(ok, len(sections)) + (L["ov_deep"].format(deep) if deep else "")
-        line += (L["ov_failed"].format(failed) if failed else "") + (L["ov_pending"].format(pending) if pending else "")
+        line += (L["ov_failed"].format(failed) if failed else "") + (
+            L["ov_pending"].format(pending) if pending else ""
+        )
         if state.llm_model:
             line += L["ov_model"].format(tx.md_escape(state.llm_model))
         out.append(line)
     if state.announcement is None:
         out.append(L["ov_no_announcement"])
-    out.append({"ok": "", "unavailable": L["hf_unavailable"], "disabled": L["hf_disabled"],
-                "empty": L["hf_empty"]}[state.hf_status])
+    out.append(
+        {"ok": "", "unavailable": L["hf_unavailable"], "disabled": L["hf_disabled"], "empty": L["hf_empty"]}[
+            state.hf_status
+        ]
+    )
     return L["clause_sep"].join(x for x in out if x) + L["full_stop"]
 
 
 def _nav(state: DayState, L: dict[str, str]) -> str:
     """Links to the previous and next digests and to the archive."""
     prev, nxt = state.prev_date, state.next_date
-    return " · ".join(x for x in (_day_link(prev, L["nav_prev"].format(prev)) if prev else "",
-                                  f"[{L['nav_index']}](index.md)",
-                                  _day_link(nxt, L["nav_next"].format(nxt)) if nxt else "") if x)
+    return " · ".join(
+        x
+        for x in (
+            _day_link(prev, L["nav_prev"].format(prev)) if prev else "",
+            f"[{L['nav_index']}](index.md)",
+            _day_link(nxt, L["nav_next"].format(nxt)) if nxt else "",
+        )
+        if x
+    )
 
 
 def _day_link(day: dt.date, text: str, fragment: str = "") -> str:
@@ -356,10 +445,17 @@ def _context(state: DayState) -> dict[str, object]:
     L = labels(state.language)
     others = [_row(state, e, L) for e in ranked if e.paper.id not in anchors]
     return {
-        "date": state.date.isoformat(), "overview": _overview(state, sections), "nav": _nav(state, L),
-        "summary": _summary(state, by_id, anchors), "summary_note": _summary_note(state, L),
-        "rule": _rule(state, chosen, ranked, L), "picks": [_pick(state, s) for s in sections],
-        "sections": sections, "others": others, "L": L, "contents": CONTENTS_ANCHOR,
+        "date": state.date.isoformat(),
+        "overview": _overview(state, sections),
+        "nav": _nav(state, L),
+        "summary": _summary(state, by_id, anchors),
+        "summary_note": _summary_note(state, L),
+        "rule": _rule(state, chosen, ranked, L),
+        "picks": [_pick(state, s) for s in sections],
+        "sections": sections,
+        "others": others,
+        "L": L,
+        "contents": CONTENTS_ANCHOR,
         "sources": "arXiv" + (L["sources_hf"] if state.hf_status == "ok" else ""),
         "model": None if state.llm_off else state.llm_model,
     }
@@ -371,12 +467,24 @@ def _context(state: DayState) -> dict[str, object]:
 @functools.cache  # one per language: the template is compiled once, not on every digest written
 def _environment(language: str = "zh") -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("digest.page", "templates"),  # package data, read through importlib.resources
-        undefined=jinja2.StrictUndefined, autoescape=False,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        loader=jinja2.PackageLoader(
+            "digest.page", "templates"
+        ),  # package data, read through importlib.resources
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    env.filters.update(link=tx.md_escape, cell=tx.md_escape, text=tx.md_text, prose=tx.md_block,
-                       line=tx.md_line, url=lambda u: tx.safe_url(u) or "", label=tx.url_label)
+    env.filters.update(
+        link=tx.md_escape,
+        cell=tx.md_escape,
+        text=tx.md_text,
+        prose=tx.md_block,
+        line=tx.md_line,
+        url=lambda u: tx.safe_url(u) or "",
+        label=tx.url_label,
+    )
     colon = labels(language)["colon"]
     env.filters["field"] = lambda value, label: _labelled(value, label, colon=colon)
     env.filters["fill"] = lambda template, *args: str(template).format(*args)

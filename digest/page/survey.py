@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.config import Config
-from digest.store.files import atomic_write
 from digest.language import labels
 from digest.models import Paper
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
 from digest.store import Store
+from digest.store.files import atomic_write
 from digest.text import md_escape, safe_url
 
 TEMPLATES = ("deep_dive", "analysis")
@@ -25,15 +25,24 @@ class Row:
     tags: SurveyTags
 
 
-def collect_rows(cfg: Config, store: Store, *, since: dt.date | None = None, until: dt.date | None = None,
-                 field: str | None = None, min_score: float | None = None) -> list[Row]:
+def collect_rows(
+    cfg: Config,
+    store: Store,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    field: str | None = None,
+    min_score: float | None = None,
+) -> list[Row]:
     """Every analysed paper in the store that passes the filters, by date then score."""
     rows: list[Row] = []
     seen: set[str] = set()
     for date in store.dates():
         if (since and date < since) or (until and date > until):
             continue
-        done = [t for t in store.tasks(date) if t.template in TEMPLATES and t.status == "ok" and t.key not in seen]
+        done = [
+            t for t in store.tasks(date) if t.template in TEMPLATES and t.status == "ok" and t.key not in seen
+        ]
         if not done:
             continue
         day = store.load_day(date, only={t.key for t in done})  # the analysed papers, not the whole listing
@@ -65,8 +74,14 @@ def render_survey(rows: list[Row], *, language: str = "zh") -> str:
     """The survey table, then per-paper dataset notes."""
     L = labels(language)
     code_label = L["code"]
-    out = [f"# {L['survey_title']}", "", L["survey_intro"].format(len(rows)), "",
-           L["survey_header"], "|---|---|---|---|---|---|---|"]
+    out = [
+        f"# {L['survey_title']}",
+        "",
+        L["survey_intro"].format(len(rows)),
+        "",
+        L["survey_header"],
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         p = r.paper
         code = safe_url(r.tags.code_url or "") or safe_url(p.github_repo or "")
@@ -74,7 +89,8 @@ def render_survey(rows: list[Row], *, language: str = "zh") -> str:
             f"| {md_escape(' '.join(p.title.split()))} | [arXiv:{p.id}]({p.abs_url}) "
             f"| [{r.date.isoformat()}]({r.date.isoformat()}.md#{p.id}) | {md_escape(r.tags.field)} "
             f"| {f'[{code_label}]({code})' if code else '—'} | {_cell(r.tags.innovation_points)} "
-            f"| {_cell(r.tags.weaknesses)} |")
+            f"| {_cell(r.tags.weaknesses)} |"
+        )
     notes = [r for r in rows if isinstance(r.tags, DeepDive) and r.tags.datasets]
     if notes:
         out += ["", f"## {L['survey_datasets']}", ""]
@@ -89,8 +105,14 @@ def render_survey(rows: list[Row], *, language: str = "zh") -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def write_survey(cfg: Config, *, since: dt.date | None = None, until: dt.date | None = None,
-                 field: str | None = None, min_score: float | None = None) -> tuple[Path, int]:
+def write_survey(
+    cfg: Config,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    field: str | None = None,
+    min_score: float | None = None,
+) -> tuple[Path, int]:
     """Write output/survey.md; returns its path and row count."""
     path = Path(cfg.output.dir) / "survey.md"
     store = Store(cfg.store.path)

@@ -37,15 +37,21 @@ _VENUES: tuple[tuple[str, str], ...] = (
     ("SIGGRAPH Asia", r"SIGGRAPH\s*Asia"),
     ("SIGGRAPH", r"SIGGRAPH"),
     ("CVPR", r"CVPR(?P<w1>W)?|(?i:Computer\s+Vision\s+and\s+Pattern\s+Recognition)"),
-    ("ICCV", r"ICCV(?P<w2>W)?|(?i:International\s+Conference\s+on\s+Computer\s+Vision)(?!\s+(?i:Theory|and))"),
+    (
+        "ICCV",
+        r"ICCV(?P<w2>W)?|(?i:International\s+Conference\s+on\s+Computer\s+Vision)(?!\s+(?i:Theory|and))",
+    ),
     ("ECCV", r"ECCV(?P<w3>W)?|(?i:European\s+Conference\s+on\s+Computer\s+Vision)"),
     ("NeurIPS", r"NeurIPS|NIPS|(?i:Neural\s+Information\s+Processing\s+Systems)"),
     ("ICLR", r"ICLR|(?i:International\s+Conference\s+on\s+Learning\s+Representations)"),
     ("ICML", r"ICML|(?i:International\s+Conference\s+on\s+Machine\s+Learning)"),
     ("AAAI", r"AAAI"),
     ("IJCAI", r"IJCAI"),
-    ("ACM MM", r"ACM\s*MM|(?i:ACM\s+Multimedia)|(?i:ACM\s+International\s+Conference\s+on\s+Multimedia)"
-               r"|MM(?=\s?'?(?:20)?\d\d(?!\d))"),
+    (
+        "ACM MM",
+        r"ACM\s*MM|(?i:ACM\s+Multimedia)|(?i:ACM\s+International\s+Conference\s+on\s+Multimedia)"
+        r"|MM(?=\s?'?(?:20)?\d\d(?!\d))",
+    ),
     ("WACV", r"WACV|(?i:Winter\s+Conference\s+on\s+Applications\s+of\s+Computer\s+Vision)"),
     ("BMVC", r"BMVC|(?i:British\s+Machine\s+Vision\s+Conference)"),
     ("3DV", r"3DV"),
@@ -68,7 +74,9 @@ _NOT_YET = re.compile(
     r"(?i)submit|submission|under\s*review|in\s+review|for\s+review|review(?:ing)?\s+at|requirement|format"
     r"|template|\bstyle\b|reject"
 )
-_WORKSHOP = re.compile(r"(?i)workshop|\bNTIRE\b|challenge|\bdemo(?:nstration)?s?\b|extended abstract|tiny paper")
+_WORKSHOP = re.compile(
+    r"(?i)workshop|\bNTIRE\b|challenge|\bdemo(?:nstration)?s?\b|extended abstract|tiny paper"
+)
 _SENTENCE = re.compile(r"(?<=[.;!?])\s+|;")
 
 
@@ -98,7 +106,9 @@ class Venue:
     @property
     def label(self) -> str:
         """E.g. "CVPR 2025 Workshop"."""
-        parts = [self.name] + ([str(self.year)] if self.year else []) + (["Workshop"] if self.workshop else [])
+        parts = (
+            [self.name] + ([str(self.year)] if self.year else []) + (["Workshop"] if self.workshop else [])
+        )
         return " ".join(parts)
 
 
@@ -179,7 +189,7 @@ def upvote_points(upvotes: int | None, cfg: ScoringConfig) -> float:
 
 
 def code_kind(paper: Paper) -> str | None:
-    """"code" for a repository link, "page" for a project page, else None."""
+    """ "code" for a repository link, "page" for a project page, else None."""
     texts = [paper.comment or "", paper.abstract]
     if paper.github_repo or any(_CODE_HOST.search(t) for t in texts):
         return "code"
@@ -266,8 +276,11 @@ def score_entry(entry: Entry, cfg: ScoringConfig, *, categories: list[str]) -> S
         primary = paper.primary_category or (paper.categories[0] if paper.categories else categories[0])
         reasons.append(_reason(w.primary_category, "primary", cat=primary))
     if matcher.authors and w.author:
-        hits = [matcher.authors[n] for n in dict.fromkeys(_norm_name(a) for a in paper.authors)
-                if n in matcher.authors]
+        hits = [
+            matcher.authors[n]
+            for n in dict.fromkeys(_norm_name(a) for a in paper.authors)
+            if n in matcher.authors
+        ]
         if hits:
             reasons.append(_reason(w.author, "author", names=", ".join(hits)))
     return Scored(id=paper.id, score=_clip(sum(r.points for r in reasons)), reasons=reasons)
@@ -287,7 +300,9 @@ def apply_rerank(scored: Scored, relevance: float, reason: str, cfg: ScoringConf
     """Add the LLM rerank's weights.rerank x relevance/10 points (replacing an earlier rerank)."""
     rel = min(10.0, max(0.0, float(relevance)))
     kept = [r for r in scored.reasons if r.kind != "rerank"]
-    reasons = kept + [_reason(cfg.weights.rerank * rel / 10, "rerank", rel=f"{rel:g}", why=" ".join(reason.split()))]
+    reasons = kept + [
+        _reason(cfg.weights.rerank * rel / 10, "rerank", rel=f"{rel:g}", why=" ".join(reason.split()))
+    ]
     return Scored(id=scored.id, score=_clip(sum(r.points for r in reasons)), reasons=reasons)
 
 
@@ -309,8 +324,9 @@ def rerank_batches(ranked_ids: Sequence[str], top: int, size: int = 40) -> list[
     return out
 
 
-def select(entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionConfig, *,
-           done: Collection[str] = ()) -> list[Pick]:
+def select(
+    entries: Iterable[Entry], scored: Sequence[Scored], sel: SelectionConfig, *, done: Collection[str] = ()
+) -> list[Pick]:
     """Papers to analyse with why each was picked, best score first.
 
     HF's top `always_include_hf_top` papers by upvotes take their slots first, whatever their score;
@@ -349,8 +365,12 @@ def deep_dive_ids(selected: Sequence[str], n: int) -> list[str]:
     return list(selected[: max(0, n)])
 
 
-def stable_picks(fresh: Sequence[Pick], held: Sequence[tuple[str, str, str | None]], scored: Sequence[Scored],
-                 sel: SelectionConfig) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
+def stable_picks(
+    fresh: Sequence[Pick],
+    held: Sequence[tuple[str, str, str | None]],
+    scored: Sequence[Scored],
+    sel: SelectionConfig,
+) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
     """The day's (id, template) picks and why: `held` ones (already answered, or asked for) keep their slot,
     template and reason; `fresh` picks (HF's top first) fill only the slots still free, the best of them
     the free deep dives. Best score first, papers asked for last."""
@@ -361,8 +381,10 @@ def stable_picks(fresh: Sequence[Pick], held: Sequence[tuple[str, str, str | Non
     new = sorted((p for p in fresh if p.id not in kept), key=lambda p: p.reason != "hf_top")[:room]
     new.sort(key=lambda p: (-score.get(p.id, 0.0), p.id))
     deep = set(deep_dive_ids([p.id for p in new], sel.deep_dive - counted.count("deep_dive")))
-    template = {**{pid: tpl for pid, (tpl, _) in kept.items()},
-                **{p.id: "deep_dive" if p.id in deep else "analysis" for p in new}}
+    template = {
+        **{pid: tpl for pid, (tpl, _) in kept.items()},
+        **{p.id: "deep_dive" if p.id in deep else "analysis" for p in new},
+    }
     reasons = {**{pid: why for pid, (_, why) in kept.items()}, **{p.id: p.reason for p in new}}
     order = sorted(template, key=lambda pid: (reasons[pid] == "asked", -score.get(pid, 0.0), pid))
     return [(pid, template[pid]) for pid in order], {pid: reasons[pid] for pid in order}

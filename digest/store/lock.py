@@ -30,16 +30,26 @@ def storage_error(path: str | os.PathLike[str], exc: BaseException) -> StoreErro
     db_code = getattr(exc, "sqlite_errorcode", None)
     if os_code in _FULL or db_code == sqlite3.SQLITE_FULL or "disk is full" in low or "no space" in low:
         return StoreError(f"{path}: the disk is full ({text}); free space on {path.parent} and run again")
-    if (os_code in _DENIED or db_code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
-            or "readonly" in low or "read-only" in low or "unable to open" in low):
-        return StoreError(f"{path}: cannot write here ({text}); make {path.parent} writable, or point "
-                          "store.path / output.dir somewhere that is")
+    if (
+        os_code in _DENIED
+        or db_code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
+        or "readonly" in low
+        or "read-only" in low
+        or "unable to open" in low
+    ):
+        return StoreError(
+            f"{path}: cannot write here ({text}); make {path.parent} writable, or point "
+            "store.path / output.dir somewhere that is"
+        )
     if "already exists" in low:  # the migrations meet tables they did not make: another program's file
-        return StoreError(f"{path}: not a digest store ({text}); move {path} aside or point store.path at "
-                          "another file")
+        return StoreError(
+            f"{path}: not a digest store ({text}); move {path} aside or point store.path at another file"
+        )
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-        return StoreError(f"{path}: the store is corrupt ({text}); move {path} aside and run again "
-                          "(a new store re-fetches and re-analyses)")
+        return StoreError(
+            f"{path}: the store is corrupt ({text}); move {path} aside and run again "
+            "(a new store re-fetches and re-analyses)"
+        )
     return StoreError(f"{path}: {type(exc).__name__}: {text}")
 
 
@@ -53,7 +63,9 @@ def guarded(path: str | os.PathLike[str]) -> Iterator[None]:
 
 
 @contextmanager
-def store_lock(store_path: str | os.PathLike[str], *, timeout_s: float, poll_s: float = 0.2) -> Iterator[None]:
+def store_lock(
+    store_path: str | os.PathLike[str], *, timeout_s: float, poll_s: float = 0.2
+) -> Iterator[None]:
     """OS-level exclusive lock next to the store (flock: released by the kernel if the process dies)."""
     lock_path = Path(f"{store_path}.lock")
     with guarded(lock_path):
@@ -75,9 +87,13 @@ def store_lock(store_path: str | os.PathLike[str], *, timeout_s: float, poll_s: 
                 if not said:
                     said = True
                     holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-                    log.warning("waiting for the store lock %s held by another digest run%s; waiting up to %g s "
-                                "(store.lock_timeout_s)", lock_path, f" (pid {holder})" if holder else "",
-                                timeout_s)
+                    log.warning(
+                        "waiting for the store lock %s held by another digest run%s; waiting up to %g s "
+                        "(store.lock_timeout_s)",
+                        lock_path,
+                        f" (pid {holder})" if holder else "",
+                        timeout_s,
+                    )
                 threading.Event().wait(poll_s)  # not time.sleep: works under faketime too
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # who holds it, for the next waiter's message

@@ -27,12 +27,16 @@ def delta(base: dict[str, Any], snapshot: dict[str, Any]) -> str | None:
 
 def _texts_once(db: sqlite3.Connection) -> None:
     """7: each version's text once (paper_texts); day_papers keeps only the version and that date's delta."""
-    db.execute("CREATE TABLE paper_texts (id TEXT NOT NULL, version INTEGER NOT NULL, data BLOB NOT NULL,"
-               " PRIMARY KEY (id, version))")
+    db.execute(
+        "CREATE TABLE paper_texts (id TEXT NOT NULL, version INTEGER NOT NULL, data BLOB NOT NULL,"
+        " PRIMARY KEY (id, version))"
+    )
     for pid, version, data in db.execute("SELECT id, version, data FROM paper_versions").fetchall():
         db.execute("INSERT INTO paper_texts VALUES (?, ?, ?)", (pid, version, pack(json.loads(data))))
-    rows = db.execute("SELECT dp.*, COALESCE(dp.data, p.data) AS snapshot FROM day_papers dp "
-                      "LEFT JOIN papers p ON p.id = dp.paper_id").fetchall()
+    rows = db.execute(
+        "SELECT dp.*, COALESCE(dp.data, p.data) AS snapshot FROM day_papers dp "
+        "LEFT JOIN papers p ON p.id = dp.paper_id"
+    ).fetchall()
     # Rebuilt rather than ALTER ... DROP COLUMN, which SQLite before 3.35 (Debian 11) lacks.
     db.execute("ALTER TABLE day_papers RENAME TO day_papers_v4")
     db.execute("""CREATE TABLE day_papers (
@@ -46,12 +50,25 @@ def _texts_once(db: sqlite3.Connection) -> None:
             continue
         snapshot = json.loads(r["snapshot"])
         version = snapshot.get("version") or 0
-        base = db.execute("SELECT data FROM paper_texts WHERE id = ? AND version = ?", (r["paper_id"], version)).fetchone()
+        base = db.execute(
+            "SELECT data FROM paper_texts WHERE id = ? AND version = ?", (r["paper_id"], version)
+        ).fetchone()
         if base is None:
             db.execute("INSERT INTO paper_texts VALUES (?, ?, ?)", (r["paper_id"], version, pack(snapshot)))
-        db.execute("INSERT INTO day_papers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (r["date"], r["paper_id"], r["position"], r["source"], r["cross_list"], r["announce_type"],
-                    r["on_hf"], version, delta(unpack(base[0]), snapshot) if base else None))
+        db.execute(
+            "INSERT INTO day_papers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r["date"],
+                r["paper_id"],
+                r["position"],
+                r["source"],
+                r["cross_list"],
+                r["announce_type"],
+                r["on_hf"],
+                version,
+                delta(unpack(base[0]), snapshot) if base else None,
+            ),
+        )
     for table in ("day_papers_v4", "papers", "paper_versions"):
         db.execute(f"DROP TABLE {table}")
 
@@ -59,11 +76,19 @@ def _texts_once(db: sqlite3.Connection) -> None:
 def _warnings_as_data(db: sqlite3.Connection) -> None:
     """8: cached answers' "unverified_figure: 97.31 dB, 12%" warnings become {"kind", "figures"}."""
     prefix = "unverified_figure: "
-    for rowid, meta in db.execute("SELECT rowid, meta FROM cache WHERE meta LIKE ?", (f"%{prefix}%",)).fetchall():
+    for rowid, meta in db.execute(
+        "SELECT rowid, meta FROM cache WHERE meta LIKE ?", (f"%{prefix}%",)
+    ).fetchall():
         data = json.loads(meta)
         data["warnings"] = [
-            {"kind": "unverified_figure", "figures": [f.strip() for f in w[len(prefix):].split(",") if f.strip()]}
-            if isinstance(w, str) and w.startswith(prefix) else w for w in data.get("warnings") or []]
+            {
+                "kind": "unverified_figure",
+                "figures": [f.strip() for f in w[len(prefix) :].split(",") if f.strip()],
+            }
+            if isinstance(w, str) and w.startswith(prefix)
+            else w
+            for w in data.get("warnings") or []
+        ]
         db.execute("UPDATE cache SET meta = ? WHERE rowid = ?", (json.dumps(data, ensure_ascii=False), rowid))
 
 

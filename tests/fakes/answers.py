@@ -39,17 +39,36 @@ def analysis(title: str = "该论文") -> dict:
 def deep_dive() -> dict:
     return {
         "abstract_zh": "本文提出一种新的视觉方法，在多个数据集上取得了领先的效果。",
-        "motivation": {"driver": "现有方法计算量大。", "pain_points": "难以在端侧部署。",
-                       "hypothesis": "结构先验可以减少所需的计算。"},
-        "design": {"pipeline": "先编码图像，再融合先验，最后解码输出。", "architecture": "编码器与解码器结构。",
-                   "algorithm": "通过交替优化求解目标函数。"},
-        "comparison": {"difference": "与已有方法相比引入了显式先验。", "contribution": "提出了新的融合模块。",
-                       "scenarios": "适合资源受限的场景。"},
-        "experiments": {"validation": "在公开基准上进行对比实验。", "key_results": "在主要指标上优于基线。",
-                        "strengths": "在低光照场景中优势明显。", "limitations": "高分辨率输入时速度下降。"},
-        "practical": {"open_source": "作者承诺开源代码。", "implementation": "基于常见深度学习框架实现。",
-                      "transfer": "可以迁移到视频任务。"},
-        "summary": {"core_idea": "先验引导的高效重建", "quick_pipeline": ["编码图像", "融合先验", "解码输出"]},
+        "motivation": {
+            "driver": "现有方法计算量大。",
+            "pain_points": "难以在端侧部署。",
+            "hypothesis": "结构先验可以减少所需的计算。",
+        },
+        "design": {
+            "pipeline": "先编码图像，再融合先验，最后解码输出。",
+            "architecture": "编码器与解码器结构。",
+            "algorithm": "通过交替优化求解目标函数。",
+        },
+        "comparison": {
+            "difference": "与已有方法相比引入了显式先验。",
+            "contribution": "提出了新的融合模块。",
+            "scenarios": "适合资源受限的场景。",
+        },
+        "experiments": {
+            "validation": "在公开基准上进行对比实验。",
+            "key_results": "在主要指标上优于基线。",
+            "strengths": "在低光照场景中优势明显。",
+            "limitations": "高分辨率输入时速度下降。",
+        },
+        "practical": {
+            "open_source": "作者承诺开源代码。",
+            "implementation": "基于常见深度学习框架实现。",
+            "transfer": "可以迁移到视频任务。",
+        },
+        "summary": {
+            "core_idea": "先验引导的高效重建",
+            "quick_pipeline": ["编码图像", "融合先验", "解码输出"],
+        },
         "inspiration": "可以把显式先验引入自己的复原模型中。",
         "datasets": [{"name": "ImageNet", "url": None, "purpose": "预训练"}],
         "field": "图像复原",
@@ -64,14 +83,19 @@ def executive_summary(ids: list[str]) -> dict:
         "themes": ["生成模型持续向复原任务渗透。", "多模态理解成为热点。"],
         "highlights": ["多篇论文在效率与质量之间取得了更好的平衡。"],
         "directions": ["端侧部署的高效视觉模型。"],
-        "picks": [{"paper_id": i, "reason": "方法新颖且实验充分。", "audience": "关注图像复原的研究者"}
-                  for i in ids[:2]],
+        "picks": [
+            {"paper_id": i, "reason": "方法新颖且实验充分。", "audience": "关注图像复原的研究者"}
+            for i in ids[:2]
+        ],
     }
 
 
 def rerank(ids: list[str]) -> dict:
-    return {"items": [{"id": i, "relevance": (len(i) * 7 + int(i[-1])) % 11, "reason": "与读者兴趣相关。"}
-                      for i in ids]}
+    return {
+        "items": [
+            {"id": i, "relevance": (len(i) * 7 + int(i[-1])) % 11, "reason": "与读者兴趣相关。"} for i in ids
+        ]
+    }
 
 
 def answer_for(prompt: str) -> str:

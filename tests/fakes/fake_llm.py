@@ -79,8 +79,12 @@ class FakeLLM:
 
     name = "fake"
 
-    def __init__(self, responder: Responder | Iterable[str | Generation | BaseException] | None = None,
-                 *, model: str = "fake-model") -> None:
+    def __init__(
+        self,
+        responder: Responder | Iterable[str | Generation | BaseException] | None = None,
+        *,
+        model: str = "fake-model",
+    ) -> None:
         self.model = model
         self.calls: list[FakeCall] = []
         self._lock = threading.Lock()
@@ -93,8 +97,13 @@ class FakeLLM:
         else:
             self._script = list(responder)
 
-    def generate(self, prompt: str, *, schema: type[BaseModel] | None = None,
-                 attachments: list[Attachment] | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        schema: type[BaseModel] | None = None,
+        attachments: list[Attachment] | None = None,
+    ) -> Generation:
         """Record the call, then answer from the script or the responder (which may raise)."""
         atts = list(attachments or [])
         with self._lock:

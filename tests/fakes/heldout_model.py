@@ -23,7 +23,9 @@ from tests.fakes.llm_server import FakeRequest, Reply
 # `[2506.01234] Title` lines of the pack, summary and rerank prompts.
 _LISTED = re.compile(r"^\[(?P<id>[^\]\s]+)\]\s*(?P<title>.+)$", re.M)
 _TITLE = re.compile(r"^(?:标题|Title)[:：]\s*(?P<title>.+)$", re.M)
-_LINK = re.compile(r"https?://(?:www\.)?github\.com/[\w.-]+/[\w.-]+|https?://[\w-]+\.github\.io/[\w./-]*", re.I)
+_LINK = re.compile(
+    r"https?://(?:www\.)?github\.com/[\w.-]+/[\w.-]+|https?://[\w-]+\.github\.io/[\w./-]*", re.I
+)
 
 PREAMBLE = "好的，以下是对这几篇论文的结构化分析：\n"
 EN_PREAMBLE = "Sure! Here is the structured analysis you asked for:\n"
@@ -41,16 +43,18 @@ ZH_PROSE = {
 }
 EN_PROSE = {
     "contributions": "As a plug-in module, {t} drops into existing networks. Existing methods cannot obtain paired "
-                     "data, and the paper fills that gap with a self-supervised signal.",
+    "data, and the paper fills that gap with a self-supervised signal.",
     "innovations": "Without access to ground-truth depth, the method still trains from multi-view geometric "
-                   "consistency; as a general framework it does not depend on a particular backbone.",
+    "consistency; as a general framework it does not depend on a particular backbone.",
     "impact": "Of course, lower deployment cost matters as much: the model runs on edge devices.",
     "applications": "Here the natural settings are autonomous-driving perception, medical imaging and robotic grasping.",
     "limitations": "The authors do not discuss what happens when the sensor cannot capture a clear image.",
     "one_line": "A vision method that trains stably without labels.",
     "field": "3D vision",
-    "innovation_points": ["Geometric consistency replaces ground-truth supervision",
-                          "A general module for many backbones"],
+    "innovation_points": [
+        "Geometric consistency replaces ground-truth supervision",
+        "A general module for many backbones",
+    ],
     "weaknesses": ["No results in bad weather"],
 }
 
@@ -59,7 +63,9 @@ EN_PROSE = {
 class HeldOutModel:
     """A FakeLLMServer responder with configurable habits; `asked` counts prompts by kind."""
 
-    pack_shape: str = "object"  # object {"analyses": [...]} | list [...] | keyed {id: {...}} | renamed {"results": [...]}
+    pack_shape: str = (
+        "object"  # object {"analyses": [...]} | list [...] | keyed {id: {...}} | renamed {"results": [...]}
+    )
     id_style: str = "plain"  # plain | arxiv (arXiv:ID) | version (IDv2) | abs (abs URL) | pdf (pdf URL)
     wrap: str = ""  # "" | fence | preamble | fence+preamble
     preamble: str = ""  # the opening the "preamble" wrap writes (default: PREAMBLE or EN_PREAMBLE)
@@ -85,8 +91,12 @@ class HeldOutModel:
         elif kind == "summary":
             data = self._summary(prompt)
         elif kind == "rerank":
-            data = {"items": [{"id": self._id(i), "relevance": 5, "reason": self._prose()["one_line"]}
-                              for i, _ in _LISTED.findall(prompt)]}
+            data = {
+                "items": [
+                    {"id": self._id(i), "relevance": 5, "reason": self._prose()["one_line"]}
+                    for i, _ in _LISTED.findall(prompt)
+                ]
+            }
         else:
             data = self._paper(_title(prompt), _links(prompt), packed=False)
         if self.envelope:
@@ -117,8 +127,11 @@ class HeldOutModel:
         if self.control_chars:
             out["contributions"] = "\u202e" + out["contributions"] + "\x07\x1b[31m"
             out["one_line"] = out["one_line"] + "\u0000"
-        out["code_url"] = links[0] if links else (f"https://github.com/someone/{short.replace(' ', '-')}"
-                                                  if self.invent_links else None)
+        out["code_url"] = (
+            links[0]
+            if links
+            else (f"https://github.com/someone/{short.replace(' ', '-')}" if self.invent_links else None)
+        )
         if self.plant and (packed or not (self.plant_in_packs_only or self.plant_first_only)):
             for key, text in self.plant.items():
                 out[key] = [text] if isinstance(out.get(key), list) else text
@@ -128,8 +141,10 @@ class HeldOutModel:
         papers = _pack_papers(prompt)
         if self.drop_one and len(papers) > 1:
             papers = papers[:-1]
-        items = [(pid, self._paper(title, links, packed=not self.plant_first_only or i == 0))
-                 for i, (pid, title, links) in enumerate(papers)]
+        items = [
+            (pid, self._paper(title, links, packed=not self.plant_first_only or i == 0))
+            for i, (pid, title, links) in enumerate(papers)
+        ]
         if self.duplicate_one and items:
             twin = dict(items[0][1], one_line=self._prose()["one_line"] + "（重复）")
             items.insert(1, (items[0][0], twin))
@@ -141,33 +156,66 @@ class HeldOutModel:
     def _deep_dive(self, prompt: str) -> dict[str, Any]:
         base = self._paper(_title(prompt), _links(prompt), packed=False)
         p = self._prose()
-        two = {"driver": p["contributions"].format(t="该方法"), "pain_points": p["limitations"],
-               "hypothesis": p["innovations"]}
+        two = {
+            "driver": p["contributions"].format(t="该方法"),
+            "pain_points": p["limitations"],
+            "hypothesis": p["innovations"],
+        }
         return {
             "abstract_zh": p["contributions"].format(t="该方法"),
             "motivation": two,
-            "design": {"pipeline": p["innovations"], "architecture": p["applications"], "algorithm": p["impact"]},
-            "comparison": {"difference": p["innovations"], "contribution": p["contributions"].format(t="该方法"),
-                           "scenarios": p["applications"]},
-            "experiments": {"validation": p["impact"], "key_results": p["one_line"], "strengths": p["applications"],
-                            "limitations": p["limitations"]},
-            "practical": {"open_source": p["impact"], "implementation": p["innovations"], "transfer": p["applications"]},
-            "summary": {"core_idea": p["field"], "quick_pipeline": list(p["innovation_points"]) + [p["field"]]},
+            "design": {
+                "pipeline": p["innovations"],
+                "architecture": p["applications"],
+                "algorithm": p["impact"],
+            },
+            "comparison": {
+                "difference": p["innovations"],
+                "contribution": p["contributions"].format(t="该方法"),
+                "scenarios": p["applications"],
+            },
+            "experiments": {
+                "validation": p["impact"],
+                "key_results": p["one_line"],
+                "strengths": p["applications"],
+                "limitations": p["limitations"],
+            },
+            "practical": {
+                "open_source": p["impact"],
+                "implementation": p["innovations"],
+                "transfer": p["applications"],
+            },
+            "summary": {
+                "core_idea": p["field"],
+                "quick_pipeline": list(p["innovation_points"]) + [p["field"]],
+            },
             "inspiration": p["impact"],
-            "datasets": [{"name": "KITTI", "url": "https://www.cvlibs.net/datasets/kitti/", "purpose": p["one_line"]}],
+            "datasets": [
+                {"name": "KITTI", "url": "https://www.cvlibs.net/datasets/kitti/", "purpose": p["one_line"]}
+            ],
             **{k: base[k] for k in ("field", "code_url", "innovation_points", "weaknesses")},
         }
 
     def _summary(self, prompt: str) -> dict[str, Any]:
         ids = [i for i, _ in _LISTED.findall(prompt)]
         p = self._prose()
-        return {"themes": [p["innovations"]], "highlights": [p["impact"]], "directions": [p["applications"]],
-                "picks": [{"paper_id": self._id(i), "reason": p["one_line"], "audience": p["field"]}
-                          for i in ids[:2]]}
+        return {
+            "themes": [p["innovations"]],
+            "highlights": [p["impact"]],
+            "directions": [p["applications"]],
+            "picks": [
+                {"paper_id": self._id(i), "reason": p["one_line"], "audience": p["field"]} for i in ids[:2]
+            ],
+        }
 
     def _id(self, pid: str) -> str:
-        return {"plain": pid, "arxiv": f"arXiv:{pid}", "version": f"{pid}v2",
-                "abs": f"https://arxiv.org/abs/{pid}v1", "pdf": f"https://arxiv.org/pdf/{pid}"}[self.id_style]
+        return {
+            "plain": pid,
+            "arxiv": f"arXiv:{pid}",
+            "version": f"{pid}v2",
+            "abs": f"https://arxiv.org/abs/{pid}v1",
+            "pdf": f"https://arxiv.org/pdf/{pid}",
+        }[self.id_style]
 
     def _wrap(self, text: str) -> str:
         if "fence" in self.wrap:
@@ -197,5 +245,5 @@ def _pack_papers(prompt: str) -> list[tuple[str, str, list[str]]]:
     out = []
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(prompt)
-        out.append((m["id"], m["title"].strip(), _links(prompt[m.end():end])))
+        out.append((m["id"], m["title"].strip(), _links(prompt[m.end() : end])))
     return out

@@ -138,9 +138,17 @@ def default_responder(req: FakeRequest) -> Reply:
 class FakeLLMServer:
     """Threaded HTTP server on 127.0.0.1 (ephemeral port) speaking Gemini and OpenAI chat completions."""
 
-    def __init__(self, *, latency: float | Callable[[FakeRequest], float] = 0.0, rpm: int | None = None,
-                 window_s: float = 60.0, per_day: int | None = None, api_key: str | None = None,
-                 responder: Responder | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float | Callable[[FakeRequest], float] = 0.0,
+        rpm: int | None = None,
+        window_s: float = 60.0,
+        per_day: int | None = None,
+        api_key: str | None = None,
+        responder: Responder | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.latency = latency
         self.rpm = rpm
         self.window_s = window_s
@@ -164,7 +172,9 @@ class FakeLLMServer:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-llm-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="fake-llm-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -303,8 +313,9 @@ class FakeLLMServer:
             data = bytes(body or b"")
         return status, headers, data, tin, tout
 
-    def _check_leak(self, credential: str | None, index: int, path: str, raw: bytes,
-                    headers: dict[str, str]) -> None:
+    def _check_leak(
+        self, credential: str | None, index: int, path: str, raw: bytes, headers: dict[str, str]
+    ) -> None:
         """Record any place other than the auth header where the presented key appears."""
         secrets = {s for s in (credential, self.api_key) if s and len(s) >= 6}
         for secret in secrets:
@@ -356,8 +367,16 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             index = len(fake.requests)
             fake._check_leak(credential, index, self.path, raw, dict(self.headers.items()))
-        req = _parse(protocol, model, body, self.command, path, self._redacted_headers(), index,
-                     auth_ok=fake.api_key is None or credential == fake.api_key)
+        req = _parse(
+            protocol,
+            model,
+            body,
+            self.command,
+            path,
+            self._redacted_headers(),
+            index,
+            auth_ok=fake.api_key is None or credential == fake.api_key,
+        )
         with fake._lock:
             fake.requests.append(req)
             fake.stats.requests += 1
@@ -406,8 +425,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # request parsing -------------------------------------------------------------------------------------
-def _parse(protocol: str, model: str, body: Any, method: str, path: str, headers: dict[str, str],
-           index: int, *, auth_ok: bool) -> FakeRequest:
+def _parse(
+    protocol: str,
+    model: str,
+    body: Any,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    index: int,
+    *,
+    auth_ok: bool,
+) -> FakeRequest:
     texts: list[str] = []
     attachments: list[tuple[str, bytes]] = []
     schema: dict[str, Any] | None = None
@@ -433,9 +461,19 @@ def _parse(protocol: str, model: str, body: Any, method: str, path: str, headers
         fmt = body.get("response_format") or {}
         if fmt.get("type") == "json_schema":
             schema = (fmt.get("json_schema") or {}).get("schema")
-    return FakeRequest(protocol=protocol, method=method, path=path, model=model, headers=headers, body=body,
-                       prompt="\n".join(texts), attachments=attachments, schema=schema, auth_ok=auth_ok,
-                       index=index)
+    return FakeRequest(
+        protocol=protocol,
+        method=method,
+        path=path,
+        model=model,
+        headers=headers,
+        body=body,
+        prompt="\n".join(texts),
+        attachments=attachments,
+        schema=schema,
+        auth_ok=auth_ok,
+        index=index,
+    )
 
 
 def _b64(data: str) -> bytes:
@@ -450,13 +488,21 @@ def _estimate_in(req: FakeRequest) -> int:
 
 # response bodies ---------------------------------------------------------------------------------------
 _GEMINI_FINISH = {"stop": "STOP", "max_tokens": "MAX_TOKENS", "safety": "SAFETY", "other": "OTHER"}
-_OPENAI_FINISH = {"stop": "stop", "max_tokens": "length", "safety": "content_filter", "blocked": "content_filter",
-                  "other": "stop"}
+_OPENAI_FINISH = {
+    "stop": "stop",
+    "max_tokens": "length",
+    "safety": "content_filter",
+    "blocked": "content_filter",
+    "other": "stop",
+}
 
 
 def _gemini_ok(req: FakeRequest, reply: Reply, tin: int, tout: int) -> dict[str, Any]:
-    usage = {"promptTokenCount": tin, "candidatesTokenCount": tout,
-             "totalTokenCount": tin + tout + reply.tokens_thinking}
+    usage = {
+        "promptTokenCount": tin,
+        "candidatesTokenCount": tout,
+        "totalTokenCount": tin + tout + reply.tokens_thinking,
+    }
     if reply.tokens_thinking:
         usage["thoughtsTokenCount"] = reply.tokens_thinking
     base = {"usageMetadata": usage, "modelVersion": req.model, "responseId": f"fake-{req.index}"}
@@ -472,10 +518,18 @@ def _gemini_ok(req: FakeRequest, reply: Reply, tin: int, tout: int) -> dict[str,
 def _openai_ok(req: FakeRequest, reply: Reply, tin: int, tout: int) -> dict[str, Any]:
     content = None if reply.finish in ("safety", "blocked") else reply.text
     return {
-        "id": f"chatcmpl-fake-{req.index}", "object": "chat.completion", "created": int(time.time()),
+        "id": f"chatcmpl-fake-{req.index}",
+        "object": "chat.completion",
+        "created": int(time.time()),
         "model": req.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "logprobs": None,
-                     "finish_reason": _OPENAI_FINISH.get(reply.finish, "stop")}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "logprobs": None,
+                "finish_reason": _OPENAI_FINISH.get(reply.finish, "stop"),
+            }
+        ],
         "usage": {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout},
     }
 
@@ -486,14 +540,17 @@ def _gemini_rate_limited(model: str, rpm: int | None, retry_s: float) -> dict[st
     err = body["error"]
     limit = rpm if rpm is not None else 10
     head = err["message"].split("\n* ", 1)[0]
-    err["message"] = (f"{head}\n* Quota exceeded for metric: generativelanguage.googleapis.com/"
-                      f"generate_content_free_tier_requests, limit: {limit}, model: {model}\n"
-                      f"Please retry in {retry_s:.9f}s.")
+    err["message"] = (
+        f"{head}\n* Quota exceeded for metric: generativelanguage.googleapis.com/"
+        f"generate_content_free_tier_requests, limit: {limit}, model: {model}\n"
+        f"Please retry in {retry_s:.9f}s."
+    )
     for detail in err["details"]:
         if detail["@type"].endswith("QuotaFailure"):
             detail["violations"] = [
                 {**v, "quotaDimensions": {**v["quotaDimensions"], "model": model}, "quotaValue": str(limit)}
-                for v in detail["violations"] if v["quotaId"].startswith("GenerateRequestsPerMinute")
+                for v in detail["violations"]
+                if v["quotaId"].startswith("GenerateRequestsPerMinute")
             ]
         if detail["@type"].endswith("RetryInfo"):
             detail["retryDelay"] = f"{int(retry_s)}s"
@@ -504,8 +561,9 @@ def _gemini_per_day(model: str, per_day: int | None) -> dict[str, Any]:
     body = copy.deepcopy(load_fixture("gemini_429_per_day.json"))
     err = body["error"]
     limit = per_day if per_day is not None else 20
-    err["message"] = err["message"].replace("limit: 20, model: gemini-2.5-flash-lite",
-                                            f"limit: {limit}, model: {model}")
+    err["message"] = err["message"].replace(
+        "limit: 20, model: gemini-2.5-flash-lite", f"limit: {limit}, model: {model}"
+    )
     for detail in err["details"]:
         for v in detail.get("violations", []):
             v["quotaValue"] = str(limit)
@@ -515,20 +573,43 @@ def _gemini_per_day(model: str, per_day: int | None) -> dict[str, Any]:
 
 def _gemini_server_error(status: int) -> dict[str, Any]:
     if status == 503:
-        return {"error": {"code": 503, "message": "The model is overloaded. Please try again later.",
-                          "status": "UNAVAILABLE"}}
-    return {"error": {"code": status, "message": "An internal error has occurred. Please retry or report in "
-                      "https://developers.generativeai.google/guide/troubleshooting", "status": "INTERNAL"}}
+        return {
+            "error": {
+                "code": 503,
+                "message": "The model is overloaded. Please try again later.",
+                "status": "UNAVAILABLE",
+            }
+        }
+    return {
+        "error": {
+            "code": status,
+            "message": "An internal error has occurred. Please retry or report in "
+            "https://developers.generativeai.google/guide/troubleshooting",
+            "status": "INTERNAL",
+        }
+    }
 
 
-_GEMINI_KEY_INVALID = {"error": {
-    "code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
-    "details": [
-        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-         "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}},
-        {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
-         "message": "API key not valid. Please pass a valid API key."},
-    ]}}
+_GEMINI_KEY_INVALID = {
+    "error": {
+        "code": 400,
+        "message": "API key not valid. Please pass a valid API key.",
+        "status": "INVALID_ARGUMENT",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                "locale": "en-US",
+                "message": "API key not valid. Please pass a valid API key.",
+            },
+        ],
+    }
+}
 
 
 def _openai_rate_limited(model: str, rpm: int | None, retry_s: float) -> dict[str, Any]:
@@ -537,23 +618,39 @@ def _openai_rate_limited(model: str, rpm: int | None, retry_s: float) -> dict[st
     body["error"]["message"] = (
         f"Rate limit reached for {model or 'model'} in organization org-fake on requests per min (RPM): "
         f"Limit {limit}, Used {limit}, Requested 1. Please try again in {retry_s:.3f}s. Visit "
-        "https://platform.openai.com/account/rate-limits to learn more.")
+        "https://platform.openai.com/account/rate-limits to learn more."
+    )
     body["error"]["type"] = "requests"
     return body
 
 
-_OPENAI_QUOTA = {"error": {
-    "message": "You exceeded your current quota, please check your plan and billing details. For more "
-               "information on this error, read the docs: "
-               "https://platform.openai.com/docs/guides/error-codes/api-errors.",
-    "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}}
-_OPENAI_KEY_INVALID = {"error": {
-    "message": "Incorrect API key provided. You can find your API key at "
-               "https://platform.openai.com/account/api-keys.",
-    "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
-_OPENAI_SERVER_ERROR = {"error": {
-    "message": "The server had an error while processing your request. Sorry about that!",
-    "type": "server_error", "param": None, "code": None}}
+_OPENAI_QUOTA = {
+    "error": {
+        "message": "You exceeded your current quota, please check your plan and billing details. For more "
+        "information on this error, read the docs: "
+        "https://platform.openai.com/docs/guides/error-codes/api-errors.",
+        "type": "insufficient_quota",
+        "param": None,
+        "code": "insufficient_quota",
+    }
+}
+_OPENAI_KEY_INVALID = {
+    "error": {
+        "message": "Incorrect API key provided. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
+}
+_OPENAI_SERVER_ERROR = {
+    "error": {
+        "message": "The server had an error while processing your request. Sorry about that!",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
+}
 
 
 def minimal_pdf(text: str) -> bytes:
