@@ -1,5 +1,5 @@
 """The house: imports flow one way (cli -> commands -> stages -> store/llm -> ground floor), no cycle,
-at most 8 modules deep, and the read-only commands never reach the LLM stack.
+at most 10 modules deep, and the read-only commands never reach the LLM stack.
 
 The graph is read from the source with ast, so lazy imports inside functions and TYPE_CHECKING imports
 count too. Every module is a node: package __init__ files (digest.llm registers the providers) and
@@ -20,7 +20,7 @@ from digest.cli import main
 from tests.e2e_helpers import DAY, write_config
 
 PACKAGE = Path(__file__).resolve().parents[1] / "digest"
-MAX_DEPTH = 8
+MAX_DEPTH = 10  # 8 before the stage packages: a package re-exporting its parts (digest.store) adds a level
 
 # Tiers, bottom up, by package: the ground floor (data, config, words), the store and the LLM providers, the
 # stages (fetch, score, analysis, day, page), the commands, the CLI. A module not named is a stage.
@@ -108,7 +108,7 @@ def test_the_graph_sees_every_module_and_lazy_imports():
     assert graph["digest.__main__"] == {"digest.cli"}
 
 
-def test_imports_flow_one_way_without_cycles_in_at_most_eight_layers():
+def test_imports_flow_one_way_without_cycles_in_at_most_ten_layers():
     graph = import_graph()
     depth = depths(graph)
     back = sorted(

@@ -6,11 +6,12 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-from digest.analysis.quota import MAX_PER_CALL, next_reset, plan_day
+from digest.analysis.quota import next_reset
 from digest.cli import main
 from digest.commands.pipeline import Pipeline
 from digest.commands.scheduler import Daily
 from digest.config import load_config
+from digest.day.plan import MAX_PER_CALL, fit_quota
 from digest.store import Store
 from tests.e2e_helpers import DAY, KEY, llm_server, status_json, write_config
 
@@ -28,15 +29,17 @@ def requests_needed(abstracts: int, deep: int, per_call: int) -> int:
 
 def test_plan_fits_more_papers_per_request_then_turns_deep_dives_into_analyses():
     picks = _picks(10, 2)
-    assert plan_day(picks, budget=None, per_call=5) == (picks, 5)
-    assert plan_day(picks, budget=5, per_call=5) == (picks, 5)  # 2 packs + 2 deep dives + the summary
-    assert plan_day(picks, budget=4, per_call=5) == (picks, 8)  # one pack of 8
-    fitted, per_call = plan_day(picks, budget=3, per_call=5)  # a deep dive gives way, the summary keeps one
+    assert fit_quota(picks, budget=None, per_call=5) == (picks, 5)
+    assert fit_quota(picks, budget=5, per_call=5) == (picks, 5)  # 2 packs + 2 deep dives + the summary
+    assert fit_quota(picks, budget=4, per_call=5) == (picks, 8)  # one pack of 8
+    fitted, per_call = fit_quota(picks, budget=3, per_call=5)  # a deep dive gives way, the summary keeps one
     assert per_call == 9 and [t for _, t in fitted].count("deep_dive") == 1 and fitted[0] == picks[0]
     assert requests_needed(9, 1, per_call) == 3
-    fitted, per_call = plan_day(_picks(40, 2), budget=20, per_call=5)  # the free tier's day fits as it is
+    fitted, per_call = fit_quota(_picks(40, 2), budget=20, per_call=5)  # the free tier's day fits as it is
     assert per_call == 5 and requests_needed(38, 2, 5) == 11
-    fitted, per_call = plan_day(_picks(40, 2), budget=4, per_call=5)  # too many: the rest waits for the reset
+    fitted, per_call = fit_quota(
+        _picks(40, 2), budget=4, per_call=5
+    )  # too many: the rest waits for the reset
     assert per_call == MAX_PER_CALL and all(t == "analysis" for _, t in fitted)
 
 
@@ -101,7 +104,7 @@ def test_a_server_allowing_three_requests_a_day_is_not_probed_again_before_midni
         assert main(["retry", "--date", DAY, "--config", str(cfg)]) == 3
         assert llm.stats.requests == sent  # nothing sent before the reset
         daily = Daily(load_config(cfg), Pipeline)
-        assert daily.quota_resets_at() == resets  # the scheduler's retry waits for it too
+        assert daily.quota_resets_at(dt.date.fromisoformat(DAY)) == resets  # the scheduler's retry waits too
         daily.last_date = dt.date.fromisoformat(DAY)
         daily.retry()
         assert llm.stats.requests == sent

@@ -1,16 +1,13 @@
-"""The key's daily request quota: when it resets, what is left today, and a day's plan that fits it."""
+"""The key's daily request quota: when it resets and what is left today (digest.day.plan fits a day to it)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from digest.store import Store
-
-MAX_PER_CALL = 10  # abstracts in one request at most, however tight the quota: longer answers get cut off
 
 
 def last_reset(now: dt.datetime, tz: str) -> dt.datetime:
@@ -22,28 +19,6 @@ def last_reset(now: dt.datetime, tz: str) -> dt.datetime:
 def next_reset(now: dt.datetime, tz: str) -> dt.datetime:
     """The next midnight in the quota's time zone."""
     return last_reset(now, tz) + dt.timedelta(days=1)  # wall-clock arithmetic: midnight across a DST change
-
-
-def plan_day(
-    picks: list[tuple[str, str]], *, budget: int | None, per_call: int
-) -> tuple[list[tuple[str, str]], int]:
-    """Picks and abstracts per request fitted to `budget` requests: more papers per request first, then
-    deep dives (the lowest ranked first) become abstract analyses; the summary keeps its request."""
-    if budget is None:
-        return picks, per_call
-    picks = list(picks)
-    deep = [i for i, (_, tpl) in enumerate(picks) if tpl == "deep_dive"]
-    while True:
-        abstracts = len(picks) - len(deep)
-        room = budget - len(deep) - 1  # requests left for packs
-        if room >= 1:
-            fitted = max(per_call, math.ceil(abstracts / room)) if abstracts else per_call
-            if fitted <= max(per_call, MAX_PER_CALL):
-                return picks, fitted
-        if not deep:
-            return picks, max(per_call, MAX_PER_CALL)  # what does not fit stays pending until the reset
-        i = deep.pop()
-        picks[i] = (picks[i][0], "analysis")
 
 
 class DailyQuota:

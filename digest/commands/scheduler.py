@@ -6,23 +6,18 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest.analysis.patterns import SETTLED_BY_CONFIG
 from digest.config import Config
-from digest.day.load import digest_path, load_day_state
+from digest.day.verdict import Verdict
 from digest.errors import DigestError
 from digest.fetch.calendar import due_at
-from digest.schemas import summary_key
-from digest.store import Store
 
 log = logging.getLogger("digest.commands.scheduler")
 MISFIRE_GRACE_S = 6 * 3600  # a machine that wakes up hours late still runs the day's digest
-_T = TypeVar("_T")
 MAX_NAP_S = 60.0  # the wall clock is read again at least this often (suspend, clock changes)
 
 
@@ -50,6 +45,7 @@ class Runner(Protocol):
 
     def run(self, date: dt.date) -> Any: ...
     def retry(self, date: dt.date) -> Any: ...
+    def verdict(self, date: dt.date) -> Verdict | None: ...
     def request_stop(self, reason: str) -> None: ...
     def close(self) -> None: ...
 
@@ -75,57 +71,38 @@ class Daily:
         """When the digest of `day` is due."""
         return due_at(day, self.cfg)
 
-    def _read(self, read: Callable[[Store], _T], default: _T) -> _T:
-        """`read` on the store, opened for it and closed after; `default` while there is none (never create it)."""
-        if not Path(self.cfg.store.path).exists():
-            return default
-        store = Store(self.cfg.store.path)
+    def _verdict(self, day: dt.date) -> Verdict | None:
+        """How `day` stands as stored, asked of a runner (None: nothing stored)."""
+        runner = self.runner(self.cfg)
         try:
-            return read(store)
+            return runner.verdict(day)
         finally:
-            store.close()
-
-    def _last_run(self, day: dt.date) -> dict | None:
-        runs = [r for r in self._read(lambda store: store.runs(day), []) if r["command"] == "run"]
-        return runs[-1] if runs else None
+            runner.close()
 
     def _unfinished(self, day: dt.date) -> bool:
-        """The digest of `day` is written and a retry could change it: something pending, or failed with
-        attempts left (a paper whose llm.max_attempts_per_day is spent waits for `digest retry --paper`)."""
-        state, used = self._read(
-            lambda store: (load_day_state(self.cfg, store, day), store.attempts_by_paper(day)), (None, None)
-        )
-        if state is None or not state.written or state.complete:
+        """The digest of `day` is written and the hourly retry could change it (the verdict says so)."""
+        v = self._verdict(day)
+        if v is None or v.complete or not v.written:
             return False
-        budget = self.cfg.attempts_per_day()
-        summary = used[summary_key(day.isoformat())]
-        left = [
-            r.error_kind
-            for pid, r in state.results.items()
-            if r.status == "pending" or (r.status == "failed" and used[pid] < budget)
-        ]
-        if left and all(kind in SETTLED_BY_CONFIG for kind in left):
+        if not v.scheduled_retry:
             log.info(
-                "retry %s: not retried: the model keeps answering in another language than `language: %s`; "
-                "change the model or `language`, then restart the scheduler",
+                "retry %s: nothing the retry can change (the model keeps answering in another language than "
+                "`language: %s`, or the day's attempts are spent): change the model or `language`, or run "
+                "`digest retry --date %s` by hand",
                 day,
                 self.cfg.language,
+                day,
             )
-            return False
-        return (
-            state.summary_status == "pending"
-            or (state.summary_status == "failed" and summary < budget)
-            or bool(left)
-        )
+        return v.scheduled_retry
 
     def run_needed(self) -> bool:
         """Today's digest is due, not written, and no run found there was nothing to write."""
         now = self.now()
         today = now.date()
-        if now < self.due_time(today) or digest_path(self.cfg, today).exists():
+        if now < self.due_time(today):
             return False
-        last = self._last_run(today)
-        return last is None or last["status"] not in ("nothing", "complete", "partial")
+        v = self._verdict(today)
+        return v is None or (not v.written and v.last_run not in ("nothing", "complete", "partial"))
 
     def daily(self) -> None:
         """The daily job: run today's digest."""
@@ -148,7 +125,7 @@ class Daily:
             return None  # the next day's run has taken over
         if not self._unfinished(day):
             return None
-        resets = self.quota_resets_at()
+        resets = self.quota_resets_at(day)
         if resets is not None:  # a per-day 429 or llm.rpd: probing before the reset only wastes requests
             log.info(
                 "retry %s: waiting for the daily LLM quota to reset at %s",
@@ -158,9 +135,10 @@ class Daily:
             return None
         return day
 
-    def quota_resets_at(self) -> dt.datetime | None:
+    def quota_resets_at(self, day: dt.date | None = None) -> dt.datetime | None:
         """When the exhausted daily LLM quota comes back (None: not known to be exhausted)."""
-        return self._read(lambda store: store.quota_resets_at(), None)
+        v = self._verdict(day or self.now().date())
+        return v.resets_at if v is not None else None
 
     def _guarded(self, action, day: dt.date, name: str) -> None:
         if self.stopping.is_set():

@@ -32,7 +32,18 @@ def _warnings(meta: dict) -> list[PaperWarning]:
     return [PaperWarning.model_validate(w) for w in meta.get("warnings") or [] if isinstance(w, dict)]
 
 
-def _result(store: Store, date: dt.date, pid: str, template: str, task: Task | None) -> PaperResult:
+def spent_message(budget: int, date: dt.date, pid: str) -> str:
+    """Why a paper is no longer asked, and the command that asks it again."""
+    return (
+        f"llm.max_attempts_per_day ({budget}) spent; `digest retry --date {date} --paper {pid}` tries again"
+    )
+
+
+def _result(
+    store: Store, date: dt.date, pid: str, template: str, task: Task | None, *, attempts: int, budget: int
+) -> PaperResult:
+    """A pick's record: the day's attempts come from the call log, whatever the last run's task counted; a
+    paper without an answer whose attempts are spent is failed, never pending (a plain retry skips it)."""
     kind = "deep_dive" if template == "deep_dive" else "analysis"
     answer = stored_answer(store, date, pid, template, task)
     if answer is not None:
@@ -41,24 +52,23 @@ def _result(store: Store, date: dt.date, pid: str, template: str, task: Task | N
             kind=kind,
             status="ok",
             analysis=analysis,
-            attempts=task.attempts if task else 0,
+            attempts=attempts,
+            budget=budget,
             fulltext=bool(meta.get("fulltext", template == "deep_dive")),
             warnings=_warnings(meta),
         )
-    if task is not None and task.status == "failed":
-        return PaperResult(
-            kind=kind,
-            status="failed",
-            error_kind=task.error_kind,
-            last_error=task.last_error,
-            attempts=task.attempts,
-        )
-    return PaperResult(
+    record = PaperResult(
         kind=kind,
-        status="pending",
-        attempts=task.attempts if task else 0,
+        status="failed" if task is not None and task.status == "failed" else "pending",
+        attempts=attempts,
+        budget=budget,
         error_kind=task.error_kind if task else None,
+        last_error=task.last_error if task and task.status == "failed" else None,
     )
+    if record.status == "pending" and record.spent:
+        record.status, record.error_kind = "failed", "budget"
+        record.last_error = spent_message(budget, date, pid)
+    return record
 
 
 def _neighbours(cfg: Config, dates: list[dt.date], date: dt.date) -> tuple[dt.date | None, dt.date | None]:
@@ -76,13 +86,19 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
     picks = store.load_selection(date)
     tasks = {(t.key, t.template): t for t in store.tasks(date)}
     llm_off = not tasks and not cfg.llm_configured()
-    results = (
-        {} if llm_off else {pid: _result(store, date, pid, tpl, tasks.get((pid, tpl))) for pid, tpl in picks}
-    )
+    budget, used = cfg.attempts_per_day(), store.attempts_by_paper(date)
+    results = {}
+    if not llm_off:
+        for pid, tpl in picks:
+            task = tasks.get((pid, tpl))
+            results[pid] = _result(store, date, pid, tpl, task, attempts=used[pid], budget=budget)
     summary, summary_status, summary_kind, summary_warnings = None, "none", None, []
-    task = tasks.get((summary_key(date.isoformat()), SUMMARY_TEMPLATE))
+    key = summary_key(date.isoformat())
+    task = tasks.get((key, SUMMARY_TEMPLATE))
     if task is not None:
         summary_status, summary_kind = task.status, task.error_kind
+        if summary_status == "pending" and used[key] >= budget:  # spent: failed, never pending
+            summary_status, summary_kind = "failed", "budget"
         answer = stored_answer(store, date, task.key, task.template, task)
         if answer is not None:
             summary, summary_warnings = answer[0], [str(w) for w in answer[1].get("warnings") or []]
@@ -100,11 +116,15 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
         if (kept := store.value(f"listing.{date}"))
         else None,
         selected=[pid for pid, _ in picks],
+        templates=dict(picks),
         pick_reasons=store.selection_reasons(date),
         results=results,
         summary=summary,
         summary_status=summary_status,
         summary_error_kind=summary_kind,
+        summary_attempts=used[key],
+        attempt_budget=budget,
+        attempts=dict(used),
         summary_warnings=summary_warnings,
         hf_status=day.hf_status,
         hf_error=day.hf_error,
@@ -120,6 +140,7 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
         digest_path=path,
         written=path.exists(),
         last_run=runs[-1] if runs else None,
+        runs=runs,
         quota_resets_at=store.quota_resets_at(),
         timezone=cfg.timezone,
     )

@@ -37,12 +37,3 @@ def _not_listed(store: Store, date: dt.date, pid: str) -> str:
             f"(try `digest analyze --date {elsewhere[-1]} {pid}`)"
         )
     return f"{pid} is not listed on {date}, nor on any date in the store (see `digest status --date {date}`)"
-
-
-def with_asked(
-    picks: list[tuple[str, str]], reasons: dict[str, str | None], ids: list[str]
-) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
-    """The selection with the named papers added after the picks, marked as asked for."""
-    picked = {pid for pid, _ in picks}
-    added = [pid for pid in ids if pid not in picked]
-    return picks + [(pid, "analysis") for pid in added], {**reasons, **dict.fromkeys(added, "asked")}

@@ -7,6 +7,7 @@ they agree on what is analysed, failed or pending and on when the summary is pen
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,49 @@ from digest.schemas import Analysis, DeepDive, ExecutiveSummary
 Status = Literal["ok", "failed", "pending"]
 
 
+class TaskStatus(StrEnum):
+    """Where an LLM task of a date stands (a StrEnum: it compares equal to the stored strings)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    PENDING = "pending"
+    NONE = "none"  # the summary only: nothing to summarise yet
+
+
+class Template(StrEnum):
+    """The prompt templates a task is asked with."""
+
+    ANALYSIS = "analysis"
+    DEEP_DIVE = "deep_dive"
+    SUMMARY = "executive_summary"
+    RERANK = "rerank"
+    PACK = "analysis_pack"
+
+
+class TaskRecord(BaseModel):
+    """One LLM task of the date (a pick's analysis or the executive summary): its state, the day's attempts
+    from the call log (every run's requests that carried it) and the day's budget (llm.max_attempts_per_day)."""
+
+    status: Literal["ok", "failed", "pending", "none"] = "pending"
+    attempts: int = 0
+    budget: int | None = None  # None: no daily budget known (a state made by hand)
+    error_kind: str | None = (
+        None  # why it failed (errors.*.kind); pending: the failure pattern that stopped the run
+    )
+
+    @property
+    def spent(self) -> bool:
+        """No answer, and the day's attempts are used up: only a command naming it asks again."""
+        return (
+            self.status in ("failed", "pending") and self.budget is not None and self.attempts >= self.budget
+        )
+
+    @property
+    def retryable(self) -> bool:
+        """A plain retry would ask it: pending, or failed with attempts left."""
+        return self.status == "pending" or (self.status == "failed" and not self.spent)
+
+
 def unique_entries(entries: list[Entry]) -> list[Entry]:
     """Each paper once, as first listed (a paper listed twice is shown and counted once)."""
     by_id: dict[str, Entry] = {}
@@ -27,7 +71,7 @@ def unique_entries(entries: list[Entry]) -> list[Entry]:
     return list(by_id.values())
 
 
-class PaperResult(BaseModel):
+class PaperResult(TaskRecord):
     """One selected paper's analysis task: its state and, when it ended ok, its answer."""
 
     kind: Literal["analysis", "deep_dive"] = "analysis"
@@ -35,11 +79,7 @@ class PaperResult(BaseModel):
     analysis: Analysis | DeepDive | None = None
     fulltext: bool = True  # False: the deep dive only saw the abstract
     warnings: list[PaperWarning] = Field(default_factory=list)
-    error_kind: str | None = (
-        None  # why it failed (errors.*.kind); pending: the failure pattern that stopped the run
-    )
     last_error: str | None = None  # the last error, for `status` (never on the page)
-    attempts: int = 0
 
     @property
     def unverified(self) -> list[str]:
@@ -90,11 +130,15 @@ class DayState(BaseModel):
     pruned_listing: Listing | None = None  # the day's counts when `digest prune` dropped its listing
     scores: dict[str, Scored] = Field(default_factory=dict)
     selected: list[str] = Field(default_factory=list)  # analysed paper ids, in rank order
+    templates: dict[str, str] = Field(default_factory=dict)  # each selected paper's template
     pick_reasons: dict[str, str | None] = Field(default_factory=dict)  # models.PickReason by paper id
     results: dict[str, PaperResult] = Field(default_factory=dict)
     summary: ExecutiveSummary | None = None
     summary_status: Literal["ok", "failed", "pending", "none"] = "none"
     summary_error_kind: str | None = None
+    summary_attempts: int = 0  # the day's requests for the summary (the call log)
+    attempt_budget: int | None = None  # llm.max_attempts_per_day of each task (None: unknown)
+    attempts: dict[str, int] = Field(default_factory=dict)  # the day's requests that carried each key
     summary_warnings: list[str] = Field(default_factory=list)  # e.g. picks the model made up and we dropped
     hf_status: Literal["ok", "unavailable", "disabled", "empty"] = "ok"
     hf_error: str | None = None
@@ -111,12 +155,33 @@ class DayState(BaseModel):
     digest_path: Path | None = None
     written: bool = False
     last_run: dict[str, Any] | None = None
+    runs: list[dict[str, Any]] = Field(default_factory=list)  # every command on the date, oldest first
     quota_resets_at: dt.datetime | None = None  # the daily LLM quota ran out: nothing is sent before then
     timezone: str = "Asia/Shanghai"  # the reader's, for times on the page
 
     def listing(self) -> Listing:
         """The day's listing by kind: as fetched, or as it was before it was pruned."""
         return self.pruned_listing or Listing.of(self.entries)
+
+    @property
+    def picks(self) -> list[tuple[str, str]]:
+        """The stored selection as (paper id, template), in rank order."""
+        return [(pid, self.templates.get(pid, "analysis")) for pid in self.selected]
+
+    @property
+    def summary_record(self) -> TaskRecord:
+        """The executive summary as a task record (status `none`: nothing analysed to summarise yet)."""
+        return TaskRecord(
+            status=self.summary_status,
+            attempts=self.summary_attempts,
+            budget=self.attempt_budget,
+            error_kind=self.summary_error_kind,
+        )
+
+    def answered(self, pid: str, template: str | None = None) -> bool:
+        """The pick has a stored answer (in `template`, when given)."""
+        r = self.results.get(pid)
+        return r is not None and r.status == "ok" and (template is None or r.kind == template)
 
     def counts(self) -> dict[str, int]:
         """Selected papers by task state (all zero for a metadata-only digest)."""

@@ -15,14 +15,14 @@ from urllib.parse import quote
 
 from digest.config import Config
 from digest.day.load import digest_path, load_day_state
-from digest.day.report import RunReport, nothing_stored, written
+from digest.day.report import RunReport, nothing_stored
 from digest.day.state import DayState
+from digest.day.verdict import written
 from digest.ids import try_normalise_id
 from digest.language import labels
 from digest.page.render import page_plan, render_digest
-from digest.store import Store
+from digest.store import Store, open_store
 from digest.store.files import atomic_write
-from digest.store.lock import store_lock
 from digest.text import clean_latex, collapse, md_escape
 
 FEED_ENTRIES = 60
@@ -51,18 +51,12 @@ def write_all(cfg: Config, store: Store, state: DayState) -> Path:
 
 def render_date(cfg: Config, date: dt.date) -> RunReport:
     """`digest render`: rewrite a date's digest, index.md and feed.xml from the store, under its lock."""
-    with store_lock(cfg.store.path, timeout_s=cfg.store.lock_timeout_s):
-        store = Store(cfg.store.path)
-        try:
-            calls_before = store.last_call_id()
-            state = load_day_state(cfg, store, date)
-            if state is None:
-                return nothing_stored(date)
-            return written(
-                cfg, state, write_all(cfg, store, state), calls=store.call_stats_after(calls_before)
-            )
-        finally:
-            store.close()
+    with open_store(cfg, lock=True) as store:
+        calls_before = store.last_call_id()
+        state = load_day_state(cfg, store, date)
+        if state is None:
+            return nothing_stored(date)
+        return written(cfg, state, write_all(cfg, store, state), calls=store.call_stats_after(calls_before))
 
 
 def digest_record(state: DayState) -> dict[str, Any]:
