@@ -59,6 +59,7 @@ def test_after_run_and_retry_the_spent_paper_is_failed_and_every_advised_retry_a
         assert st["analyses"]["failed"] == 1 and st["analyses"]["pending"] == 0, st["analyses"]
         advised = _advised(line)
         assert advised, line
+        assert st["advice"] == advised  # `status` gives the same advice (one verdict)
         for command in advised:
             assert _sends_a_request(command, cfg, llm) >= 1, f"{command!r} (advised by {line!r}) asked nothing"
 

@@ -9,23 +9,19 @@ from typing import Any
 from digest.config import Config, estimate_cost
 from digest.day.load import digest_path, load_day_state
 from digest.day.state import DayState
+from digest.day.verdict import verdict
 from digest.language import failure_text
-from digest.store import Store
+from digest.store import open_store
 
 
 def status_of(cfg: Config, date: dt.date) -> dict[str, Any]:
     """The status object of a date (see README for its keys), read from the day's DayState."""
     path = digest_path(cfg, date)
-    if not Path(cfg.store.path).exists():
-        return _empty(cfg, date, path)
-    store = Store(cfg.store.path)
-    try:
-        state = load_day_state(cfg, store, date)
+    with open_store(cfg, create=False) as store:  # a date asked about before any run creates no store
+        state = load_day_state(cfg, store, date) if store is not None else None
         if state is None:
             return _empty(cfg, date, path)
         stats = store.call_stats(date)
-    finally:
-        store.close()
     return status_from(cfg, state, stats)
 
 
@@ -94,6 +90,7 @@ def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str
         "llm": llm,
         "digest_path": str(state.digest_path) if state.written else None,
         "complete": state.complete,
+        "advice": verdict(state).advice if state.written else [],
         "last_run": state.last_run,
     }
 
@@ -144,6 +141,7 @@ def _empty(cfg: Config, date: dt.date, path: Path) -> dict[str, Any]:
         },
         "digest_path": str(path) if path.exists() else None,
         "complete": False,
+        "advice": [],
         "last_run": None,
     }
 
@@ -165,6 +163,8 @@ def format_status(s: dict[str, Any]) -> str:
         f"digest        {s['digest_path'] or 'not written'}",
         f"complete      {'yes' if s['complete'] else 'no'}",
     ]
+    if s.get("advice"):
+        lines.append(f"next          {' · '.join(s['advice'])}")
     if llm.get("quota_resets_at"):
         lines.append(f"llm quota     used up for today; resets at {llm['quota_resets_at']}")
     if llm["errors_by_kind"]:
