@@ -9,15 +9,16 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from digest.config import Config
 from digest.errors import StoreError
 from digest.models import Announcement, DayPapers, Entry, Paper, Reason, Scored
 from digest.secrets import redact
-from digest.store.lock import guarded
+from digest.store.lock import guarded, store_lock
 from digest.store.migrations import MIGRATIONS, delta, pack, unpack
 
 
@@ -559,3 +560,25 @@ def _task(r: sqlite3.Row) -> Task:
         last_error=r["last_error"],
         last_raw=r["last_raw"],
     )
+
+
+@contextmanager
+def open_store(cfg: Config, *, lock: bool = False, create: bool = True) -> Iterator[Store | None]:
+    """The store at cfg.store.path for the block, closed after it; `lock`: under the store lock throughout.
+
+    With `create=False` and no store file, yields None and creates nothing (no store, no lock file):
+    a read-only caller never leaves a store behind. Otherwise yields a Store (never None).
+    """
+    path = Path(cfg.store.path)
+    if not create and not path.exists():
+        yield None
+        return
+    with store_lock(path, timeout_s=cfg.store.lock_timeout_s) if lock else nullcontext():
+        if not create and not path.exists():  # moved aside while this process waited for the lock
+            yield None
+            return
+        store = Store(path)
+        try:
+            yield store
+        finally:
+            store.close()
