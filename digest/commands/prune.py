@@ -7,22 +7,17 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.day.state import Listing
-from digest.store import Store
-from digest.store.lock import store_lock
+from digest.store import Store, open_store
 
 
 def prune(cfg: Config, before: dt.date) -> tuple[int, int, int]:
     """Drop the listings of dates before `before`; (listings dropped, store bytes before, after)."""
     path = Path(cfg.store.path)
-    if not path.exists():
-        return 0, 0, 0
-    with store_lock(path, timeout_s=cfg.store.lock_timeout_s):
-        size_before = path.stat().st_size
-        store = Store(path)
-        try:
-            dropped = store.prune(before, listings=_listings(store, before))
-        finally:
-            store.close()
+    with open_store(cfg, lock=True, create=False) as store:
+        if store is None:
+            return 0, 0, 0
+        size_before = path.stat().st_size  # opened: an older schema is already migrated, not pruning's work
+        dropped = store.prune(before, listings=_listings(store, before))
         return dropped, size_before, path.stat().st_size
 
 

@@ -10,7 +10,7 @@ from digest.config import Config
 from digest.language import labels
 from digest.models import Paper
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
-from digest.store import Store
+from digest.store import Store, open_store
 from digest.store.files import atomic_write
 from digest.text import md_escape, safe_url
 
@@ -115,10 +115,7 @@ def write_survey(
 ) -> tuple[Path, int]:
     """Write output/survey.md; returns its path and row count."""
     path = Path(cfg.output.dir) / "survey.md"
-    store = Store(cfg.store.path)
-    try:
+    with open_store(cfg) as store:
         rows = collect_rows(cfg, store, since=since, until=until, field=field, min_score=min_score)
-    finally:
-        store.close()
     atomic_write(path, render_survey(rows, language=cfg.language))
     return path, len(rows)
