@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-from digest.analysis.quota import next_reset
+from digest.analysis.caps import next_reset
 from digest.cli import main
 from digest.commands.pipeline import Pipeline
 from digest.commands.scheduler import Daily
