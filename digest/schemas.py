@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
 from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
 
 from digest.text import SafeName, SafeText
 
@@ -10,17 +15,80 @@ from digest.text import SafeName, SafeText
 # prose as SafeText, names, ids and links as SafeName.
 
 
+class Rule(Enum):
+    """How validation treats a string of an answer; it is part of the field's type, never read from its name.
+
+    The values of FIELD and NAME are the keys of their rules in the language tables."""
+
+    PROSE = "prose"  # the default: no refusal or filler, not empty, in the digest's language
+    OPTIONAL_PROSE = "optional_prose"  # prose that may be left empty
+    ID = "id"  # normalised to the canonical arXiv id, never rejected (the job checks membership)
+    LINK = "link"  # kept only when the paper itself gives the link, else dropped
+    FIELD = "field"  # a short research-area name: a shape (length, no punctuation), no language check
+    NAME = "name"  # a short name (a dataset's): a shape, no language check
+
+
+PaperId = Annotated[SafeName, Rule.ID]
+Link = Annotated[SafeName, Rule.LINK]
+ResearchField = Annotated[SafeText, Rule.FIELD]
+ShortName = Annotated[SafeName, Rule.NAME]
+OptionalProse = Annotated[SafeText, Rule.OPTIONAL_PROSE]
+
+
+def _rules_in(tp: Any) -> set[Rule]:
+    """The markers in a type, through Annotated, unions and containers but not into nested models."""
+    if get_origin(tp) is Annotated:
+        base, *extras = get_args(tp)
+        return {m for m in extras if isinstance(m, Rule)} | _rules_in(base)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return set()  # a nested model's strings follow its own fields
+    return set().union(*(_rules_in(arg) for arg in get_args(tp)))
+
+
+def rule_of(field: FieldInfo) -> Rule:
+    """The rule of every string a field holds (itself, or the items of its list); prose unless marked."""
+    found = {m for m in field.metadata if isinstance(m, Rule)} | _rules_in(field.annotation)
+    if len(found) > 1:
+        raise TypeError(f"a field has two validation rules: {sorted(r.value for r in found)}")
+    return found.pop() if found else Rule.PROSE
+
+
+def string_rules(schema: type[BaseModel], path: str = "") -> dict[str, Rule]:
+    """The rule of every string slot of a schema by JSON path, list items as `[]` ("datasets[].name")."""
+    rules: dict[str, Rule] = {}
+    for name, field in schema.model_fields.items():
+        sub = f"{path}.{name}" if path else name
+        for tp, where in _slot_types(field.annotation, sub):
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                rules |= string_rules(tp, where)
+            elif tp is str:
+                rules[where] = rule_of(field)
+    return rules
+
+
+def _slot_types(tp: Any, path: str) -> list[tuple[Any, str]]:
+    """(leaf type, JSON path) of what a field's type can hold: through Annotated, unions and lists."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        return _slot_types(args[0], path)
+    if origin is list:
+        return _slot_types(args[0], path + "[]")
+    if origin in (Union, UnionType):
+        return [slot for arg in args for slot in _slot_types(arg, path)]
+    return [(tp, path)]
+
+
 class Dataset(BaseModel):
-    name: SafeName
-    url: SafeName | None = None
-    purpose: SafeText = ""  # 用途
+    name: ShortName
+    url: Link | None = None
+    purpose: OptionalProse = ""  # 用途
 
 
 class SurveyTags(BaseModel):
     """Tags the cumulative survey table needs; shared by analysis and deep dive."""
 
-    field: SafeText  # 领域
-    code_url: SafeName | None = None  # 代码链接, only when stated in the paper
+    field: ResearchField  # 领域
+    code_url: Link | None = None  # 代码链接, only when stated in the paper
     innovation_points: list[SafeText] = Field(default_factory=list)  # 创新点
     weaknesses: list[SafeText] = Field(default_factory=list)  # 不足点
 
@@ -39,7 +107,7 @@ class Analysis(SurveyTags):
 class PackedAnalysis(Analysis):
     """One paper's analysis inside a pack, keyed by its arXiv id."""
 
-    id: str
+    id: PaperId
 
 
 class AnalysisPack(BaseModel):
@@ -99,7 +167,7 @@ class DeepDive(SurveyTags):
 
 
 class Pick(BaseModel):
-    paper_id: SafeName
+    paper_id: PaperId
     reason: SafeText
     audience: SafeText  # for whom
 
@@ -114,7 +182,7 @@ class ExecutiveSummary(BaseModel):
 
 
 class RerankItem(BaseModel):
-    id: SafeName
+    id: PaperId
     relevance: float = Field(ge=0, le=10)
     reason: SafeText
 

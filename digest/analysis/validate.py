@@ -14,12 +14,12 @@ from digest.errors import InvalidOutput
 from digest.ids import try_normalise_id
 from digest.language import LANGUAGES, Language
 from digest.llm.base import Generation
+from digest.schemas import Rule, rule_of
 from digest.secrets import contains_secret, redact
 
-_IDS = {"paper_id", "id"}  # normalised to the canonical id, never rejected (the job checks membership)
-_LINKS = {"code_url", "url"}  # kept only when the paper itself gives the link, else dropped
-_SHORT = {"field", "name"}  # a name, not prose: a shape, no language check
-_MAY_BE_EMPTY = {"purpose"}  # optional prose that may be left empty
+# How each string is treated comes from its field's type (digest.schemas.Rule), never from the field's name.
+_PROSE = {Rule.PROSE, Rule.OPTIONAL_PROSE}
+_SHORT = {Rule.FIELD, Rule.NAME}  # a name, not prose: a shape, no language check
 _NAME_MAX = 80
 _SNIPPET = 60
 # Markdown markers, list numbers and quotes before a line's first word.
@@ -44,21 +44,6 @@ _FIGURE = re.compile(
     r"|(?<![\w.])(\d+\.\d+)(?![\w.])"
 )
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-def _strings(obj: object, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(obj, str):
-        yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _strings(v, f"{path}[{i}]")
-
-
-def _leaf(path: str) -> str:
-    return re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
 
 
 def invalid(
@@ -149,26 +134,27 @@ def meta_talk(text: str, *, language: str = "zh", field: str = "") -> InvalidOut
 
 
 def check_text(data: object, *, language: str = "zh") -> None:
-    """Reject refusals, filler, misshapen short fields, empty sections and prose not in `language`."""
+    """Reject refusals, filler, misshapen short fields, empty sections and prose not in `language`.
+
+    A model's strings follow the rules of their fields' types; plain JSON data is all prose."""
     lang = _language(language)
     table = lang.validation
-    for path, value in _strings(data):
+    for path, value, rule in _strings(data):
         text = value.strip()
-        leaf = _leaf(path)
-        if leaf in _IDS or leaf in _LINKS or (not text and leaf in _MAY_BE_EMPTY):
+        if rule in (Rule.ID, Rule.LINK) or (not text and rule is Rule.OPTIONAL_PROSE):
             continue
         if not text:
             raise invalid("shape", language=language, field=path, rule="empty")
         problem = meta_talk(text, language=language, field=path)
         if problem is not None:
             raise problem
-        if leaf in _SHORT:
-            limit = table["field_max"] if leaf == "field" else _NAME_MAX
-            punct = set(table["field_punct"] if leaf == "field" else "。！？!?")
+        if rule in _SHORT:
+            limit = table["field_max"] if rule is Rule.FIELD else _NAME_MAX
+            punct = set(table["field_punct"] if rule is Rule.FIELD else "。！？!?")
             # A Latin letter is half a Chinese character wide: "3D Gaussian Splatting" is as short as "三维高斯泼溅".
             cjk = len(_CJK.findall(text))
             if cjk + (len(text) - cjk) / 2 > limit or punct & set(text) or text.endswith("."):  # type: ignore[operator]
-                raise invalid("shape", language=language, field=path, rule=leaf, evidence=text)
+                raise invalid("shape", language=language, field=path, rule=rule.value, evidence=text)
             continue
         cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
         if (cjk < 2 or cjk < 0.15 * latin) if lang.cjk else cjk > latin:
@@ -197,14 +183,13 @@ def validate(
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise invalid("schema", language=language, field=where, evidence=first["msg"], raw=gen.text) from exc
-    for owner, key, path, value in _slots(model):
-        leaf = _leaf(path)
-        if leaf in _IDS and isinstance(value, str):
+    for owner, key, _path, value, rule in _slots(model):
+        if rule is Rule.ID and isinstance(value, str):
             _set(owner, key, try_normalise_id(value) or value)
-        elif leaf in _LINKS and value is not None and not _link_allowed(value, links):
+        elif rule is Rule.LINK and value is not None and not _link_allowed(value, links):
             _set(owner, key, None)  # a link the paper does not give is likely invented: drop, do not re-ask
     try:
-        check_text(model.model_dump(), language=language)
+        check_text(model, language=language)
     except InvalidOutput as exc:
         exc.raw = gen.text
         raise
@@ -248,20 +233,38 @@ def _snip(text: str) -> str:
     return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET] + "…"
 
 
-def _slots(obj: object, path: str = "") -> Iterator[tuple[Any, Any, str, object]]:
-    """(container, key, JSON path, value) of every scalar inside a model, for in-place fixes."""
+def _slots(
+    obj: object, path: str = "", rule: Rule = Rule.PROSE
+) -> Iterator[tuple[Any, Any, str, object, Rule]]:
+    """(container, key, JSON path, value, rule) of every scalar inside a model or JSON data, for checks and
+    in-place fixes. A model field's rule comes from its type and holds for the items of its list; a nested
+    model's strings follow its own fields; plain data is prose."""
     if isinstance(obj, BaseModel):
-        items: Iterable[tuple[Any, object]] = ((k, getattr(obj, k)) for k in type(obj).model_fields)
+        fields = type(obj).model_fields
+        items: Iterable[tuple[Any, object, Rule]] = (
+            (k, getattr(obj, k), rule_of(f)) for k, f in fields.items()
+        )
     elif isinstance(obj, list):
-        items = enumerate(obj)
+        items = ((i, v, rule) for i, v in enumerate(obj))
+    elif isinstance(obj, dict):
+        items = ((k, v, rule) for k, v in obj.items())
     else:
         return
-    for key, value in items:
+    for key, value, sub_rule in items:
         sub = f"{path}[{key}]" if isinstance(obj, list) else (f"{path}.{key}" if path else str(key))
-        if isinstance(value, (BaseModel, list)):
-            yield from _slots(value, sub)
+        if isinstance(value, (BaseModel, list, dict)):
+            yield from _slots(value, sub, sub_rule)
         else:
-            yield obj, key, sub, value
+            yield obj, key, sub, value, sub_rule
+
+
+def _strings(data: object) -> Iterator[tuple[str, str, Rule]]:
+    """(JSON path, text, rule) of every string inside a model or JSON data."""
+    if isinstance(data, str):
+        yield "", data, Rule.PROSE
+    for _owner, _key, path, value, rule in _slots(data):
+        if isinstance(value, str):
+            yield path, value, rule
 
 
 def _set(owner: Any, key: Any, value: object) -> None:
@@ -290,8 +293,8 @@ def unverified_figures(model: BaseModel, source: str) -> list[str]:
     known = set(_NUMBER.findall(source.replace(",", "")))
     known |= {n.rstrip("0").rstrip(".") for n in known if "." in n}
     found: list[str] = []
-    for path, value in _strings(model.model_dump()):
-        if _leaf(path) in _IDS | _LINKS | _SHORT:
+    for _path, value, rule in _strings(model):
+        if rule not in _PROSE:
             continue
         for m in _FIGURE.finditer(value.replace(",", "")):
             number = m.group(1) or m.group(3)
