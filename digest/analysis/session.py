@@ -19,11 +19,12 @@ from digest.analysis.answers import Answers, job_sha
 from digest.analysis.caps import Caps, Failed, Stopped, short_line
 from digest.analysis.job import Job, Outcome, Pack, Prior, pack_items
 from digest.analysis.patterns import FailureStreak, plain_reason
-from digest.analysis.prompts import prompt_sha, render_prompt
+from digest.analysis.prompts import prompt_sha, prompts_dir, render_prompt
 from digest.analysis.validate import invalid, parse_json, unverified_figures, validate
 from digest.config import Config
 from digest.errors import AuthError, InvalidOutput
 from digest.language import labels
+from digest.llm import build_provider
 from digest.llm.base import Generation, Provider
 from digest.llm.policy import short_error
 from digest.llm.ratelimit import Limiter
@@ -72,6 +73,25 @@ class Session:
         self.unfinished = 0  # analyses/summary asked for in this run that did not get an answer
         self._streak = FailureStreak()
         self._lock = threading.Lock()
+
+    @classmethod
+    def configured(
+        cls,
+        cfg: Config,
+        *,
+        store: Store,
+        date: dt.date,
+        provider: Provider | None = None,
+        on_progress: Callable[[Outcome], None] | None = None,
+    ) -> Session | None:
+        """A session on the configured provider (or `provider`); None when no LLM is configured (no key)."""
+        if provider is None:
+            if not cfg.llm_configured():
+                return None
+            cfg.check_api_key()  # never send a key that cannot be a header (the CLI checks it first)
+            provider = build_provider(cfg.llm, cfg.api_key() or None)
+        prompts = prompts_dir(cfg.llm.prompts_dir, language=cfg.language)
+        return cls(cfg, provider=provider, store=store, date=date, prompts=prompts, on_progress=on_progress)
 
     # -- the caps, as the pipeline and the tests see them --------------------------------------------
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 import httpx
 
 from digest.analysis.execute import record_spent, run_plan
-from digest.analysis.prompts import prompts_dir
 from digest.analysis.rerank import rerank
 from digest.analysis.session import Outcome, Session
 from digest.config import Config
@@ -26,14 +25,13 @@ from digest.day.report import RunReport, nothing_stored
 from digest.day.verdict import Verdict, unstored, verdict, written
 from digest.errors import AuthError, ConfigError, DigestError, FetchError
 from digest.fetch.arxiv import ArxivClient
-from digest.fetch.day import NotYetAnnounced, complete_hf, fetch_date, no_announcement
+from digest.fetch.day import NotYetAnnounced, papers_for_run
 from digest.fetch.fulltext import PdfFetcher
 from digest.fetch.http import USER_AGENT
-from digest.llm import build_provider
 from digest.llm.base import Provider
 from digest.llm.policy import short_error
+from digest.models import DayPapers
 from digest.page import publish
-from digest.schemas import SUMMARY_TEMPLATE, summary_key
 from digest.score.rank import score_all
 from digest.store import Store, open_store
 
@@ -134,28 +132,11 @@ class Pipeline:
     def _execute(
         self, store: Store, date: dt.date, order: Order, *, refresh: bool, calls_before: int
     ) -> RunReport:
-        if order.command == Command.RUN:
-            day = self._papers(store, date, refresh=refresh)
-            if isinstance(day, RunReport):
-                return day
-        else:
-            day = store.load_day(date)
-            if day is None:
-                if order.named:
-                    raise ConfigError(f"nothing stored for {date}; run `digest run --date {date}` first")
-                return nothing_stored(date)
-            if order.named:
-                order = Order(order.command, named=tuple(resolve_ids(store, day, list(order.named))))
-        session = self._session(store, date)
-        if session is None:
-            if order.command != Command.RUN:
-                what = (
-                    "analyse papers" if order.command == Command.ANALYZE or order.named else "retry analyses"
-                )
-                raise AuthError(
-                    f"no API key: set the environment variable {self.cfg.llm.api_key_env} to {what}"
-                )
-            log.warning("%s; LLM analyses skipped, writing a metadata-only digest", self.cfg.key_not_set())
+        found = self._papers(store, date, order, refresh=refresh)
+        if isinstance(found, RunReport):
+            return found
+        day, order = found
+        session = self._session(store, date, order)
         if order.command == Command.RUN:
             self._stage("score")
             scored = score_all(day.entries, self.cfg.scoring, categories=self.cfg.sources.arxiv.categories)
@@ -166,61 +147,55 @@ class Pipeline:
         work = plan(state, self.cfg, order, session.requests_left() if session is not None else None)
         if work.picks != state.picks or work.reasons != state.pick_reasons:
             store.save_selection(date, work.picks, work.reasons)
-        if (
-            order.command == Command.RUN
-        ):  # tasks of papers no longer picked go; the summary's and reranks' stay
-            summary = (summary_key(date.isoformat()), SUMMARY_TEMPLATE)
-            reranks = {(t.key, t.template) for t in store.tasks(date) if t.template == "rerank"}
-            store.delete_tasks(date, set(work.picks) | {summary} | reranks)
+        if order.command == Command.RUN:
+            store.delete_tasks(date, set(work.picks))  # tasks of papers no longer picked go
         if session is not None:
             record_spent(store, date, work, state.attempts, self.cfg.attempts_per_day())
             pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
             run_plan(session, day, work, self.cfg, load_pdf=pdfs.fetch, on_stage=self._stage)
         return self._render(store, date, order, calls_before)
 
-    def _papers(self, store: Store, date: dt.date, *, refresh: bool):
-        """The day's papers for `run`: stored (completed with HF's list if HF was down), else fetched and
-        stored; a RunReport when there is nothing to write (no announcement, not released yet)."""
-        stored = store.load_day(date)
-        day = None if refresh else stored
-        if day is not None and day.hf_status == "unavailable" and self.cfg.sources.huggingface.enabled:
-            completed = complete_hf(self.cfg, day, arxiv=self.arxiv, http=self.http)
-            if completed is not None:
-                store.save_day(completed)
-                day = completed
-        if day is None:
-            self._stage("fetch")
-            try:  # a lagging search raises: the stored day stays
-                day = fetch_date(self.cfg, date, arxiv=self.arxiv, http=self.http, stored=stored)
+    def _papers(
+        self, store: Store, date: dt.date, order: Order, *, refresh: bool
+    ) -> tuple[DayPapers, Order] | RunReport:
+        """The day's papers (fetched by `run` when needed) and the order with its named ids resolved; a
+        RunReport when there is nothing to do."""
+        if order.command == Command.RUN:
+            try:
+                fetch = lambda: self._stage("fetch")  # noqa: E731
+                return papers_for_run(
+                    self.cfg, store, date, refresh=refresh, arxiv=self.arxiv, http=self.http, on_fetch=fetch
+                ), order
             except NotYetAnnounced as exc:
                 # released later: not settled, a later run (the scheduler's catch-up) fetches it; no
                 # announcement at all (a weekend, a holiday): settled, nothing to run again
                 return RunReport(date, "nothing" if exc.none else "not_yet", f"{exc}: no digest written")
-            store.save_day(day)
-        if day.announcement is None and not day.entries:
-            return RunReport(date, "nothing", f"{no_announcement(date, self.cfg)}: no digest written")
-        return day
+        day = store.load_day(date)
+        if day is None and order.named:
+            raise ConfigError(f"nothing stored for {date}; run `digest run --date {date}` first")
+        if day is None:
+            return nothing_stored(date)
+        if order.named:
+            order = Order(order.command, named=tuple(resolve_ids(store, day, list(order.named))))
+        return day, order
 
     def _stage(self, name: str, jobs: int | None = None) -> None:
         if self.on_stage is not None:
             self.on_stage(name, jobs)
 
-    def _session(self, store: Store, date: dt.date) -> Session | None:
-        provider = self._provider
-        if provider is None:
-            if not self.cfg.llm_configured():
-                return None
-            self.cfg.check_api_key()  # never send a key that cannot be a header (the CLI checks it first)
-            provider = build_provider(self.cfg.llm, self.cfg.api_key() or None)
-        self.session = Session(
-            self.cfg,
-            provider=provider,
-            store=store,
-            date=date,
-            prompts=prompts_dir(self.cfg.llm.prompts_dir, language=self.cfg.language),
-            on_progress=self.on_progress,
+    def _session(self, store: Store, date: dt.date, order: Order) -> Session | None:
+        """The LLM session of the command; None without a key (`run` writes a metadata-only digest)."""
+        self.session = Session.configured(
+            self.cfg, store=store, date=date, provider=self._provider, on_progress=self.on_progress
         )
-        if self._stop_requested:
+        if self.session is None and order.command != Command.RUN:
+            what = (
+                "retry analyses" if order.command == Command.RETRY and not order.named else "analyse papers"
+            )
+            raise AuthError(f"no API key: set the environment variable {self.cfg.llm.api_key_env} to {what}")
+        if self.session is None:
+            log.warning("%s; LLM analyses skipped, writing a metadata-only digest", self.cfg.key_not_set())
+        elif self._stop_requested:
             self.session.stop(self._stop_requested)
         return self.session
 

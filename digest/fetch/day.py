@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import httpx
 
@@ -14,6 +15,7 @@ from digest.fetch.arxiv import ArxivClient
 from digest.fetch.calendar import announcement_for
 from digest.fetch.collect import SearchLagging, add_hf, collect_day
 from digest.models import DayPapers
+from digest.store import Store
 
 log = logging.getLogger("digest.fetch.day")
 
@@ -70,3 +72,32 @@ def complete_hf(
         log.warning("could not fetch %s again for HuggingFace (%s); keeping the stored papers", date, exc)
         return None
     return None if day.hf_status == "unavailable" else day
+
+
+def papers_for_run(
+    cfg: Config,
+    store: Store,
+    date: dt.date,
+    *,
+    refresh: bool,
+    arxiv: ArxivClient,
+    http: httpx.Client,
+    on_fetch: Callable[[], None] = lambda: None,
+) -> DayPapers:
+    """The day's papers for `digest run`: stored (completed with HF's list if HF was down), else fetched and
+    stored. NotYetAnnounced when there is nothing to write (no announcement, not released yet); a lagging
+    search raises SearchLagging and the stored day stays."""
+    stored = store.load_day(date)
+    day = None if refresh else stored
+    if day is not None and day.hf_status == "unavailable" and cfg.sources.huggingface.enabled:
+        completed = complete_hf(cfg, day, arxiv=arxiv, http=http)
+        if completed is not None:
+            store.save_day(completed)
+            day = completed
+    if day is None:
+        on_fetch()
+        day = fetch_date(cfg, date, arxiv=arxiv, http=http, stored=stored)
+        store.save_day(day)
+    if day.announcement is None and not day.entries:
+        raise NotYetAnnounced(no_announcement(date, cfg), none=True)
+    return day

@@ -101,10 +101,11 @@ class Picks(Tables):
             )
 
     def delete_tasks(self, date: dt.date, keep: set[tuple[str, str]]) -> None:
-        """Drop tasks of a date that are no longer selected."""
+        """Drop the paper tasks of a date that are no longer selected (`keep`: the picks); the summary's
+        and the rerank batches' tasks stay."""
         with self.tx() as db:
             for t in self.tasks(date):
-                if (t.key, t.template) not in keep:
+                if (t.key, t.template) not in keep and t.template not in ("executive_summary", "rerank"):
                     db.execute(
                         "DELETE FROM tasks WHERE date = ? AND key = ? AND template = ?",
                         (t.date, t.key, t.template),
