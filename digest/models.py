@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
@@ -10,6 +11,25 @@ from pydantic import BaseModel, Field
 from digest.text import SafeName, SafeText
 
 Source = Literal["arxiv", "huggingface"]
+
+
+class TaskStatus(StrEnum):
+    """Where an LLM task of a date stands (a StrEnum: it compares equal to the stored strings)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    PENDING = "pending"
+    NONE = "none"  # the summary only: nothing to summarise yet
+
+
+class Template(StrEnum):
+    """The prompt templates a task is asked with."""
+
+    ANALYSIS = "analysis"
+    DEEP_DIVE = "deep_dive"
+    SUMMARY = "executive_summary"
+    RERANK = "rerank"
+    PACK = "analysis_pack"
 
 
 class Paper(BaseModel):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
+from digest.models import Template
 from digest.text import SafeName, SafeText
 
 # Every string of an answer is made safe as it is parsed, and again when read back from the cache:
@@ -193,7 +194,7 @@ class Rerank(BaseModel):
     items: list[RerankItem]
 
 
-SUMMARY_TEMPLATE = "executive_summary"
+SUMMARY_TEMPLATE = Template.SUMMARY
 
 
 def summary_key(date: str) -> str:

@@ -13,6 +13,7 @@ from digest.analysis.job import Job
 from digest.analysis.prompts import prompt_sha
 from digest.errors import InvalidOutput
 from digest.llm.policy import short_error
+from digest.models import TaskStatus
 from digest.store import Store, Task
 
 
@@ -29,7 +30,7 @@ class Answers:
         self.date = date
         self.model = model
 
-    def task(self, job: Job, *, status: str = "pending", attempts: int = 0) -> Task:
+    def task(self, job: Job, *, status: TaskStatus = TaskStatus.PENDING, attempts: int = 0) -> Task:
         """A new task record for a job of the date."""
         return Task(
             date=self.date.isoformat(), key=job.key, template=job.template, status=status, attempts=attempts
@@ -52,7 +53,7 @@ class Answers:
             self.model,
             result=hit[0],
             meta=hit[1],
-            task=self.task(job, status="ok"),
+            task=self.task(job, status=TaskStatus.OK),
         )
         return result
 
@@ -72,7 +73,11 @@ class Answers:
         """Record a failed/pending task, unless an earlier answer for it is stored (a forced re-run that
         did not get through must not erase work already done)."""
         old = self.store.get_task(self.date, task.key, task.template)
-        if old is not None and old.status == "ok" and self.store.cache_latest(task.key, task.template):
+        if (
+            old is not None
+            and old.status == TaskStatus.OK
+            and self.store.cache_latest(task.key, task.template)
+        ):
             return
         self.store.set_task(task)
 

@@ -15,7 +15,7 @@ from digest.config import Config
 from digest.ids import try_normalise_id
 from digest.language import labels
 from digest.llm.base import Attachment
-from digest.models import Entry, Paper
+from digest.models import Entry, Paper, Template
 from digest.schemas import (
     SUMMARY_TEMPLATE,
     Analysis,
@@ -60,7 +60,7 @@ def analysis_job(entry: Entry, cfg: Config, prompts: Path) -> Job:
     prompt = render_prompt("analysis", directory=prompts, interests=interests_text(cfg), **ctx)
     return Job(
         key=entry.paper.id,
-        template="analysis",
+        template=Template.ANALYSIS,
         prompt=prompt,
         schema=Analysis,
         verify_against=f"{ctx['title']} {ctx['abstract']} {ctx['comment']}",
@@ -90,7 +90,7 @@ def deep_dive_job(
     interests = interests_text(cfg)
     fallback = Job(
         key=p.id,
-        template="deep_dive",
+        template=Template.DEEP_DIVE,
         schema=DeepDive,
         meta={"fulltext": False},
         prompt=render_prompt(
@@ -109,7 +109,7 @@ def deep_dive_job(
 
     return Job(
         key=p.id,
-        template="deep_dive",
+        template=Template.DEEP_DIVE,
         schema=DeepDive,
         meta={"fulltext": True},
         prompt=render_prompt(
@@ -182,7 +182,7 @@ def rerank_job(index: int, papers: list[Paper], cfg: Config, prompts: Path) -> J
                 "schema", language=cfg.language, field="items", rule="ids", evidence=", ".join(missing[:10])
             )  # the ids the answer left out
 
-    return Job(key=f"rerank:{index}", template="rerank", prompt=prompt, schema=Rerank, check=check)
+    return Job(key=f"rerank:{index}", template=Template.RERANK, prompt=prompt, schema=Rerank, check=check)
 
 
 def _first_sentences(text: str, n: int) -> str:

@@ -13,7 +13,7 @@ from digest.config import Config
 from digest.day.load import spent_message, stored_answer
 from digest.day.plan import WorkPlan
 from digest.ids import id_sort_key
-from digest.models import DayPapers
+from digest.models import DayPapers, TaskStatus
 from digest.store import Store, Task
 
 log = logging.getLogger("digest.analysis.execute")
@@ -28,12 +28,12 @@ def record_spent(
             "%s %s: its %d attempts for %s are spent; not asked again", tpl, pid, attempts.get(pid, 0), date
         )
         task = store.get_task(date, pid, tpl)
-        if task is None or task.status != "failed":
+        if task is None or task.status != TaskStatus.FAILED:
             task = Task(
                 date=date.isoformat(),
                 key=pid,
                 template=tpl,
-                status="failed",
+                status=TaskStatus.FAILED,
                 error_kind="budget",
                 last_error=spent_message(budget, date, pid),
             )

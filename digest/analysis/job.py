@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from digest.errors import InvalidOutput
 from digest.ids import try_normalise_id
 from digest.llm.base import Attachment
+from digest.models import TaskStatus, Template
 
 
 @dataclass
@@ -19,7 +20,7 @@ class Job:
     """One LLM request to make (or find in the cache)."""
 
     key: str  # paper id, or "summary" / "rerank:N"
-    template: str
+    template: Template | str  # analysis_pack, rerank... (models.Template)
     prompt: str
     schema: type[BaseModel]
     attachments: list[Attachment] = field(default_factory=list)
@@ -37,7 +38,7 @@ class Job:
 @dataclass
 class Outcome:
     job: Job
-    status: str  # ok | failed | pending
+    status: TaskStatus
     result: BaseModel | None = None
     cached: bool = False
     error_kind: str | None = None

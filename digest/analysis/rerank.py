@@ -9,7 +9,7 @@ from collections.abc import Callable
 from digest.analysis.build import rerank_job
 from digest.analysis.session import Session
 from digest.config import Config
-from digest.models import DayPapers, Scored
+from digest.models import DayPapers, Scored, TaskStatus
 from digest.score.rank import apply_rerank, rerank_batches
 
 log = logging.getLogger("digest.analysis.rerank")
@@ -32,7 +32,7 @@ def rerank(
     on_stage("score", len(jobs))
     merged = {s.id: s for s in scored}
     for out in session.run(jobs):
-        if out.status != "ok":
+        if out.status != TaskStatus.OK:
             log.warning("rerank batch %s %s: %s; keeping the cheap score", out.job.key, out.status, out.error)
             continue
         judged: set[str] = set()

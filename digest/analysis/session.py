@@ -28,7 +28,7 @@ from digest.llm import build_provider
 from digest.llm.base import Generation, Provider
 from digest.llm.policy import short_error
 from digest.llm.ratelimit import Limiter
-from digest.models import PaperWarning
+from digest.models import PaperWarning, TaskStatus, Template
 from digest.schemas import SUMMARY_TEMPLATE
 from digest.store import Store, Task
 
@@ -228,14 +228,14 @@ class Session:
                 )
                 continue
             self.answers.keep(job, result, task, warnings=warnings, attempts=task.attempts, packed=len(todo))
-            outcomes[job.key] = self._done(Outcome(job, "ok", result))
+            outcomes[job.key] = self._done(Outcome(job, TaskStatus.OK, result))
         if first_error is not None:
             on_call.rejected(first_error)
         return priors, None
 
     def _cached(self, job: Job) -> Outcome | None:
         result = self.answers.reuse(job)
-        return None if result is None else self._done(Outcome(job, "ok", result, cached=True))
+        return None if result is None else self._done(Outcome(job, TaskStatus.OK, result, cached=True))
 
     def run_one(self, job: Job, *, prior: Prior | None = None) -> Outcome:
         """Answer one job from the cache or the model; never raises for the model's failures.
@@ -267,7 +267,7 @@ class Session:
             )
         task.attempts = attempts
         self.answers.keep(job, result, task, warnings=warnings, attempts=attempts)
-        return self._done(Outcome(job, "ok", result))
+        return self._done(Outcome(job, TaskStatus.OK, result))
 
     def _unfinished(self, job: Job, task: Task, exc: Stopped | Failed) -> Outcome:
         """Record a job that got no answer: pending after a stop, else failed with its kind."""
@@ -275,21 +275,28 @@ class Session:
             task.error_kind = self.stop_kind  # why it waits, for the page (None: quota, cap, signal)
             self.answers.record(task)  # pending, attempts so far kept
             return self._done(
-                Outcome(job, "pending", error_kind="stopped", error=self.stop_reason or self.held)
+                Outcome(job, TaskStatus.PENDING, error_kind="stopped", error=self.stop_reason or self.held)
             )
-        task.status, task.error_kind, task.last_error, task.last_raw = "failed", exc.kind, exc.msg, exc.raw
+        task.status, task.error_kind, task.last_error, task.last_raw = (
+            TaskStatus.FAILED,
+            exc.kind,
+            exc.msg,
+            exc.raw,
+        )
         self.answers.record(task)
-        return self._done(Outcome(job, "failed", error_kind=exc.kind, error=exc.msg))
+        return self._done(Outcome(job, TaskStatus.FAILED, error_kind=exc.kind, error=exc.msg))
 
     def _done(self, outcome: Outcome) -> Outcome:
         job = outcome.job
-        if outcome.status != "ok" and job.template != "rerank":
+        if outcome.status != TaskStatus.OK and job.template != Template.RERANK:
             with self._lock:
                 self.unfinished += 1
         if job.template in PAPER_TEMPLATES:
-            if outcome.status == "ok" and not outcome.cached:
+            if outcome.status == TaskStatus.OK and not outcome.cached:
                 self._streak.success()
-            elif outcome.status == "failed" and self._streak.failure(job.key, outcome.error_kind or "error"):
+            elif outcome.status == TaskStatus.FAILED and self._streak.failure(
+                job.key, outcome.error_kind or "error"
+            ):
                 if self.stop_reason is None:
                     self.stop_kind = outcome.error_kind or "error"
                 self.stop(

@@ -11,6 +11,7 @@ from digest.day.load import digest_path, load_day_state
 from digest.day.state import DayState
 from digest.day.verdict import verdict
 from digest.language import failure_text
+from digest.models import TaskStatus
 from digest.store import open_store
 
 
@@ -40,7 +41,7 @@ def status_from(cfg: Config, state: DayState, stats: dict[str, Any]) -> dict[str
                     "warning": f"{w.kind}: {', '.join(w.figures)}",
                 }
             )
-        if r.status == "failed":
+        if r.status == TaskStatus.FAILED:
             failures.append(
                 {
                     "paper": pid,

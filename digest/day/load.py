@@ -8,7 +8,7 @@ from typing import Any
 
 from digest.config import Config
 from digest.day.state import DayState, Listing, PaperResult
-from digest.models import PaperWarning
+from digest.models import PaperWarning, TaskStatus, Template
 from digest.schemas import SCHEMAS, SUMMARY_TEMPLATE, summary_key
 from digest.store import Store, Task
 
@@ -23,7 +23,7 @@ def stored_answer(
 ) -> tuple[Any, dict] | None:
     """The validated answer of a task of `date` that ended ok, with its meta; None otherwise."""
     task = task if task is not None else store.get_task(date, key, template)
-    cached = store.cache_latest(key, template) if task is not None and task.status == "ok" else None
+    cached = store.cache_latest(key, template) if task is not None and task.status == TaskStatus.OK else None
     return (SCHEMAS[template].model_validate(cached[0]), cached[1]) if cached else None
 
 
@@ -44,28 +44,28 @@ def _result(
 ) -> PaperResult:
     """A pick's record: the day's attempts come from the call log, whatever the last run's task counted; a
     paper without an answer whose attempts are spent is failed, never pending (a plain retry skips it)."""
-    kind = "deep_dive" if template == "deep_dive" else "analysis"
+    kind = "deep_dive" if template == Template.DEEP_DIVE else "analysis"
     answer = stored_answer(store, date, pid, template, task)
     if answer is not None:
         analysis, meta = answer
         return PaperResult(
             kind=kind,
-            status="ok",
+            status=TaskStatus.OK,
             analysis=analysis,
             attempts=attempts,
             budget=budget,
-            fulltext=bool(meta.get("fulltext", template == "deep_dive")),
+            fulltext=bool(meta.get("fulltext", template == Template.DEEP_DIVE)),
             warnings=_warnings(meta),
         )
     record = PaperResult(
         kind=kind,
-        status="failed" if task is not None and task.status == "failed" else "pending",
+        status=TaskStatus.FAILED if task is not None and task.status == TaskStatus.FAILED else "pending",
         attempts=attempts,
         budget=budget,
         error_kind=task.error_kind if task else None,
-        last_error=task.last_error if task and task.status == "failed" else None,
+        last_error=task.last_error if task and task.status == TaskStatus.FAILED else None,
     )
-    if record.status == "pending" and record.spent:
+    if record.status == TaskStatus.PENDING and record.spent:
         record.status, record.error_kind = "failed", "budget"
         record.last_error = spent_message(budget, date, pid)
     return record
@@ -97,13 +97,13 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
     task = tasks.get((key, SUMMARY_TEMPLATE))
     if task is not None:
         summary_status, summary_kind = task.status, task.error_kind
-        if summary_status == "pending" and used[key] >= budget:  # spent: failed, never pending
-            summary_status, summary_kind = "failed", "budget"
+        if summary_status == TaskStatus.PENDING and used[key] >= budget:  # spent: failed, never pending
+            summary_status, summary_kind = TaskStatus.FAILED, "budget"
         answer = stored_answer(store, date, task.key, task.template, task)
         if answer is not None:
             summary, summary_warnings = answer[0], [str(w) for w in answer[1].get("warnings") or []]
-    elif any(r.status == "ok" for r in results.values()):
-        summary_status = "pending"  # made once any paper is analysed; not yet asked
+    elif any(r.status == TaskStatus.OK for r in results.values()):
+        summary_status = TaskStatus.PENDING  # made once any paper is analysed; not yet asked
     prev_date, next_date = _neighbours(cfg, store.dates(), date)
     path = digest_path(cfg, date)
     runs = store.runs(date)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from digest.config import Config
 from digest.day.order import Command, Order
 from digest.day.state import DayState
+from digest.models import Template
 from digest.score.rank import select, stable_picks
 
 MAX_PER_CALL = 10  # abstracts in one request at most, however tight the quota: longer answers get cut off
@@ -48,7 +49,7 @@ def fit_quota(picks: list[Pick], *, budget: int | None, per_call: int) -> tuple[
     if budget is None:
         return picks, per_call
     picks = list(picks)
-    deep = [i for i, (_, tpl) in enumerate(picks) if tpl == "deep_dive"]
+    deep = [i for i, (_, tpl) in enumerate(picks) if tpl == Template.DEEP_DIVE]
     while True:
         abstracts = len(picks) - len(deep)
         room = budget - len(deep) - 1  # requests left for packs
@@ -124,7 +125,7 @@ def plan(state: DayState, cfg: Config, order: Order, requests_left: int | None) 
     asked = {pid for pid, _ in todo}
     # Packs carry most papers per request: the papers to ask are packed together, the answered ones
     # (served from the cache) apart, so that no request is spent on a pack of answered papers.
-    abstracts = [pid for pid, tpl in ask if tpl != "deep_dive"]
+    abstracts = [pid for pid, tpl in ask if tpl != Template.DEEP_DIVE]
     packs = [
         group[i : i + per_call]
         for group in ([p for p in abstracts if p in asked], [p for p in abstracts if p not in asked])
@@ -139,6 +140,6 @@ def plan(state: DayState, cfg: Config, order: Order, requests_left: int | None) 
         spent=spent,
         per_call=per_call,
         packs=packs,
-        deep=[pid for pid, tpl in ask if tpl == "deep_dive"],
+        deep=[pid for pid, tpl in ask if tpl == Template.DEEP_DIVE],
         summary=reask_spent_summary or not state.summary_record.spent,
     )

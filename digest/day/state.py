@@ -7,43 +7,21 @@ they agree on what is analysed, failed or pending and on when the summary is pen
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from digest.config import SelectionConfig
-from digest.models import Announcement, Entry, PaperWarning, Scored
+from digest.models import Announcement, Entry, PaperWarning, Scored, TaskStatus
 from digest.schemas import Analysis, DeepDive, ExecutiveSummary
-
-Status = Literal["ok", "failed", "pending"]
-
-
-class TaskStatus(StrEnum):
-    """Where an LLM task of a date stands (a StrEnum: it compares equal to the stored strings)."""
-
-    OK = "ok"
-    FAILED = "failed"
-    PENDING = "pending"
-    NONE = "none"  # the summary only: nothing to summarise yet
-
-
-class Template(StrEnum):
-    """The prompt templates a task is asked with."""
-
-    ANALYSIS = "analysis"
-    DEEP_DIVE = "deep_dive"
-    SUMMARY = "executive_summary"
-    RERANK = "rerank"
-    PACK = "analysis_pack"
 
 
 class TaskRecord(BaseModel):
     """One LLM task of the date (a pick's analysis or the executive summary): its state, the day's attempts
     from the call log (every run's requests that carried it) and the day's budget (llm.max_attempts_per_day)."""
 
-    status: Literal["ok", "failed", "pending", "none"] = "pending"
+    status: TaskStatus = TaskStatus.PENDING
     attempts: int = 0
     budget: int | None = None  # None: no daily budget known (a state made by hand)
     error_kind: str | None = (
@@ -54,13 +32,15 @@ class TaskRecord(BaseModel):
     def spent(self) -> bool:
         """No answer, and the day's attempts are used up: only a command naming it asks again."""
         return (
-            self.status in ("failed", "pending") and self.budget is not None and self.attempts >= self.budget
+            self.status in (TaskStatus.FAILED, TaskStatus.PENDING)
+            and self.budget is not None
+            and self.attempts >= self.budget
         )
 
     @property
     def retryable(self) -> bool:
         """A plain retry would ask it: pending, or failed with attempts left."""
-        return self.status == "pending" or (self.status == "failed" and not self.spent)
+        return self.status == TaskStatus.PENDING or (self.status == TaskStatus.FAILED and not self.spent)
 
 
 def unique_entries(entries: list[Entry]) -> list[Entry]:
@@ -75,7 +55,7 @@ class PaperResult(TaskRecord):
     """One selected paper's analysis task: its state and, when it ended ok, its answer."""
 
     kind: Literal["analysis", "deep_dive"] = "analysis"
-    status: Status = "pending"
+    status: TaskStatus = TaskStatus.PENDING  # never NONE
     analysis: Analysis | DeepDive | None = None
     fulltext: bool = True  # False: the deep dive only saw the abstract
     warnings: list[PaperWarning] = Field(default_factory=list)
@@ -134,7 +114,7 @@ class DayState(BaseModel):
     pick_reasons: dict[str, str | None] = Field(default_factory=dict)  # models.PickReason by paper id
     results: dict[str, PaperResult] = Field(default_factory=dict)
     summary: ExecutiveSummary | None = None
-    summary_status: Literal["ok", "failed", "pending", "none"] = "none"
+    summary_status: TaskStatus = TaskStatus.NONE
     summary_error_kind: str | None = None
     summary_attempts: int = 0  # the day's requests for the summary (the call log)
     attempt_budget: int | None = None  # llm.max_attempts_per_day of each task (None: unknown)
@@ -181,7 +161,7 @@ class DayState(BaseModel):
     def answered(self, pid: str, template: str | None = None) -> bool:
         """The pick has a stored answer (in `template`, when given)."""
         r = self.results.get(pid)
-        return r is not None and r.status == "ok" and (template is None or r.kind == template)
+        return r is not None and r.status == TaskStatus.OK and (template is None or r.kind == template)
 
     def counts(self) -> dict[str, int]:
         """Selected papers by task state (all zero for a metadata-only digest)."""
@@ -195,7 +175,9 @@ class DayState(BaseModel):
         """Nothing failed or pending: every selected paper and the summary are analysed (or none was asked)."""
         counts = self.counts()
         return self.llm_off or (
-            counts["failed"] == 0 and counts["pending"] == 0 and self.summary_status in ("ok", "none")
+            counts["failed"] == 0
+            and counts["pending"] == 0
+            and self.summary_status in (TaskStatus.OK, TaskStatus.NONE)
         )
 
     @property

@@ -16,6 +16,7 @@ from digest.config import Config, estimate_cost
 from digest.day.order import Order
 from digest.day.report import RunReport
 from digest.day.state import DayState
+from digest.models import TaskStatus
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,11 @@ def _advice(state: DayState, order: Order | None, unfinished: int) -> list[str]:
     """Commands that each ask something: a plain retry while it would ask a pick or the summary (by hand it
     re-asks a spent summary too); the papers whose attempts are spent by name; else the same command again."""
     date = state.date
-    plain = any(r.retryable for r in state.results.values()) or state.summary_status in ("failed", "pending")
-    spent = sorted(pid for pid, r in state.results.items() if r.status == "failed" and r.spent)
+    plain = any(r.retryable for r in state.results.values()) or state.summary_status in (
+        TaskStatus.FAILED,
+        TaskStatus.PENDING,
+    )
+    spent = sorted(pid for pid, r in state.results.items() if r.status == TaskStatus.FAILED and r.spent)
     advice = [f"digest retry --date {date}"] if plain else []
     if spent:
         advice.append(f"digest retry --date {date} --paper {' '.join(spent)}")
@@ -119,7 +123,11 @@ def written(
     elif state.analyses_done:
         msg = f"wrote {path}"
     else:
-        summary = f", summary {state.summary_status}" if state.summary_status in ("failed", "pending") else ""
+        summary = (
+            f", summary {state.summary_status}"
+            if state.summary_status in (TaskStatus.FAILED, TaskStatus.PENDING)
+            else ""
+        )
         msg = f"wrote {path} ({counts['failed']} failed, {counts['pending']} pending{summary}"
     if not v.complete:
         msg += (f": {stop}" if stop else "") + f"; {_hint(v)})"

@@ -33,7 +33,7 @@ class Task:
     date: str
     key: str
     template: str
-    status: str  # ok | failed | pending
+    status: str  # as stored: a models.TaskStatus value (ok | failed | pending)
     attempts: int = 0
     error_kind: str | None = None
     last_error: str | None = None
