@@ -134,6 +134,7 @@ def call_with_policy(
                 limiter=limiter,
                 on_call=on_call,
                 number=attempt.retry_state.attempt_number,
+                max_wait_s=max_wait_s,
             )
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
@@ -147,6 +148,7 @@ def _attempt(
     limiter: Limiter,
     on_call: OnCall | None,
     number: int,
+    max_wait_s: float = MAX_WAIT_S,
 ) -> Generation:
     """One request through the limiter, reported to on_call however it ends."""
     model = getattr(provider, "model", "")
@@ -165,6 +167,8 @@ def _attempt(
             limiter.stop(f"LLM quota exhausted: {short_error(str(exc), limit=160)}", cause=exc)
         elif isinstance(exc, AuthError):
             limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
+        elif isinstance(exc, RateLimited) and (exc.retry_after or 0.0) > max_wait_s:  # not retried: spent
+            limiter.stop(f"rate limited: the server asks to wait {exc.retry_after:.0f} s", cause=exc)
         limiter.release(slot, "rate_limited" if isinstance(exc, (RateLimited, QuotaExhausted)) else "error")
         _report(
             on_call,
