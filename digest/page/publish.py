@@ -20,6 +20,7 @@ from digest.day.state import DayState
 from digest.day.verdict import written
 from digest.ids import try_normalise_id
 from digest.language import labels
+from digest.models import TaskStatus
 from digest.page.render import page_plan, render_digest
 from digest.store import Store, open_store
 from digest.store.files import atomic_write
@@ -71,7 +72,7 @@ def digest_record(state: DayState) -> dict[str, Any]:
 
     def one_line(pid: str) -> str:
         res = state.results.get(pid)
-        return collapse(res.one_line) if res is not None and res.status == "ok" else ""
+        return collapse(res.one_line) if res is not None and res.status == TaskStatus.OK else ""
 
     picks = [
         {"id": pid, "title": title(pid), "anchor": anchors[pid], "one_line": one_line(pid)} for pid in chosen

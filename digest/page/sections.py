@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from digest import text as tx
 from digest.day.state import DayState, PaperResult
 from digest.language import failure_text, labels, reason_text
-from digest.models import Entry, Scored
+from digest.models import Entry, Scored, TaskStatus
 from digest.page.common import Section, authors, num, paper_title, seen
 from digest.schemas import Analysis, DeepDive
 
@@ -23,7 +23,7 @@ Lines = list[tuple[str, str]]  # (label, already-escaped Markdown value)
 def section(state: DayState, entry: Entry, anchor: str, selected: bool) -> Section:
     p = entry.paper
     res = state.results.get(p.id) if selected else None
-    analysis = res.analysis if res is not None and res.status == "ok" else None
+    analysis = res.analysis if res is not None and res.status == TaskStatus.OK else None
     mode = _mode(state, analysis, selected)
     L = labels(state.language)
     heading, badge = _heading_and_badge(res, analysis, mode, L)
@@ -77,7 +77,7 @@ def _heading_and_badge(
             L["badge_deep_full"] if full else L["badge_deep_abstract"],
         )
     if mode == "missing":
-        failed = res is not None and res.status == "failed"
+        failed = res is not None and res.status == TaskStatus.FAILED
         return L["analysis"], L["badge_failed"] if failed else L["badge_pending"]
     return L["analysis"], ""
 
@@ -199,7 +199,7 @@ def why_pending(state: DayState, L: dict[str, str], stop_kind: str | None = None
 def missing_note(state: DayState, pid: str, res: PaperResult | None) -> str:
     """Pending: when it will be tried again. Failed: why, and the command that re-runs it."""
     L = labels(state.language)
-    if res is not None and res.status == "failed":
+    if res is not None and res.status == TaskStatus.FAILED:
         return L["failed_note"].format(
             failure_text(res.error_kind, state.language), res.attempts, state.date.isoformat(), pid
         )
@@ -212,11 +212,11 @@ def summary_note(state: DayState, L: dict[str, str]) -> str | None:
     """In place of a missing executive summary: when it will be tried again, or why it failed."""
     if state.summary is not None or state.llm_off:
         return None
-    if state.summary_status == "pending":
+    if state.summary_status == TaskStatus.PENDING:
         return L["summary_pending"].format(
             why_pending(state, L, state.summary_error_kind), state.date.isoformat()
         )
-    if state.summary_status == "failed":
+    if state.summary_status == TaskStatus.FAILED:
         return L["summary_failed"].format(
             failure_text(state.summary_error_kind, state.language), state.date.isoformat()
         )
