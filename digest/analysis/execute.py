@@ -3,15 +3,15 @@ over every answered pick. What to ask was decided by digest.day.plan; this modul
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from digest.analysis.build import analysis_pack, deep_dive_job, summary_job
 from digest.analysis.session import Session
 from digest.config import Config
 from digest.day.load import spent_message, stored_answer
 from digest.day.plan import WorkPlan
+from digest.day.state import DayState
 from digest.ids import id_sort_key
 from digest.models import DayPapers, TaskStatus
 from digest.store import Store, Task
@@ -19,14 +19,12 @@ from digest.store import Store, Task
 log = logging.getLogger("digest.analysis.execute")
 
 
-def record_spent(
-    store: Store, date: dt.date, plan: WorkPlan, attempts: Mapping[str, int], budget: int
-) -> None:
+def record_spent(store: Store, state: DayState, plan: WorkPlan) -> None:
     """The picks the plan leaves out for their spent budget are failed, with the day's attempts."""
+    date = state.date
     for pid, tpl in plan.spent:
-        log.info(
-            "%s %s: its %d attempts for %s are spent; not asked again", tpl, pid, attempts.get(pid, 0), date
-        )
+        used = state.attempts.get(pid, 0)
+        log.info("%s %s: its %d attempts for %s are spent; not asked again", tpl, pid, used, date)
         task = store.get_task(date, pid, tpl)
         if task is None or task.status != TaskStatus.FAILED:
             task = Task(
@@ -35,9 +33,9 @@ def record_spent(
                 template=tpl,
                 status=TaskStatus.FAILED,
                 error_kind="budget",
-                last_error=spent_message(budget, date, pid),
+                last_error=spent_message(state.attempt_budget or used, date, pid),
             )
-        task.attempts = attempts.get(pid, 0)  # the status shows the whole day's attempts, not the last run's
+        task.attempts = used  # the status shows the whole day's attempts, not the last run's
         store.set_task(task)
 
 

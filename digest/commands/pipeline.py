@@ -150,7 +150,7 @@ class Pipeline:
         if order.command == Command.RUN:
             store.delete_tasks(date, set(work.picks))  # tasks of papers no longer picked go
         if session is not None:
-            record_spent(store, date, work, state.attempts, self.cfg.attempts_per_day())
+            record_spent(store, state, work)
             pdfs = PdfFetcher(self.cfg, self.http, gate=self.arxiv.gate)
             run_plan(session, day, work, self.cfg, load_pdf=pdfs.fetch, on_stage=self._stage)
         return self._render(store, date, order, calls_before)

@@ -109,11 +109,10 @@ def plan(state: DayState, cfg: Config, order: Order, requests_left: int | None) 
         force = frozenset(pid for pid, _ in state.picks if pid in order.named)
     else:
         force = frozenset()
-    budget = cfg.attempts_per_day()
     spent = [
         (pid, tpl)
         for pid, tpl in ask
-        if pid not in force and not state.answered(pid, tpl) and state.attempts.get(pid, 0) >= budget
+        if pid not in force and not state.answered(pid, tpl) and state.spent(pid)
     ]
     ask = [p for p in ask if p not in spent]
     todo = [(pid, tpl) for pid, tpl in ask if pid in force or not state.answered(pid, tpl)]

@@ -158,6 +158,10 @@ class DayState(BaseModel):
             error_kind=self.summary_error_kind,
         )
 
+    def spent(self, key: str) -> bool:
+        """The day's attempts of a task (a paper id, or the summary's key) are used up, answered or not."""
+        return self.attempt_budget is not None and self.attempts.get(key, 0) >= self.attempt_budget
+
     def answered(self, pid: str, template: str | None = None) -> bool:
         """The pick has a stored answer (in `template`, when given)."""
         r = self.results.get(pid)
