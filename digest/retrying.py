@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import time
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+HINT_CEILING_S = 7 * 86400.0  # any hint past this is read as this: "much later" (a week), never inf or huge
 _RETRY_IN = re.compile(r"(?:retry|try again) in\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)", re.IGNORECASE)
+
+
+def sane(seconds: float | None) -> float | None:
+    """A server's delay made safe: NaN is no hint, a negative one is 0, inf or a huge one is HINT_CEILING_S
+    (every caller then treats it as "too long to wait", and no clock arithmetic overflows)."""
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), HINT_CEILING_S)
 
 
 def parse_duration(text: str) -> float | None:
@@ -17,7 +27,7 @@ def parse_duration(text: str) -> float | None:
     if not parts or "".join(n + u for n, u in parts) != text:
         return None
     scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
+    return sane(sum(float(n) * scale[u] for n, u in parts))
 
 
 def retry_hint_from_message(message: str | None) -> float | None:
@@ -35,7 +45,7 @@ def retry_after_header(value: str | None, *, now: float | None = None) -> float 
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        return sane(float(value))
     except ValueError:
         pass
     try:
@@ -44,7 +54,7 @@ def retry_after_header(value: str | None, *, now: float | None = None) -> float 
         return None
     if when is None:
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return sane(when.timestamp() - (time.time() if now is None else now))
 
 
 def max_hint(*values: float | None) -> float | None:

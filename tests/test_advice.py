@@ -61,7 +61,9 @@ def test_after_run_and_retry_the_spent_paper_is_failed_and_every_advised_retry_a
         assert advised, line
         assert st["advice"] == advised  # `status` gives the same advice (one verdict)
         for command in advised:
-            assert _sends_a_request(command, cfg, llm) >= 1, f"{command!r} (advised by {line!r}) asked nothing"
+            assert _sends_a_request(command, cfg, llm) >= 1, (
+                f"{command!r} (advised by {line!r}) asked nothing"
+            )
 
 
 def test_the_pages_retry_command_for_a_spent_paper_asks_it_again(tmp_path, arxiv, key, capsys):
