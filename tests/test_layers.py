@@ -170,3 +170,31 @@ def test_no_module_is_over_400_lines():
     }
     assert len(sizes) > 30
     assert {p: n for p, n in sizes.items() if n > 400} == {}
+
+
+STAGE_ORDER = ["digest.fetch", "digest.score", "digest.day", "digest.analysis", "digest.page"]
+
+
+def test_stage_packages_import_only_earlier_stages():
+    # fetch and score know nothing of a day's plan; day decides (pure) and loads; analysis and page carry
+    # out and show what day decided. A stage importing a later one would make a package cycle.
+    graph = import_graph()
+    rank = {p: i for i, p in enumerate(STAGE_ORDER)}
+
+    def stage(module: str) -> int | None:
+        return next((rank[p] for p in STAGE_ORDER if _within(module, p)), None)
+
+    later = sorted(
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        for d in deps
+        if stage(m) is not None and stage(d) is not None and stage(d) > stage(m)
+    )
+    assert later == []
+
+
+def test_the_scheduler_reads_no_store_and_asks_the_verdict():
+    graph = import_graph()
+    direct = graph["digest.commands.scheduler"]
+    assert sorted(d for d in direct if _within(d, "digest.store")) == []
+    assert "digest.day.verdict" in direct

@@ -7,6 +7,7 @@ and the end-to-end tests (test_budget, test_advice, test_quota, test_scheduler) 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from digest.models import Entry, Paper, Reason, Scored
 from tests.fakes.answers import analysis
 
 DAY = dt.date(2025, 6, 2)
+DAY_PATH = Path("output/2025-06-02.md")
 
 
 def _cfg(**llm: object) -> Config:
@@ -162,7 +164,7 @@ def test_fit_quota(budget, per_call, deep):
 def test_a_failed_paper_with_attempts_left_gets_the_plain_retry():
     state = _state(results={"2506.00001": _failed(2)}, written=True)
     v = verdict(state)
-    assert not v.complete and v.exit_code == 3
+    assert not v.complete
     assert v.advice == ["digest retry --date 2025-06-02"] and v.scheduled_retry
 
 
@@ -193,3 +195,67 @@ def test_a_language_mismatch_is_not_retried_by_the_scheduler():
     )
     v = verdict(state)
     assert v.advice == ["digest retry --date 2025-06-02"] and not v.scheduled_retry
+
+
+# ---------------------------------------------------------------- the review's cases
+
+
+def test_a_named_paper_whose_attempts_are_spent_is_asked_whether_picked_or_not():
+    # not a pick (displaced after a scoring change), its attempts spent: naming it is the reader's choice
+    state = _state(results={"2506.00001": _ok()}, attempts={"2506.00006": 4})
+    for order in (Order.retry(["2506.00006"]), Order.analyze(["2506.00006"])):
+        work = plan(state, _cfg(), order, requests_left=None)
+        assert work.ask == [("2506.00006", "analysis")] and work.spent == [], order
+
+
+def test_while_the_quota_is_spent_the_advice_says_after_its_reset():
+    from digest.day.verdict import written
+
+    resets = dt.datetime(2025, 6, 3, 7, 0, tzinfo=dt.UTC)
+    state = _state(results={"2506.00001": PaperResult(status="pending", budget=4)}, quota_resets_at=resets)
+    state = state.model_copy(update={"written": True})
+    report = written(_cfg(), state, DAY_PATH, calls={"calls": 0, "tokens_in": 0, "tokens_out": 0})
+    assert "run `digest retry --date 2025-06-02` after 2025-06-03 15:00 CST" in report.message, report.message
+    assert "later" not in report.message
+
+
+def test_a_failed_summary_without_an_answered_pick_advises_nothing_for_it(tmp_path):
+    # The picks that had answers were displaced: the summary has nothing to summarise, so no retry can ask it
+    # and none is advised for it (a real store, loaded as the commands load it).
+    from digest.day.load import load_day_state
+    from digest.models import DayPapers
+    from digest.store import Store, Task
+
+    cfg = Config.model_validate(
+        {"store": {"path": str(tmp_path / "digest.db")}, "output": {"dir": str(tmp_path)}}
+    )
+    store = Store(tmp_path / "digest.db")
+    store.save_day(DayPapers(date=DAY, announcement=None, entries=_state().entries))
+    store.save_selection(DAY, [("2506.00002", "analysis")], {"2506.00002": "score"})
+    store.set_task(
+        Task(date="2025-06-02", key="2506.00002", template="analysis", status="failed", attempts=1)
+    )
+    store.set_task(
+        Task(date="2025-06-02", key="summary:2025-06-02", template="executive_summary", status="failed")
+    )
+    state = load_day_state(cfg, store, DAY)
+    store.close()
+    assert state.summary_status == "none"
+    assert verdict(state).advice == ["digest retry --date 2025-06-02"]  # for the failed pick, which it asks
+    assert plan(state, cfg, Order.retry(), requests_left=None).ask == [("2506.00002", "analysis")]
+
+
+def test_an_undone_forced_rerun_of_an_answered_paper_is_not_called_spent():
+    from digest.day.verdict import written
+
+    state = _state(results={"2506.00001": _ok()}, summary_status="ok", written=True)
+    report = written(
+        _cfg(),
+        state,
+        DAY_PATH,
+        calls={"calls": 0, "tokens_in": 0, "tokens_out": 0},
+        order=Order.retry(["2506.00001"]),
+        unfinished=1,
+    )
+    assert "run `digest retry --date 2025-06-02 --paper 2506.00001` again later" in report.message
+    assert "spent" not in report.message

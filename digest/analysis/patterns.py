@@ -7,9 +7,6 @@ import threading
 from digest.language import LANGUAGES
 
 SAME_FAILURES = 3  # papers in a row failing the same way stop the run's LLM work
-# Failures the settings decide (the model answers in another language than `language`): the scheduler's
-# retry, with the same config, would only fail the same way again; `digest retry` by hand still tries.
-SETTLED_BY_CONFIG = frozenset({"language"})
 
 
 class FailureStreak:

@@ -123,10 +123,15 @@ class Session:
     def run(self, items: Iterable[Job | Pack]) -> list[Outcome]:
         """Run jobs and packs concurrently (bounded by the limiter); a stop leaves the rest pending. Under llm.rpd
         every pack's request goes before any paper is asked alone (a paper's second request must not take the
-        place of a pack's first, which answers several)."""
+        place of a pack's first, which answers several), and when today's requests cannot cover every item
+        they go one after the other in the plan's order (its biggest pack first), not in a race."""
         items = list(items)
+        left = self.requests_left()
         with ThreadPoolExecutor(max_workers=self.cfg.llm.max_concurrency, thread_name_prefix="llm") as pool:
-            firsts = list(pool.map(self._first_pass, items))
+            if left is not None and left <= len(items):
+                firsts = [self._first_pass(item) for item in items]
+            else:
+                firsts = list(pool.map(self._first_pass, items))
             left = [jp for _, rest in firsts for jp in rest]
             alone = pool.map(lambda jp: self.run_one(jp[0], prior=jp[1]), left)
             done = dict(zip([j.key for j, _ in left], alone, strict=True))

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 
@@ -17,7 +18,7 @@ from digest.analysis.execute import record_spent, run_plan
 from digest.analysis.rerank import rerank
 from digest.analysis.session import Outcome, Session
 from digest.config import Config
-from digest.day.load import load_day_state
+from digest.day.load import digest_path, load_day_state
 from digest.day.named import resolve_ids
 from digest.day.order import Command, Order
 from digest.day.plan import plan
@@ -95,17 +96,15 @@ class Pipeline:
                         run_id, status=report.status, exit_code=report.exit_code, message=report.message
                     )
 
-    def verdict(self, date: dt.date) -> Verdict | None:
-        """How `date` stands as stored (None: no store or nothing stored); the store is never created."""
+    def verdict(self, date: dt.date) -> Verdict:
+        """How `date` stands as stored; the store is never created."""
         with open_store(self.cfg, create=False) as store:
             if store is None:
-                return None
+                return unstored(date, [], None, written=digest_path(self.cfg, date).exists())
             state = load_day_state(self.cfg, store, date)
-            return (
-                verdict(state)
-                if state is not None
-                else unstored(date, store.runs(date), store.quota_resets_at())
-            )
+            if state is None:
+                return unstored(date, store.runs(date), store.quota_resets_at())
+            return verdict(state)
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -176,7 +175,7 @@ class Pipeline:
         if day is None:
             return nothing_stored(date)
         if order.named:
-            order = Order(order.command, named=tuple(resolve_ids(store, day, list(order.named))))
+            order = replace(order, named=tuple(resolve_ids(store, day, list(order.named))))
         return day, order
 
     def _stage(self, name: str, jobs: int | None = None) -> None:

@@ -45,7 +45,7 @@ class Runner(Protocol):
 
     def run(self, date: dt.date) -> Any: ...
     def retry(self, date: dt.date) -> Any: ...
-    def verdict(self, date: dt.date) -> Verdict | None: ...
+    def verdict(self, date: dt.date) -> Verdict: ...
     def request_stop(self, reason: str) -> None: ...
     def close(self) -> None: ...
 
@@ -71,18 +71,18 @@ class Daily:
         """When the digest of `day` is due."""
         return due_at(day, self.cfg)
 
-    def _verdict(self, day: dt.date) -> Verdict | None:
-        """How `day` stands as stored, asked of a runner (None: nothing stored)."""
+    def _verdict(self, day: dt.date) -> Verdict:
+        """How `day` stands, asked of a runner (the scheduler reads no store)."""
         runner = self.runner(self.cfg)
         try:
             return runner.verdict(day)
         finally:
             runner.close()
 
-    def _unfinished(self, day: dt.date) -> bool:
+    def _unfinished(self, day: dt.date, v: Verdict | None = None) -> bool:
         """The digest of `day` is written and the hourly retry could change it (the verdict says so)."""
-        v = self._verdict(day)
-        if v is None or v.complete or not v.written:
+        v = v or self._verdict(day)
+        if v.complete or not v.written:
             return False
         if not v.scheduled_retry:
             log.info(
@@ -102,7 +102,7 @@ class Daily:
         if now < self.due_time(today):
             return False
         v = self._verdict(today)
-        return v is None or (not v.written and v.last_run not in ("nothing", "complete", "partial"))
+        return not v.written and v.last_run not in ("nothing", "complete", "partial")
 
     def daily(self) -> None:
         """The daily job: run today's digest."""
@@ -123,9 +123,10 @@ class Daily:
         day = self.last_date or self.now().date()
         if self.now().date() > day and self.now() >= self.due_time(self.now().date()):
             return None  # the next day's run has taken over
-        if not self._unfinished(day):
+        v = self._verdict(day)
+        if not self._unfinished(day, v):
             return None
-        resets = self.quota_resets_at(day)
+        resets = v.resets_at
         if resets is not None:  # a per-day 429 or llm.rpd: probing before the reset only wastes requests
             log.info(
                 "retry %s: waiting for the daily LLM quota to reset at %s",
@@ -137,8 +138,7 @@ class Daily:
 
     def quota_resets_at(self, day: dt.date | None = None) -> dt.datetime | None:
         """When the exhausted daily LLM quota comes back (None: not known to be exhausted)."""
-        v = self._verdict(day or self.now().date())
-        return v.resets_at if v is not None else None
+        return self._verdict(day or self.now().date()).resets_at
 
     def _guarded(self, action, day: dt.date, name: str) -> None:
         if self.stopping.is_set():

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Config
-from digest.day.state import DayState, Listing, PaperResult
+from digest.day.state import DayState, Listing, PaperResult, TaskRecord
 from digest.models import PaperWarning, TaskStatus, Template
 from digest.schemas import SCHEMAS, SUMMARY_TEMPLATE, summary_key
 from digest.store import Store, Task
@@ -59,14 +59,16 @@ def _result(
         )
     record = PaperResult(
         kind=kind,
-        status=TaskStatus.FAILED if task is not None and task.status == TaskStatus.FAILED else "pending",
+        status=TaskStatus.FAILED
+        if task is not None and task.status == TaskStatus.FAILED
+        else TaskStatus.PENDING,
         attempts=attempts,
         budget=budget,
         error_kind=task.error_kind if task else None,
         last_error=task.last_error if task and task.status == TaskStatus.FAILED else None,
     )
     if record.status == TaskStatus.PENDING and record.spent:
-        record.status, record.error_kind = "failed", "budget"
+        record.status, record.error_kind = TaskStatus.FAILED, "budget"
         record.last_error = spent_message(budget, date, pid)
     return record
 
@@ -92,17 +94,19 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
         for pid, tpl in picks:
             task = tasks.get((pid, tpl))
             results[pid] = _result(store, date, pid, tpl, task, attempts=used[pid], budget=budget)
-    summary, summary_status, summary_kind, summary_warnings = None, "none", None, []
+    summary, summary_status, summary_kind, summary_warnings = None, TaskStatus.NONE, None, []
     key = summary_key(date.isoformat())
     task = tasks.get((key, SUMMARY_TEMPLATE))
-    if task is not None:
+    if not any(r.status == TaskStatus.OK for r in results.values()):
+        pass  # nothing analysed (any more): no summary to show or to ask, whatever an earlier one was
+    elif task is not None:
         summary_status, summary_kind = task.status, task.error_kind
-        if summary_status == TaskStatus.PENDING and used[key] >= budget:  # spent: failed, never pending
-            summary_status, summary_kind = TaskStatus.FAILED, "budget"
+        if task.status == TaskStatus.PENDING and TaskRecord(attempts=used[key], budget=budget).spent:
+            summary_status, summary_kind = TaskStatus.FAILED, "budget"  # spent: failed, never pending
         answer = stored_answer(store, date, task.key, task.template, task)
         if answer is not None:
             summary, summary_warnings = answer[0], [str(w) for w in answer[1].get("warnings") or []]
-    elif any(r.status == TaskStatus.OK for r in results.values()):
+    else:
         summary_status = TaskStatus.PENDING  # made once any paper is analysed; not yet asked
     prev_date, next_date = _neighbours(cfg, store.dates(), date)
     path = digest_path(cfg, date)

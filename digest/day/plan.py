@@ -60,7 +60,7 @@ def fit_quota(picks: list[Pick], *, budget: int | None, per_call: int) -> tuple[
         if not deep:
             return picks, max(per_call, MAX_PER_CALL)  # what does not fit stays pending until the reset
         i = deep.pop()
-        picks[i] = (picks[i][0], "analysis")
+        picks[i] = (picks[i][0], Template.ANALYSIS)
 
 
 def held_picks(state: DayState, order: Order) -> list[tuple[str, str, str | None]]:
@@ -82,7 +82,7 @@ def with_asked(
     """The selection with the named papers added after the picks, marked as asked for."""
     picked = {pid for pid, _ in picks}
     added = [pid for pid in ids if pid not in picked]
-    return picks + [(pid, "analysis") for pid in added], {**reasons, **dict.fromkeys(added, "asked")}
+    return picks + [(pid, Template.ANALYSIS) for pid in added], {**reasons, **dict.fromkeys(added, "asked")}
 
 
 def _selection(
@@ -109,10 +109,12 @@ def plan(state: DayState, cfg: Config, order: Order, requests_left: int | None) 
         force = frozenset(pid for pid, _ in state.picks if pid in order.named)
     else:
         force = frozenset()
+    # A paper named by hand is the reader's explicit choice: its day's budget does not hold it back.
+    exempt = force | set(order.named)
     spent = [
         (pid, tpl)
         for pid, tpl in ask
-        if pid not in force and not state.answered(pid, tpl) and state.spent(pid)
+        if pid not in exempt and not state.answered(pid, tpl) and state.attempts_spent(pid)
     ]
     ask = [p for p in ask if p not in spent]
     todo = [(pid, tpl) for pid, tpl in ask if pid in force or not state.answered(pid, tpl)]

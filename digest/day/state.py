@@ -158,7 +158,7 @@ class DayState(BaseModel):
             error_kind=self.summary_error_kind,
         )
 
-    def spent(self, key: str) -> bool:
+    def attempts_spent(self, key: str) -> bool:
         """The day's attempts of a task (a paper id, or the summary's key) are used up, answered or not."""
         return self.attempt_budget is not None and self.attempts.get(key, 0) >= self.attempt_budget
 

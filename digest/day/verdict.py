@@ -9,14 +9,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from digest.analysis.patterns import SETTLED_BY_CONFIG
 from digest.config import Config, estimate_cost
 from digest.day.order import Order
 from digest.day.report import RunReport
 from digest.day.state import DayState
 from digest.models import TaskStatus
+
+# Failures the settings decide (the model answers in another language than `language`): the scheduler's
+# retry, with the same config, would only fail the same way again; `digest retry` by hand still tries.
+SETTLED_BY_CONFIG = frozenset({"language"})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One piece of advice: a command that asks the model something, and why it is advised."""
+
+    command: str
+    why: Literal["retry", "spent", "again"]  # pending or failed with attempts left; attempts spent; re-run
 
 
 @dataclass(frozen=True)
@@ -25,18 +36,18 @@ class Verdict:
 
     date: dt.date
     complete: bool  # written, nothing failed or pending, nothing asked for in this command left undone
-    advice: list[str] = field(default_factory=list)  # what to run, each of which asks the model something
+    steps: list[Step] = field(default_factory=list)  # what to run, each of which asks the model something
     scheduled_retry: bool = (
         False  # the scheduler's hourly retry (same config, not by hand) would ask something
     )
-    resets_at: dt.datetime | None = None  # the daily quota is spent: nothing is sent before then
+    resets_at: dt.datetime | None = None  # the daily quota is spent: the advice asks nothing before then
     written: bool = False  # the digest file is on disk
     last_run: str | None = None  # how the date's last `digest run` ended (RunReport.status, "failed"), if any
 
     @property
-    def exit_code(self) -> int:
-        """0 complete, 3 written but incomplete."""
-        return 0 if self.complete else 3
+    def advice(self) -> list[str]:
+        """The advised commands."""
+        return [s.command for s in self.steps]
 
 
 def _scheduled_retry(state: DayState) -> bool:
@@ -50,21 +61,22 @@ def _scheduled_retry(state: DayState) -> bool:
     return bool(left) or state.summary_record.retryable
 
 
-def _advice(state: DayState, order: Order | None, unfinished: int) -> list[str]:
+def _steps(state: DayState, order: Order | None, unfinished: int) -> list[Step]:
     """Commands that each ask something: a plain retry while it would ask a pick or the summary (by hand it
-    re-asks a spent summary too); the papers whose attempts are spent by name; else the same command again."""
+    re-asks a spent summary too; the load leaves no summary to ask without an answered pick); the papers whose
+    attempts are spent by name; else the same command again (answers kept, the re-run itself is left)."""
     date = state.date
     plain = any(r.retryable for r in state.results.values()) or state.summary_status in (
         TaskStatus.FAILED,
         TaskStatus.PENDING,
     )
     spent = sorted(pid for pid, r in state.results.items() if r.status == TaskStatus.FAILED and r.spent)
-    advice = [f"digest retry --date {date}"] if plain else []
+    steps = [Step(f"digest retry --date {date}", "retry")] if plain else []
     if spent:
-        advice.append(f"digest retry --date {date} --paper {' '.join(spent)}")
-    if not advice and unfinished and order is not None:
-        advice.append(order.command_line(date))  # answers were kept, the re-run itself is what is left
-    return advice
+        steps.append(Step(f"digest retry --date {date} --paper {' '.join(spent)}", "spent"))
+    if not steps and unfinished and order is not None:
+        steps.append(Step(order.command_line(date), "again"))
+    return steps
 
 
 def _last_run(runs: list[dict[str, Any]]) -> str | None:
@@ -79,7 +91,7 @@ def verdict(state: DayState, order: Order | None = None, *, unfinished: int = 0)
     return Verdict(
         date=state.date,
         complete=complete,
-        advice=[] if complete else _advice(state, order, unfinished),
+        steps=[] if complete else _steps(state, order, unfinished),
         scheduled_retry=_scheduled_retry(state),
         resets_at=state.quota_resets_at,
         written=state.written,
@@ -87,22 +99,22 @@ def verdict(state: DayState, order: Order | None = None, *, unfinished: int = 0)
     )
 
 
-def unstored(date: dt.date, runs: list[dict[str, Any]], resets_at: dt.datetime | None) -> Verdict:
-    """The verdict of a date with no papers stored: nothing written; its runs say whether one is due."""
-    return Verdict(date=date, complete=False, resets_at=resets_at, last_run=_last_run(runs))
+def unstored(
+    date: dt.date, runs: list[dict[str, Any]], resets_at: dt.datetime | None, *, written: bool = False
+) -> Verdict:
+    """The verdict of a date with no papers stored: its runs say whether one is due."""
+    return Verdict(date=date, complete=False, resets_at=resets_at, written=written, last_run=_last_run(runs))
 
 
-def _hint(v: Verdict) -> str:
-    """The advice in words: the plain retry for later, the named one for the spent papers."""
-    words = []
-    for command in v.advice:
-        if "--paper" in command and command.startswith(f"digest retry --date {v.date} --paper"):
-            words.append(f"`{command}` asks again the paper(s) whose attempts are spent")
-        elif command == f"digest retry --date {v.date}":
-            words.append(f"run `{command}` later")
-        else:
-            words.append(f"run `{command}` again later")
-    return "; ".join(words)
+def _hint(v: Verdict, tz: dt.tzinfo) -> str:
+    """The advice in words: when (after the quota's reset, or later) and what each command does."""
+    when = f"after {v.resets_at.astimezone(tz):%Y-%m-%d %H:%M %Z}" if v.resets_at else "later"
+    words = {
+        "retry": "run `{}` " + when,
+        "spent": "`{}` asks again the paper(s) whose attempts are spent",
+        "again": "run `{}` again " + when,
+    }
+    return "; ".join(words[s.why].format(s.command) for s in v.steps)
 
 
 def written(
@@ -130,7 +142,7 @@ def written(
         )
         msg = f"wrote {path} ({counts['failed']} failed, {counts['pending']} pending{summary}"
     if not v.complete:
-        msg += (f": {stop}" if stop else "") + f"; {_hint(v)})"
+        msg += (f": {stop}" if stop else "") + f"; {_hint(v, cfg.tz)})"
     return RunReport(
         state.date,
         "complete" if v.complete else "partial",
