@@ -8,13 +8,13 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.language import labels
-from digest.models import Paper
+from digest.models import Paper, TaskStatus, Template
 from digest.schemas import SCHEMAS, DeepDive, SurveyTags
 from digest.store import Store, open_store
 from digest.store.files import atomic_write
 from digest.text import md_escape, safe_url
 
-TEMPLATES = ("deep_dive", "analysis")
+TEMPLATES = (Template.DEEP_DIVE, Template.ANALYSIS)
 
 
 @dataclass
@@ -41,7 +41,9 @@ def collect_rows(
         if (since and date < since) or (until and date > until):
             continue
         done = [
-            t for t in store.tasks(date) if t.template in TEMPLATES and t.status == "ok" and t.key not in seen
+            t
+            for t in store.tasks(date)
+            if t.template in TEMPLATES and t.status == TaskStatus.OK and t.key not in seen
         ]
         if not done:
             continue
