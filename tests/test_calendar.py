@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from digest.config import CalendarConfig, Config
 from digest.errors import ConfigError
+from digest.fetch import calendar as calendar_module
 from digest.fetch.calendar import announcement_for, announcement_on
+from digest.models import Announcement
 
 ET = ZoneInfo("America/New_York")
 UTC = dt.UTC
@@ -220,10 +224,58 @@ ZONES = [
     "America/St_Johns",
 ]
 FIRST, LAST = D(2025, 1, 1), D(2026, 12, 31)
+NEW_YORK = "America/New_York"  # CalendarConfig's zone: where arXiv's releases and cutoffs move with DST
+# A full week of releases and digest dates, and a day more, either side of a day that matters.
+AROUND = dt.timedelta(days=8)
 
 
 def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@functools.cache
+def _offset_changes(zone: str) -> list[dt.date]:
+    """The dates in FIRST..LAST whose noon has another UTC offset than the day before's (DST starts and ends)."""
+    tz = ZoneInfo(zone)
+
+    def offset(day: dt.date) -> dt.timedelta | None:
+        return dt.datetime.combine(day, dt.time(12), tzinfo=tz).utcoffset()
+
+    return [d for d in _days(FIRST, LAST) if offset(d) != offset(d - dt.timedelta(days=1))]
+
+
+def _stretches(zone: str) -> list[tuple[dt.date, dt.date]]:
+    """Runs of consecutive digest dates around every day that can break the windows for a reader in `zone`.
+
+    A date's window depends only on its weekday and on the UTC offsets of the reader's zone and New York's
+    (no holidays here): away from a DST change the dates repeat week by week. A week either side of every
+    change, plus the first fortnight and the turn of the year, meets every case that a brute force over
+    FIRST..LAST meets, with a fifth to a quarter of its dates.
+    """
+    marks = sorted({FIRST + AROUND, D(2026, 1, 1), *_offset_changes(zone), *_offset_changes(NEW_YORK)})
+    runs: list[tuple[dt.date, dt.date]] = []
+    for mark in marks:
+        first, last = max(FIRST, mark - AROUND), min(LAST, mark + AROUND)
+        if runs and first <= runs[-1][1] + dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], max(runs[-1][1], last))
+        else:
+            runs.append((first, last))
+    return runs
+
+
+def test_the_stretches_hold_every_dst_change_of_both_zones() -> None:
+    assert _offset_changes("Asia/Shanghai") == []
+    assert _offset_changes(NEW_YORK) == [D(2025, 3, 9), D(2025, 11, 2), D(2026, 3, 8), D(2026, 11, 1)]
+    assert len(_offset_changes("Africa/Cairo")) == len(_offset_changes("Pacific/Chatham")) == 4
+    for zone in ZONES:
+        runs = _stretches(zone)
+        for change in _offset_changes(zone) + _offset_changes(NEW_YORK):
+            assert any(first <= change - AROUND and change + AROUND <= last for first, last in runs), (
+                zone,
+                change,
+            )
+        days = sum((last - first).days + 1 for first, last in runs)
+        assert days < (LAST - FIRST).days / 3, (zone, days)
 
 
 def test_release_at_schedule_time_belongs_to_that_day_only() -> None:
@@ -234,37 +286,52 @@ def test_release_at_schedule_time_belongs_to_that_day_only() -> None:
     assert announcement_for(D(2025, 6, 7), c) is None
 
 
-def test_every_announcement_lands_in_exactly_one_digest_date() -> None:
+def test_every_announcement_lands_in_exactly_one_digest_date(monkeypatch) -> None:
     cal = CalendarConfig()
-    releases = [
-        a
-        for d in _days(FIRST - dt.timedelta(days=3), LAST + dt.timedelta(days=3))
-        if (a := announcement_on(d, cal)) is not None
-    ]
+    on_day = {
+        d: announcement_on(d, cal) for d in _days(FIRST - dt.timedelta(days=3), LAST + dt.timedelta(days=3))
+    }
+    releases = [a for a in on_day.values() if a is not None]
+
+    def reused(day: dt.date, calendar: CalendarConfig) -> Announcement | None:
+        """announcement_on is pure: announcement_for gets the answers computed above, not each again."""
+        assert calendar == cal
+        return on_day[day]
+
+    monkeypatch.setattr(calendar_module, "announcement_on", reused)
     by_end = {a.window_end: i for i, a in enumerate(releases)}
+    released = [a.released for a in releases]  # in order
+    assert released == sorted(released)
     merged_days = 0
     for zone in ZONES:
+        runs = _stretches(zone)
         for hour in range(24):
             for minute in (0, 30):
                 c = cfg(timezone=zone, time=f"{hour:02d}:{minute:02d}")
-                used = [0] * len(releases)
-                for day in _days(FIRST, LAST):
-                    ann = announcement_for(day, c)
-                    if ann is None:
-                        continue
-                    i = by_end[ann.window_end]  # the latest release the date covers
-                    assert releases[i].released == ann.released
-                    while releases[i].window_start > ann.window_start:  # and any earlier one merged in
-                        used[i] += 1
-                        i -= 1
-                        merged_days += 1
-                    assert releases[i].window_start == ann.window_start
-                    used[i] += 1
-                # Every release between the first and the last digest's due times is used exactly once.
-                tz = ZoneInfo(zone)
-                lo = dt.datetime.combine(FIRST - dt.timedelta(days=1), c.schedule.time, tzinfo=tz)
-                hi = dt.datetime.combine(LAST, c.schedule.time, tzinfo=tz)
-                inside = [n for a, n in zip(releases, used, strict=True) if lo < a.released <= hi]
-                assert inside and set(inside) == {1}, (zone, hour, minute)
-                assert sum(used) == len(inside), (zone, hour, minute)
+                for first, last in runs:
+                    used: dict[int, int] = {}
+                    for day in _days(first, last):
+                        ann = announcement_for(day, c)
+                        if ann is None:
+                            continue
+                        i = by_end[ann.window_end]  # the latest release the date covers
+                        assert releases[i].released == ann.released
+                        while releases[i].window_start > ann.window_start:  # and any earlier one merged in
+                            used[i] = used.get(i, 0) + 1
+                            i -= 1
+                            merged_days += 1
+                        assert releases[i].window_start == ann.window_start
+                        used[i] = used.get(i, 0) + 1
+                    # Every release between the run's first and last digests' due times is used exactly once.
+                    tz = ZoneInfo(zone)
+                    lo = dt.datetime.combine(first - dt.timedelta(days=1), c.schedule.time, tzinfo=tz)
+                    hi = dt.datetime.combine(last, c.schedule.time, tzinfo=tz)
+                    inside = range(bisect.bisect_right(released, lo), bisect.bisect_right(released, hi))
+                    assert inside and [used.get(i, 0) for i in inside] == [1] * len(inside), (
+                        zone,
+                        hour,
+                        minute,
+                        first,
+                    )
+                    assert sum(used.values()) == len(inside), (zone, hour, minute, first)
     assert merged_days  # Cairo's 25-hour day held two releases for some schedule times: none was lost
