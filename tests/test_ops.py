@@ -9,10 +9,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from digest.cli import main
 from tests.e2e_helpers import DAY, KEY, KEY_ENV, libfaketime, llm_server, read_digest, write_config
+from tests.fakes.answers import template_of
+from tests.fakes.llm_server import FakeLLMServer
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -38,19 +41,39 @@ def _cached_keys(db: Path) -> set[tuple[str, str]]:
         return {(k, t) for k, t in con.execute("SELECT key, template FROM cache")}
 
 
+def _asked(llm: FakeLLMServer, template: str) -> bool:
+    return any(template_of(r.prompt) == template for r in list(llm.requests))
+
+
+def _page_begun(out: Path) -> bool:
+    """A page file is being written (its temp file) or is in place."""
+    return out.is_dir() and any(p.suffix in (".md", ".tmp") for p in out.iterdir())
+
+
+# Where a kill lands, each at a random moment within that stretch of the run (a run makes 5 requests: 2 packs,
+# then 2 deep dives, then the summary): the store just opened (the day's papers being fetched and stored); a
+# deep dive asked (a pack's analyses stored, the rest in flight); the summary asked (every analysis stored); the
+# first page file written (the index and feed being written, the run being closed).
+KILL_MOMENTS: list[tuple[str, Callable[[Path, FakeLLMServer], bool], float]] = [
+    ("fetching", lambda tmp, llm: (tmp / "output" / "digest.db").exists(), 0.2),
+    ("analysing", lambda tmp, llm: _asked(llm, "deep_dive"), 0.1),
+    ("summarising", lambda tmp, llm: _asked(llm, "executive_summary"), 0.1),
+    ("writing", lambda tmp, llm: _page_begun(tmp / "output"), 0.1),
+]
+
+
 def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_work(tmp_path, arxiv):
     rng = random.Random(7)
-    for trial in range(5):
+    for trial, (moment, reached, jitter) in enumerate(KILL_MOMENTS):
         tmp = tmp_path / f"trial{trial}"
         tmp.mkdir()
         with llm_server(latency=0.15) as llm:
             cfg = write_config(tmp, arxiv_url=arxiv.url, llm_url=llm.url, llm__max_concurrency=2)
             proc = _spawn(cfg, "run", "--date", DAY, env=_env(**{KEY_ENV: KEY}))
-            kill_after = rng.randint(0, 9)  # requests seen by the server before the kill
             deadline = time.monotonic() + 30
-            while llm.stats.requests < kill_after and proc.poll() is None and time.monotonic() < deadline:
+            while not reached(tmp, llm) and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.01)
-            time.sleep(rng.random() * 0.2)
+            time.sleep(rng.random() * jitter)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             out = tmp / "output" / f"{DAY}.md"
@@ -60,7 +83,7 @@ def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_wor
                     whole.startswith("# 计算机视觉论文日报")
                     and "## 今日精选" in whole
                     and whole.endswith("\n")
-                )
+                ), moment
             stored = _cached_keys(tmp / "output" / "digest.db")
             before = llm.stats.requests
             asked_before = [r.prompt for r in llm.requests]
@@ -70,20 +93,20 @@ def test_kill_9_at_random_moments_then_run_finishes_without_repeating_stored_wor
                 code = main(["run", "--date", DAY, "--config", str(cfg)])
             finally:
                 del os.environ[KEY_ENV]
-            assert code == 0, f"trial {trial}"
+            assert code == 0, moment
             resumed = llm.requests[before:]
             total_jobs = 11
             in_flight_max = 2
             assert len(resumed) <= total_jobs - len(stored) + in_flight_max, (
-                trial,
+                moment,
                 len(resumed),
                 len(stored),
             )
             # no stored analysis was asked again: its prompt does not reappear after the kill
             repeats = [r for r in resumed if r.prompt in set(asked_before)]
-            assert len(repeats) <= in_flight_max
+            assert len(repeats) <= in_flight_max, moment
             text = read_digest(tmp).text
-            assert "分析暂缺" not in text and "执行摘要" in text
+            assert "分析暂缺" not in text and "执行摘要" in text, moment
 
 
 def test_two_runs_on_one_store_second_waits_then_exits_1(tmp_path, arxiv):
