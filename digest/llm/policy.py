@@ -85,12 +85,9 @@ class _ServerHintWait(wait_base):
 
 
 def _worth_retrying(max_wait_s: float) -> retry_if_exception:
-    # A 429 asking for more than max_wait_s is a spent quota for our purposes: raise it at once.
+    # A 429 or 5xx asking to wait more than max_wait_s is a spent quota for our purposes: raise it at once.
     return retry_if_exception(
-        lambda exc: (
-            isinstance(exc, TransientError)
-            or (isinstance(exc, RateLimited) and (exc.retry_after or 0.0) <= max_wait_s)
-        )
+        lambda exc: isinstance(exc, (TransientError, RateLimited)) and (exc.retry_after or 0.0) <= max_wait_s
     )
 
 
@@ -167,7 +164,9 @@ def _attempt(
             limiter.stop(f"LLM quota exhausted: {short_error(str(exc), limit=160)}", cause=exc)
         elif isinstance(exc, AuthError):
             limiter.stop(f"LLM API key rejected: {short_error(str(exc), limit=160)}", cause=exc)
-        elif isinstance(exc, RateLimited) and (exc.retry_after or 0.0) > max_wait_s:  # not retried: spent
+        elif (
+            isinstance(exc, (RateLimited, TransientError)) and (exc.retry_after or 0.0) > max_wait_s
+        ):  # not retried
             limiter.stop(f"rate limited: the server asks to wait {exc.retry_after:.0f} s", cause=exc)
         limiter.release(slot, "rate_limited" if isinstance(exc, (RateLimited, QuotaExhausted)) else "error")
         _report(
