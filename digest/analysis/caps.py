@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from digest.config import Config, estimate_cost
-from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited, TransientError
+from digest.errors import AuthError, LLMError, QuotaExhausted, RateLimited
 from digest.llm.base import Attachment, Generation, Provider
 from digest.llm.policy import MAX_WAIT_S, call_with_policy, short_error
 from digest.llm.ratelimit import Limiter, LimiterStopped
@@ -196,21 +196,16 @@ class Caps:
             self.auth_error = exc
             self.stop(f"invalid API key: {short_error(str(exc))}")
             raise Stopped(self.stop_reason) from exc
-        except (RateLimited, TransientError) as exc:
-            # Still refused after every attempt, or told to wait longer than we would: the quota is
-            # effectively gone for now. Keep the rest pending instead of failing paper after paper.
-            if isinstance(exc, TransientError) and (exc.retry_after or 0.0) <= MAX_WAIT_S:
-                if self.stop_reason:
-                    raise Stopped(self.stop_reason) from exc
-                raise Failed(exc.kind, short_line(str(exc)), None) from exc
-            wait = f" (server asks to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
-            what = "rate limited" if isinstance(exc, RateLimited) else "server unavailable"
-            self.stop(f"{what}{wait}: {short_error(str(exc))}")
-            raise Stopped(self.stop_reason) from exc
         except LimiterStopped as exc:
             # Another worker stopped the limiter (quota, bad key, cap, signal): this one stays pending.
             raise Stopped(self.stop_reason or str(exc)) from exc
         except LLMError as exc:
+            if isinstance(exc, RateLimited) or (exc.retry_after or 0.0) > MAX_WAIT_S:
+                # Still refused after every attempt, or told to wait longer than we would: the quota is
+                # effectively gone for now. Keep the rest pending instead of failing paper after paper.
+                wait = f" (server asks to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
+                what = "rate limited" if isinstance(exc, RateLimited) else "server unavailable"
+                self.stop(f"{what}{wait}: {short_error(str(exc))}")
             if self.stop_reason:
                 raise Stopped(self.stop_reason) from exc
             raise Failed(exc.kind, short_line(str(exc)), None) from exc

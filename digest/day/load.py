@@ -97,16 +97,16 @@ def load_day_state(cfg: Config, store: Store, date: dt.date) -> DayState | None:
     summary, summary_status, summary_kind, summary_warnings = None, TaskStatus.NONE, None, []
     key = summary_key(date.isoformat())
     task = tasks.get((key, SUMMARY_TEMPLATE))
-    if not any(r.status == TaskStatus.OK for r in results.values()):
-        pass  # nothing analysed (any more): no summary to show or to ask, whatever an earlier one was
-    elif task is not None:
+    analysed = any(r.status == TaskStatus.OK for r in results.values())
+    # nothing analysed (any more): no summary to show or to ask, whatever an earlier one was
+    if analysed and task is not None:
         summary_status, summary_kind = task.status, task.error_kind
         if task.status == TaskStatus.PENDING and TaskRecord(attempts=used[key], budget=budget).spent:
             summary_status, summary_kind = TaskStatus.FAILED, "budget"  # spent: failed, never pending
         answer = stored_answer(store, date, task.key, task.template, task)
         if answer is not None:
             summary, summary_warnings = answer[0], [str(w) for w in answer[1].get("warnings") or []]
-    else:
+    elif analysed:
         summary_status = TaskStatus.PENDING  # made once any paper is analysed; not yet asked
     prev_date, next_date = _neighbours(cfg, store.dates(), date)
     path = digest_path(cfg, date)
